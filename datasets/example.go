@@ -1,0 +1,134 @@
+// Package datasets defines the training example every tuneline stage reads and
+// writes, and the readers and writers for the files that hold examples: JSONL
+// in the shapes people already have (OpenAI messages, ShareGPT, Alpaca, Vertex
+// Gemini, interaction logs), Parquet, and atomic file output.
+package datasets
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+)
+
+// Roles of a chat message in the canonical schema.
+const (
+	RoleSystem    = "system"
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// Message is one chat turn.
+type Message struct {
+	Role    string `json:"role" parquet:"role,dict"`
+	Content string `json:"content" parquet:"content"`
+}
+
+// Example is one training example: a conversation plus where it came from.
+type Example struct {
+	ID       string    `json:"id,omitempty" parquet:"id"`
+	Messages []Message `json:"messages" parquet:"messages,list"`
+	Meta     Meta      `json:"meta,omitzero" parquet:"meta"`
+}
+
+// Meta holds an example's provenance, the persona that voiced it and the
+// scores a judge gave it. Fields are typed so that Parquet columns are typed;
+// anything else found in an input's meta object is kept in Extra as JSON text.
+type Meta struct {
+	// Origin is where the example was read from, "file:line".
+	Origin string `json:"origin,omitempty" parquet:"origin,optional"`
+	// Format is the input shape it was read from (openai, sharegpt, ...).
+	Format string `json:"format,omitempty" parquet:"format,optional,dict"`
+
+	Source    string  `json:"source,omitempty" parquet:"source,optional,dict"`
+	DocID     string  `json:"doc_id,omitempty" parquet:"doc_id,optional,dict"`
+	ChunkID   string  `json:"chunk_id,omitempty" parquet:"chunk_id,optional"`
+	Title     string  `json:"title,omitempty" parquet:"title,optional,dict"`
+	Section   string  `json:"section,omitempty" parquet:"section,optional,dict"`
+	PageStart int32   `json:"page_start,omitempty" parquet:"page_start,optional"`
+	PageEnd   int32   `json:"page_end,omitempty" parquet:"page_end,optional"`
+	TimeStart float64 `json:"time_start,omitempty" parquet:"time_start,optional"`
+	TimeEnd   float64 `json:"time_end,omitempty" parquet:"time_end,optional"`
+	Speaker   string  `json:"speaker,omitempty" parquet:"speaker,optional,dict"`
+
+	Persona      string `json:"persona,omitempty" parquet:"persona,optional,dict"`
+	Model        string `json:"model,omitempty" parquet:"model,optional,dict"`
+	Kind         string `json:"kind,omitempty" parquet:"kind,optional,dict"`
+	QuestionType string `json:"question_type,omitempty" parquet:"question_type,optional,dict"`
+
+	Scores map[string]float64 `json:"scores,omitempty" parquet:"scores,optional"`
+	Extra  map[string]string  `json:"extra,omitempty" parquet:"extra,optional"`
+}
+
+// knownMetaKeys are the JSON names of Meta's typed fields.
+var knownMetaKeys = map[string]bool{
+	"origin": true, "format": true, "source": true, "doc_id": true, "chunk_id": true,
+	"title": true, "section": true, "page_start": true, "page_end": true,
+	"time_start": true, "time_end": true, "speaker": true, "persona": true,
+	"model": true, "kind": true, "question_type": true, "scores": true, "extra": true,
+}
+
+// UnmarshalJSON reads the typed fields and keeps every other key in Extra.
+func (m *Meta) UnmarshalJSON(b []byte) error {
+	type plain Meta
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return err
+	}
+	for k, v := range all {
+		if knownMetaKeys[k] {
+			continue
+		}
+		if p.Extra == nil {
+			p.Extra = map[string]string{}
+		}
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			p.Extra[k] = s
+		} else {
+			p.Extra[k] = string(v)
+		}
+	}
+	*m = Meta(p)
+	return nil
+}
+
+// System returns the example's system prompt, or "" when it has none.
+func (e *Example) System() string {
+	if len(e.Messages) > 0 && e.Messages[0].Role == RoleSystem {
+		return e.Messages[0].Content
+	}
+	return ""
+}
+
+// Turns returns the messages after the system prompt.
+func (e *Example) Turns() []Message {
+	if len(e.Messages) > 0 && e.Messages[0].Role == RoleSystem {
+		return e.Messages[1:]
+	}
+	return e.Messages
+}
+
+// ContentID is a stable id derived from the messages alone: the same
+// conversation always gets the same id, wherever it was read from.
+func ContentID(msgs []Message) string {
+	h := sha256.New()
+	for _, m := range msgs {
+		h.Write([]byte(m.Role))
+		h.Write([]byte{0})
+		h.Write([]byte(m.Content))
+		h.Write([]byte{0})
+	}
+	return "ex-" + hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// EnsureID gives the example a content-derived id when it has none.
+func (e *Example) EnsureID() {
+	if strings.TrimSpace(e.ID) == "" {
+		e.ID = ContentID(e.Messages)
+	}
+}

@@ -1,0 +1,252 @@
+package datasets
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"unicode/utf8"
+)
+
+// Raw is one undecoded record of an input file and where it starts.
+type Raw struct {
+	Pos  Pos
+	Data []byte
+}
+
+// Record is one record read and converted to the canonical schema. Err is set
+// when the record was refused; Example is then empty.
+type Record struct {
+	Pos     Pos
+	Example Example
+	Format  string
+	Err     *RowError
+	// BadUTF8 is set when the record's bytes are not valid UTF-8 (the JSON
+	// decoder would silently replace them, so it is checked on the raw bytes).
+	BadUTF8 bool
+}
+
+// Decode parses a raw record into a Record.
+func (r Raw) Decode() Record {
+	ex, format, err := ParseRecord(r.Data)
+	rec := Record{Pos: r.Pos, Example: ex, Format: format, Err: err, BadUTF8: !utf8.Valid(r.Data)}
+	if err == nil {
+		ex := &rec.Example
+		if ex.Meta.Origin == "" {
+			rec.Example.Meta.Origin = r.Pos.String()
+		}
+	}
+	return rec
+}
+
+// Open opens a dataset file for reading; "-" is standard input.
+func Open(path string) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(os.Stdin), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open dataset: %w", err)
+	}
+	return f, nil
+}
+
+// ReadFile streams the records of the file at path (JSONL, or a JSON array).
+// Row-level problems come back as Record.Err and reading goes on; the error of
+// the sequence is set only when the file itself cannot be read further.
+func ReadFile(ctx context.Context, path string) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		for raw, err := range RawFile(ctx, path) {
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			if !yield(raw.Decode(), nil) {
+				return
+			}
+		}
+	}
+}
+
+// RawFile streams the undecoded records of the file at path.
+func RawFile(ctx context.Context, path string) iter.Seq2[Raw, error] {
+	return func(yield func(Raw, error) bool) {
+		f, err := Open(path)
+		if err != nil {
+			yield(Raw{}, err)
+			return
+		}
+		defer f.Close()
+		name := path
+		if path == "-" {
+			name = "<stdin>"
+		}
+		for raw, err := range RawRecords(ctx, f, name) {
+			if !yield(raw, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+const maxLine = 256 << 20 // a record larger than this is refused
+
+// RawRecords splits r into records. A file whose first non-blank byte is '['
+// is read as a JSON array (streamed element by element); anything else as
+// JSON Lines. Blank lines are skipped.
+func RawRecords(ctx context.Context, r io.Reader, name string) iter.Seq2[Raw, error] {
+	return func(yield func(Raw, error) bool) {
+		br := bufio.NewReaderSize(r, 1<<20)
+		first, err := peekFirst(br)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				yield(Raw{}, fmt.Errorf("%s: %w", name, err))
+			}
+			return
+		}
+		if first == '[' {
+			readArray(ctx, br, name, yield)
+			return
+		}
+		readLines(ctx, br, name, yield)
+	}
+}
+
+// peekFirst returns the first byte that is not white space or a BOM.
+func peekFirst(br *bufio.Reader) (byte, error) {
+	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	for i := 1; ; i++ {
+		b, err := br.Peek(i)
+		if err != nil {
+			if len(b) == 0 || errors.Is(err, io.EOF) {
+				return 0, io.EOF
+			}
+			return 0, err
+		}
+		c := b[i-1]
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return c, nil
+		}
+		if i >= br.Size() {
+			br.Discard(i)
+			i = 0
+		}
+	}
+}
+
+func readLines(ctx context.Context, br *bufio.Reader, name string, yield func(Raw, error) bool) {
+	line := 0
+	var long []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long)+len(chunk) > maxLine {
+				yield(Raw{}, fmt.Errorf("%s:%d: line longer than %d MiB", name, line+1, maxLine>>20))
+				return
+			}
+			long = append(long, chunk...)
+			continue
+		}
+		data := chunk
+		if long != nil {
+			data = append(long, chunk...)
+			long = nil
+		}
+		if len(data) > 0 {
+			line++
+			if line%1024 == 0 && ctx.Err() != nil {
+				yield(Raw{}, ctx.Err())
+				return
+			}
+			t := bytes.TrimSpace(data)
+			if len(t) > 0 {
+				if !yield(Raw{Pos: Pos{File: name, Line: line}, Data: bytes.Clone(t)}, nil) {
+					return
+				}
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line, err))
+			}
+			return
+		}
+	}
+}
+
+func readArray(ctx context.Context, br *bufio.Reader, name string, yield func(Raw, error) bool) {
+	lt := &lineTracker{r: br, line: 1}
+	dec := json.NewDecoder(lt)
+	if _, err := dec.Token(); err != nil { // '['
+		yield(Raw{}, fmt.Errorf("%s:1: %w", name, err))
+		return
+	}
+	for dec.More() {
+		if ctx.Err() != nil {
+			yield(Raw{}, ctx.Err())
+			return
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			line := lt.lineAt(dec.InputOffset())
+			yield(Raw{}, fmt.Errorf("%s:%d: JSON array cannot be read past this point: %w", name, line, err))
+			return
+		}
+		start := dec.InputOffset() - int64(len(raw))
+		if !yield(Raw{Pos: Pos{File: name, Line: lt.lineAt(start)}, Data: raw}, nil) {
+			return
+		}
+	}
+	if _, err := dec.Token(); err != nil && !errors.Is(err, io.EOF) {
+		yield(Raw{}, fmt.Errorf("%s:%d: %w", name, lt.lineAt(dec.InputOffset()), err))
+	}
+}
+
+// lineTracker remembers the bytes a decoder has read but not yet passed, so
+// that an offset can be turned into a line number without keeping the file.
+type lineTracker struct {
+	r      io.Reader
+	chunks []trackedChunk
+	off    int64 // bytes read so far
+	line   int   // line number at off
+}
+
+type trackedChunk struct {
+	start int64
+	line  int
+	data  []byte
+}
+
+func (t *lineTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.chunks = append(t.chunks, trackedChunk{start: t.off, line: t.line, data: bytes.Clone(p[:n])})
+		t.off += int64(n)
+		t.line += bytes.Count(p[:n], []byte{'\n'})
+	}
+	return n, err
+}
+
+// lineAt returns the 1-based line of byte offset off. Offsets must not go
+// backwards between calls: chunks before off are forgotten.
+func (t *lineTracker) lineAt(off int64) int {
+	for len(t.chunks) > 1 && t.chunks[1].start <= off {
+		t.chunks = t.chunks[1:]
+	}
+	if len(t.chunks) == 0 {
+		return t.line
+	}
+	c := t.chunks[0]
+	k := min(int(off-c.start), len(c.data))
+	if k < 0 {
+		k = 0
+	}
+	return c.line + bytes.Count(c.data[:k], []byte{'\n'})
+}

@@ -1,0 +1,429 @@
+package datasets
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Input shapes a record can be read from.
+const (
+	FormatOpenAI      = "openai"
+	FormatShareGPT    = "sharegpt"
+	FormatAlpaca      = "alpaca"
+	FormatVertex      = "vertex"
+	FormatInteraction = "interaction-log"
+)
+
+// Categories of a record refused while reading.
+const (
+	ErrInvalidJSON     = "invalid_json"
+	ErrNotObject       = "not_object"
+	ErrUnknownShape    = "unknown_shape"
+	ErrBadField        = "bad_field"
+	ErrToolCalls       = "unsupported_tool_calls"
+	ErrPreferencePair  = "unsupported_preference_pair"
+	ErrPreferenceLabel = "unsupported_preference_label"
+	ErrImages          = "unsupported_media"
+)
+
+// RowError is why one record was refused. Category is one of the Err*
+// constants; Reason says what was found, in words a user can act on.
+type RowError struct {
+	Category string
+	Reason   string
+}
+
+func (e *RowError) Error() string { return e.Category + ": " + e.Reason }
+
+func rowErr(cat, format string, args ...any) *RowError {
+	return &RowError{Category: cat, Reason: fmt.Sprintf(format, args...)}
+}
+
+// wirePart is a content part: OpenAI/LLaMA-Factory {"type","text"|"value"} or
+// Vertex {"text"} / {"inlineData"} / {"functionCall"}.
+type wirePart struct {
+	Type             string          `json:"type"`
+	Text             *string         `json:"text"`
+	Value            *string         `json:"value"`
+	InlineData       json.RawMessage `json:"inlineData"`
+	FileData         json.RawMessage `json:"fileData"`
+	FunctionCall     json.RawMessage `json:"functionCall"`
+	FunctionResponse json.RawMessage `json:"functionResponse"`
+}
+
+// wireContent is a message content: a string, or a list of parts.
+type wireContent struct {
+	Set   bool
+	Null  bool
+	Text  string
+	Parts []wirePart
+}
+
+func (c *wireContent) UnmarshalJSON(b []byte) error {
+	c.Set = true
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		return json.Unmarshal(b, &c.Text)
+	case len(b) > 0 && b[0] == '[':
+		return json.Unmarshal(b, &c.Parts)
+	case bytes.Equal(b, []byte("null")):
+		c.Null = true
+		return nil
+	}
+	return errors.New("content must be a string or a list of parts")
+}
+
+type wireMessage struct {
+	Role         *string         `json:"role"`
+	Content      wireContent     `json:"content"`
+	From         *string         `json:"from"`
+	Value        *string         `json:"value"`
+	Parts        []wirePart      `json:"parts"`
+	ToolCalls    json.RawMessage `json:"tool_calls"`
+	FunctionCall json.RawMessage `json:"function_call"`
+}
+
+type wireRecord struct {
+	ID       json.RawMessage `json:"id"`
+	Meta     *Meta           `json:"meta"`
+	Messages []wireMessage   `json:"messages"`
+
+	Conversations []wireMessage   `json:"conversations"`
+	System        *string         `json:"system"`
+	Tools         json.RawMessage `json:"tools"`
+	Instruction   *string         `json:"instruction"`
+	Input         *string         `json:"input"`
+	Output        json.RawMessage `json:"output"`
+	History       json.RawMessage `json:"history"`
+	SysInstr      *wireMessage    `json:"systemInstruction"`
+	Contents      []wireMessage   `json:"contents"`
+	Chosen        json.RawMessage `json:"chosen"`
+	Rejected      json.RawMessage `json:"rejected"`
+	Label         json.RawMessage `json:"label"`
+	KTOTag        json.RawMessage `json:"kto_tag"`
+	Images        json.RawMessage `json:"images"`
+	Videos        json.RawMessage `json:"videos"`
+	Audios        json.RawMessage `json:"audios"`
+	Timestamp     json.RawMessage `json:"timestamp"`
+	Query         *string         `json:"query"`
+	User          *string         `json:"user"`
+	Response      *string         `json:"response"`
+	Assistant     *string         `json:"assistant"`
+	Rating        json.RawMessage `json:"rating"`
+}
+
+func present(r json.RawMessage) bool {
+	r = bytes.TrimSpace(r)
+	if len(r) == 0 {
+		return false
+	}
+	switch string(r) {
+	case "null", "[]", "{}", `""`, "false":
+		return false
+	}
+	return true
+}
+
+// ParseRecord turns one JSON value into an example. The shape is detected
+// from its keys. A record that cannot become a supervised chat example is
+// refused with a *RowError saying why; nothing is dropped silently.
+func ParseRecord(b []byte) (Example, string, *RowError) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		if json.Valid(b) {
+			return Example{}, "", rowErr(ErrNotObject, "expected a JSON object, found %s", jsonKind(b))
+		}
+		return Example{}, "", rowErr(ErrInvalidJSON, "%s", jsonSyntaxReason(b))
+	}
+	var w wireRecord
+	if err := json.Unmarshal(b, &w); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) || !json.Valid(b) {
+			return Example{}, "", rowErr(ErrInvalidJSON, "%s", jsonSyntaxReason(b))
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Example{}, "", rowErr(ErrBadField, "field %q: expected %s, found %s", te.Field, te.Type, te.Value)
+		}
+		return Example{}, "", rowErr(ErrBadField, "%v", err)
+	}
+	if present(w.Chosen) || present(w.Rejected) {
+		return Example{}, "", rowErr(ErrPreferencePair, "preference pair (chosen/rejected) is DPO data, not a supervised chat example")
+	}
+	if len(bytes.TrimSpace(w.Label)) > 0 || len(bytes.TrimSpace(w.KTOTag)) > 0 {
+		return Example{}, "", rowErr(ErrPreferenceLabel, "KTO label on the example marks it desirable/undesirable: preference data, not a supervised chat example")
+	}
+	if present(w.Images) || present(w.Videos) || present(w.Audios) {
+		return Example{}, "", rowErr(ErrImages, "example carries images, videos or audio; only text is supported")
+	}
+
+	var ex Example
+	var format string
+	var rerr *RowError
+	switch {
+	case w.Messages != nil:
+		format = FormatOpenAI
+		ex.Messages, rerr = convertOpenAI(w.Messages)
+	case w.Conversations != nil:
+		format = FormatShareGPT
+		ex.Messages, rerr = convertShareGPT(&w)
+	case w.Instruction != nil:
+		format = FormatAlpaca
+		ex.Messages, rerr = convertAlpaca(&w)
+	case w.Contents != nil:
+		format = FormatVertex
+		ex.Messages, rerr = convertVertex(&w)
+	case (w.Query != nil || w.User != nil) && (w.Response != nil || w.Assistant != nil):
+		format = FormatInteraction
+		ex.Messages = []Message{
+			{Role: RoleUser, Content: firstOf(w.Query, w.User)},
+			{Role: RoleAssistant, Content: firstOf(w.Response, w.Assistant)},
+		}
+	default:
+		return Example{}, "", rowErr(ErrUnknownShape, "no messages, conversations, instruction, contents or query/response key")
+	}
+	if rerr != nil {
+		return Example{}, format, rerr
+	}
+	ex.ID = idString(w.ID)
+	if w.Meta != nil {
+		ex.Meta = *w.Meta
+	}
+	ex.Meta.Format = format
+	return ex, format, nil
+}
+
+func firstOf(a, b *string) string {
+	if a != nil {
+		return *a
+	}
+	if b != nil {
+		return *b
+	}
+	return ""
+}
+
+func idString(r json.RawMessage) string {
+	r = bytes.TrimSpace(r)
+	if len(r) == 0 || string(r) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(r, &s) == nil {
+		return s
+	}
+	return string(r)
+}
+
+// partsText joins the text parts; media and tool parts refuse the record.
+func partsText(parts []wirePart, where string) (string, *RowError) {
+	var sb strings.Builder
+	for i, p := range parts {
+		switch {
+		case present(p.FunctionCall) || present(p.FunctionResponse):
+			return "", rowErr(ErrToolCalls, "%s part %d is a function call or response", where, i)
+		case present(p.InlineData) || present(p.FileData):
+			return "", rowErr(ErrImages, "%s part %d carries inline or file data", where, i)
+		case p.Type != "" && p.Type != "text":
+			return "", rowErr(ErrImages, "%s part %d has type %q; only text is supported", where, i, p.Type)
+		}
+		switch {
+		case p.Text != nil:
+			sb.WriteString(*p.Text)
+		case p.Value != nil:
+			sb.WriteString(*p.Value)
+		default:
+			return "", rowErr(ErrBadField, "%s part %d has no text", where, i)
+		}
+	}
+	return sb.String(), nil
+}
+
+func convertOpenAI(in []wireMessage) ([]Message, *RowError) {
+	out := make([]Message, 0, len(in))
+	for i, m := range in {
+		where := fmt.Sprintf("messages[%d]", i)
+		if m.Role == nil {
+			return nil, rowErr(ErrBadField, "%s has no role", where)
+		}
+		role := *m.Role
+		if role == "tool" || role == "function" || present(m.ToolCalls) || present(m.FunctionCall) {
+			return nil, rowErr(ErrToolCalls, "%s is a tool call or tool result (role %q)", where, role)
+		}
+		if !m.Content.Set || m.Content.Null {
+			return nil, rowErr(ErrBadField, "%s has no content", where)
+		}
+		text := m.Content.Text
+		if m.Content.Parts != nil {
+			var e *RowError
+			if text, e = partsText(m.Content.Parts, where); e != nil {
+				return nil, e
+			}
+		}
+		out = append(out, Message{Role: role, Content: text})
+	}
+	return out, nil
+}
+
+// shareGPTRoles maps ShareGPT "from" tags to canonical roles.
+var shareGPTRoles = map[string]string{
+	"system": RoleSystem, "human": RoleUser, "user": RoleUser,
+	"gpt": RoleAssistant, "assistant": RoleAssistant, "model": RoleAssistant, "chatgpt": RoleAssistant,
+}
+
+func convertShareGPT(w *wireRecord) ([]Message, *RowError) {
+	if present(w.Tools) {
+		return nil, rowErr(ErrToolCalls, "example declares tools")
+	}
+	out := make([]Message, 0, len(w.Conversations)+1)
+	if w.System != nil && *w.System != "" {
+		out = append(out, Message{Role: RoleSystem, Content: *w.System})
+	}
+	for i, m := range w.Conversations {
+		where := fmt.Sprintf("conversations[%d]", i)
+		from, value := m.From, m.Value
+		if from == nil && m.Role != nil { // some ShareGPT files use role/content
+			from = m.Role
+		}
+		if value == nil && m.Content.Set && !m.Content.Null && m.Content.Parts == nil {
+			value = &m.Content.Text
+		}
+		if from == nil {
+			return nil, rowErr(ErrBadField, "%s has no \"from\"", where)
+		}
+		if value == nil {
+			return nil, rowErr(ErrBadField, "%s has no \"value\"", where)
+		}
+		switch *from {
+		case "function_call", "observation", "tool", "function":
+			return nil, rowErr(ErrToolCalls, "%s is a %q turn", where, *from)
+		}
+		role, ok := shareGPTRoles[*from]
+		if !ok {
+			role = *from // left for the validator to report as an unknown role
+		}
+		out = append(out, Message{Role: role, Content: *value})
+	}
+	return out, nil
+}
+
+func convertAlpaca(w *wireRecord) ([]Message, *RowError) {
+	var output string
+	o := bytes.TrimSpace(w.Output)
+	switch {
+	case len(o) == 0 || string(o) == "null":
+		return nil, rowErr(ErrBadField, "alpaca record has no \"output\"")
+	case o[0] == '[':
+		return nil, rowErr(ErrPreferencePair, "alpaca \"output\" is a list (chosen/rejected pair)")
+	default:
+		if err := json.Unmarshal(o, &output); err != nil {
+			return nil, rowErr(ErrBadField, "alpaca \"output\" must be a string")
+		}
+	}
+	var msgs []Message
+	if w.System != nil && *w.System != "" {
+		msgs = append(msgs, Message{Role: RoleSystem, Content: *w.System})
+	}
+	if h := bytes.TrimSpace(w.History); len(h) > 0 && string(h) != "null" {
+		var hist [][]string
+		if err := json.Unmarshal(h, &hist); err != nil {
+			return nil, rowErr(ErrBadField, "alpaca \"history\" must be a list of [instruction, response] pairs")
+		}
+		for i, pair := range hist {
+			if len(pair) != 2 {
+				return nil, rowErr(ErrBadField, "alpaca history[%d] has %d items, want 2", i, len(pair))
+			}
+			msgs = append(msgs, Message{Role: RoleUser, Content: pair[0]}, Message{Role: RoleAssistant, Content: pair[1]})
+		}
+	}
+	user := *w.Instruction
+	if w.Input != nil && *w.Input != "" {
+		if user != "" {
+			user += "\n"
+		}
+		user += *w.Input
+	}
+	msgs = append(msgs, Message{Role: RoleUser, Content: user}, Message{Role: RoleAssistant, Content: output})
+	return msgs, nil
+}
+
+func convertVertex(w *wireRecord) ([]Message, *RowError) {
+	var msgs []Message
+	if w.SysInstr != nil {
+		text, e := partsText(w.SysInstr.Parts, "systemInstruction")
+		if e != nil {
+			return nil, e
+		}
+		if text != "" {
+			msgs = append(msgs, Message{Role: RoleSystem, Content: text})
+		}
+	}
+	for i, c := range w.Contents {
+		where := fmt.Sprintf("contents[%d]", i)
+		if c.Role == nil {
+			return nil, rowErr(ErrBadField, "%s has no role", where)
+		}
+		role := *c.Role
+		switch role {
+		case "model":
+			role = RoleAssistant
+		case "function":
+			return nil, rowErr(ErrToolCalls, "%s is a function turn", where)
+		}
+		if c.Parts == nil {
+			return nil, rowErr(ErrBadField, "%s has no parts", where)
+		}
+		text, e := partsText(c.Parts, where)
+		if e != nil {
+			return nil, e
+		}
+		msgs = append(msgs, Message{Role: role, Content: text})
+	}
+	return msgs, nil
+}
+
+func jsonKind(b []byte) string {
+	switch b[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// jsonSyntaxReason describes where a JSON value stops being valid.
+func jsonSyntaxReason(b []byte) string {
+	var v any
+	err := json.Unmarshal(b, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "invalid JSON"
+}
+
+// Pos is a place in an input file.
+type Pos struct {
+	File string
+	Line int
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return p.File + ":" + strconv.Itoa(p.Line)
+}
