@@ -143,6 +143,7 @@ var asciiClass = func() (t [128]uint8) {
 	}
 	return t
 }()
+
 func isSpace(r rune) bool {
 	switch r {
 	case '\t', '\n', '\v', '\f', '\r', ' ', 0x85:
