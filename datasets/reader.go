@@ -109,11 +109,14 @@ func RawRecords(ctx context.Context, r io.Reader, name string) iter.Seq2[Raw, er
 			}
 			return
 		}
-		if first == '[' {
+		switch {
+		case first == '[':
 			readArray(ctx, br, name, yield)
-			return
+		case first == '{' && prettyObject(br):
+			readValues(ctx, br, name, yield)
+		default:
+			readLines(ctx, br, name, yield)
 		}
-		readLines(ctx, br, name, yield)
 	}
 }
 
@@ -181,12 +184,43 @@ func readLines(ctx context.Context, br *bufio.Reader, name string, yield func(Ra
 	}
 }
 
+// prettyObject tells whether the input starts with a JSON object spread over
+// several lines (a pretty-printed file rather than JSON Lines): its first
+// line opens a container and does not close it.
+func prettyObject(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Size())
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return false
+	}
+	switch b[len(b)-1] {
+	case '{', '[', ',', ':':
+		return true
+	}
+	return false
+}
+
+// readValues reads a sequence of JSON values (one pretty-printed object, or
+// several one after another).
+func readValues(ctx context.Context, br *bufio.Reader, name string, yield func(Raw, error) bool) {
+	readJSON(ctx, br, name, false, yield)
+}
+
 func readArray(ctx context.Context, br *bufio.Reader, name string, yield func(Raw, error) bool) {
+	readJSON(ctx, br, name, true, yield)
+}
+
+func readJSON(ctx context.Context, br *bufio.Reader, name string, array bool, yield func(Raw, error) bool) {
 	lt := &lineTracker{r: br, line: 1}
 	dec := json.NewDecoder(lt)
-	if _, err := dec.Token(); err != nil { // '['
-		yield(Raw{}, fmt.Errorf("%s:1: %w", name, err))
-		return
+	if array {
+		if _, err := dec.Token(); err != nil { // '['
+			yield(Raw{}, fmt.Errorf("%s:1: %w", name, err))
+			return
+		}
 	}
 	for dec.More() {
 		if ctx.Err() != nil {
@@ -196,13 +230,16 @@ func readArray(ctx context.Context, br *bufio.Reader, name string, yield func(Ra
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			line := lt.lineAt(dec.InputOffset())
-			yield(Raw{}, fmt.Errorf("%s:%d: JSON array cannot be read past this point: %w", name, line, err))
+			yield(Raw{}, fmt.Errorf("%s:%d: JSON cannot be read past this point: %w", name, line, err))
 			return
 		}
 		start := dec.InputOffset() - int64(len(raw))
 		if !yield(Raw{Pos: Pos{File: name, Line: lt.lineAt(start)}, Data: raw}, nil) {
 			return
 		}
+	}
+	if !array {
+		return
 	}
 	if _, err := dec.Token(); err != nil && !errors.Is(err, io.EOF) {
 		yield(Raw{}, fmt.Errorf("%s:%d: %w", name, lt.lineAt(dec.InputOffset()), err))

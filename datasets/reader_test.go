@@ -1,0 +1,190 @@
+package datasets
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const chatSamples = "../../shared/corpora/chat-samples/"
+
+// Every file of the chat-samples corpus loads, or is refused row by row with
+// the reason: nothing is dropped silently.
+func TestChatSamplesLoadOrRefuse(t *testing.T) {
+	want := map[string]map[string]int{
+		"openai-cookbook/toy_chat_fine_tuning.jsonl":     {FormatOpenAI: 5},
+		"vertex-gemini/patient_1_glucose_examples.jsonl": {FormatVertex: 1},
+		"llama-factory/identity.json":                    {FormatAlpaca: 91},
+		"llama-factory/v1_sft_demo.jsonl":                {FormatOpenAI: 500},
+		"llama-factory/glaive_toolcall_en_demo.json":     {ErrToolCalls: 300},
+		"llama-factory/dpo_en_demo.json":                 {ErrPreferencePair: 300},
+		"llama-factory/kto_en_demo.json":                 {ErrPreferenceLabel: 300},
+		"llama-factory/mllm_demo.json":                   {ErrImages: 6},
+		"llama-factory/dataset_info.json":                {ErrUnknownShape: 1},
+	}
+	files, _ := filepath.Glob(chatSamples + "*/*.json*")
+	if len(files) != len(want) {
+		t.Errorf("corpus has %d files, the test knows %d: %v", len(files), len(want), files)
+	}
+	for name, counts := range want {
+		got := map[string]int{}
+		for rec, err := range ReadFile(context.Background(), chatSamples+name) {
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if rec.Err != nil {
+				if rec.Err.Reason == "" || rec.Pos.Line == 0 {
+					t.Errorf("%s: refusal without a reason or line: %+v", name, rec)
+				}
+				got[rec.Err.Category]++
+				continue
+			}
+			if len(rec.Example.Messages) == 0 {
+				t.Errorf("%s: %s: loaded with no messages", name, rec.Pos)
+			}
+			got[rec.Format]++
+		}
+		if len(got) != len(counts) {
+			t.Errorf("%s: got %v, want %v", name, got, counts)
+		}
+		for k, v := range counts {
+			if got[k] != v {
+				t.Errorf("%s: %s = %d, want %d (all: %v)", name, k, got[k], v, got)
+			}
+		}
+	}
+}
+
+func TestShapes(t *testing.T) {
+	tests := []struct {
+		name, in string
+		format   string
+		msgs     string // role:content|...
+		errCat   string
+	}{
+		{"openai", `{"messages":[{"role":"system","content":"S"},{"role":"user","content":"Q"},{"role":"assistant","content":"A"}]}`, FormatOpenAI, "system:S|user:Q|assistant:A", ""},
+		{"openai parts", `{"messages":[{"role":"user","content":[{"type":"text","text":"Q1"},{"type":"text","text":"Q2"}]},{"role":"assistant","content":"A"}]}`, FormatOpenAI, "user:Q1Q2|assistant:A", ""},
+		{"openai tool calls", `{"messages":[{"role":"user","content":"Q"},{"role":"assistant","tool_calls":[{"id":"x"}]}]}`, FormatOpenAI, "", ErrToolCalls},
+		{"sharegpt", `{"conversations":[{"from":"system","value":"S"},{"from":"human","value":"Q"},{"from":"gpt","value":"A"}]}`, FormatShareGPT, "system:S|user:Q|assistant:A", ""},
+		{"sharegpt system column", `{"system":"S","conversations":[{"from":"human","value":"Q"},{"from":"gpt","value":"A"}]}`, FormatShareGPT, "system:S|user:Q|assistant:A", ""},
+		{"sharegpt function", `{"conversations":[{"from":"human","value":"Q"},{"from":"function_call","value":"{}"}]}`, FormatShareGPT, "", ErrToolCalls},
+		{"alpaca", `{"instruction":"I","input":"X","output":"O","system":"S","history":[["q","a"]]}`, FormatAlpaca, "system:S|user:q|assistant:a|user:I\nX|assistant:O", ""},
+		{"alpaca no input", `{"instruction":"I","input":"","output":"O"}`, FormatAlpaca, "user:I|assistant:O", ""},
+		{"vertex", `{"systemInstruction":{"role":"system","parts":[{"text":"S"}]},"contents":[{"role":"user","parts":[{"text":"Q"}]},{"role":"model","parts":[{"text":"A"}]}]}`, FormatVertex, "system:S|user:Q|assistant:A", ""},
+		{"interaction log", `{"timestamp":"2024-01-01T00:00:00","query":"Q","response":"A"}`, FormatInteraction, "user:Q|assistant:A", ""},
+		{"dpo", `{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":"a"},"rejected":{"from":"gpt","value":"b"}}`, "", "", ErrPreferencePair},
+		{"kto", `{"messages":[{"role":"user","content":"Q"},{"role":"assistant","content":"A"}],"label":true}`, "", "", ErrPreferenceLabel},
+		{"image", `{"messages":[{"role":"user","content":"<image>Q"},{"role":"assistant","content":"A"}],"images":["a.jpg"]}`, "", "", ErrImages},
+		{"array", `[1,2]`, "", "", ErrNotObject},
+		{"truncated", `{"messages":[{"role":"user"`, "", "", ErrInvalidJSON},
+		{"wrong type", `{"messages":"hi"}`, "", "", ErrBadField},
+		{"unknown", `{"text":"hi"}`, "", "", ErrUnknownShape},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ex, format, err := ParseRecord([]byte(tt.in))
+			if tt.errCat != "" {
+				if err == nil || err.Category != tt.errCat {
+					t.Fatalf("err = %v, want category %s", err, tt.errCat)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if format != tt.format {
+				t.Errorf("format %q, want %q", format, tt.format)
+			}
+			var parts []string
+			for _, m := range ex.Messages {
+				parts = append(parts, m.Role+":"+m.Content)
+			}
+			if got := strings.Join(parts, "|"); got != tt.msgs {
+				t.Errorf("messages %q, want %q", got, tt.msgs)
+			}
+		})
+	}
+}
+
+func TestReaderPositionsAndRecovery(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		lines []int
+		bad   []int // lines of refused records
+	}{
+		{"jsonl with bad line and blanks", "\ufeff{\"text\":1}\n\n{bad\r\n{\"messages\":[]}\n", []int{1, 3, 4}, []int{1, 3}},
+		{"array", "[\n {\"messages\":[]},\n {\"x\":\n 1}\n]\n", []int{2, 3}, []int{3}},
+		{"pretty object", "{\n  \"a\": {\"b\": 1}\n}\n", []int{1}, []int{1}},
+		{"no final newline", `{"query":"q","response":"r"}`, []int{1}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var lines, bad []int
+			for raw, err := range RawRecords(context.Background(), strings.NewReader(tt.in), "in") {
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines = append(lines, raw.Pos.Line)
+				if r := raw.Decode(); r.Err != nil {
+					bad = append(bad, raw.Pos.Line)
+				}
+			}
+			if !equal(lines, tt.lines) || !equal(bad, tt.bad) {
+				t.Errorf("lines %v bad %v; want %v and %v", lines, bad, tt.lines, tt.bad)
+			}
+		})
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzReadRecords: any input is split into records or a file error, never a
+// panic, and every record decodes to an example or a refusal with a reason.
+func FuzzReadRecords(f *testing.F) {
+	for _, s := range []string{"{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}]}\n{bad\n", "[{\"instruction\":\"i\",\"output\":\"o\"}]", "{\n\"a\":1}\n", "\ufeff\n\n", "[1,"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for raw, err := range RawRecords(context.Background(), strings.NewReader(string(data)), "fuzz") {
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), "fuzz:") {
+					t.Fatalf("file error without position: %v", err)
+				}
+				return
+			}
+			rec := raw.Decode()
+			if rec.Err != nil && rec.Err.Reason == "" {
+				t.Fatalf("refusal without reason for %q", raw.Data)
+			}
+		}
+	})
+}
+
+func FuzzParseRecord(f *testing.F) {
+	for _, s := range []string{`{"messages":[{"role":"user","content":[{"type":"text","text":"q"}]}]}`,
+		`{"conversations":[{"from":"human","value":"q"}],"system":"s"}`, `{"instruction":"i","history":[["a","b"]],"output":"o"}`,
+		`{"contents":[{"role":"user","parts":[{"text":"q"}]}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ex, _, err := ParseRecord(data)
+		if err == nil && ex.Messages == nil {
+			t.Fatalf("accepted %q with nil messages", data)
+		}
+		if err != nil && err.Reason == "" {
+			t.Fatalf("refused %q without a reason", data)
+		}
+	})
+}

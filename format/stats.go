@@ -1,0 +1,161 @@
+package format
+
+import (
+	"math"
+	"slices"
+)
+
+// Distribution summarises a list of numbers as the OpenAI cookbook's
+// print_distribution does.
+type Distribution struct {
+	Min    int     `json:"min"`
+	Max    int     `json:"max"`
+	Mean   float64 `json:"mean"`
+	Median float64 `json:"median"`
+	P5     float64 `json:"p5"`
+	P95    float64 `json:"p95"`
+}
+
+// Distribute computes the distribution of v (sorted in place).
+func Distribute(v []int32) Distribution {
+	if len(v) == 0 {
+		return Distribution{}
+	}
+	slices.Sort(v)
+	var sum float64
+	for _, x := range v {
+		sum += float64(x)
+	}
+	return Distribution{Min: int(v[0]), Max: int(v[len(v)-1]), Mean: sum / float64(len(v)),
+		Median: quantile(v, 0.5), P5: quantile(v, 0.05), P95: quantile(v, 0.95)}
+}
+
+// quantile is numpy's default (linear) quantile of sorted v.
+func quantile(v []int32, q float64) float64 {
+	pos := q * float64(len(v)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(v)-1)
+	return float64(v[lo]) + (pos-float64(lo))*float64(v[hi]-v[lo])
+}
+
+// Fine-tuning pricing rules from the OpenAI cookbook's data-prep check.
+const (
+	TargetEpochs      = 3
+	MinTargetExamples = 100
+	MaxTargetExamples = 25000
+	MinDefaultEpochs  = 1
+	MaxDefaultEpochs  = 25
+)
+
+// Epochs is the number of epochs OpenAI picks by default for n examples.
+func Epochs(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	e := TargetEpochs
+	if n*TargetEpochs < MinTargetExamples {
+		e = min(MaxDefaultEpochs, MinTargetExamples/n)
+	} else if n*TargetEpochs > MaxTargetExamples {
+		e = max(MinDefaultEpochs, MaxTargetExamples/n)
+	}
+	return e
+}
+
+// Summary is what validate reports.
+type Summary struct {
+	Files    []string `json:"files"`
+	Examples int      `json:"examples"`
+	Valid    int      `json:"valid"`
+	Invalid  int      `json:"invalid"`
+	// Formats counts the input shapes seen.
+	Formats map[string]int `json:"formats"`
+	// Errors and Warnings count examples per category.
+	Errors   map[string]int `json:"errors"`
+	Warnings map[string]int `json:"warnings"`
+
+	MaxTokens          int          `json:"max_tokens"`
+	MessagesPerExample Distribution `json:"messages_per_example"`
+	TokensPerExample   Distribution `json:"tokens_per_example"`
+	AssistantTokens    Distribution `json:"assistant_tokens_per_example"`
+	OverMaxTokens      int          `json:"over_max_tokens"`
+	// BillableTokens is the sum over examples of min(tokens, MaxTokens): what
+	// one epoch of training is charged for.
+	BillableTokens int64 `json:"billable_tokens"`
+	Epochs         int   `json:"epochs"`
+	ChargedTokens  int64 `json:"charged_tokens"`
+
+	// Issues lists the first issues found (see IssuesOmitted).
+	Issues        []Issue `json:"issues"`
+	IssuesOmitted int     `json:"issues_omitted"`
+}
+
+// Tally accumulates a Summary over checked examples. The token and message
+// counts of each example are kept (6 bytes an example) for exact medians.
+type Tally struct {
+	S         Summary
+	MaxIssues int
+	msgs      []int32
+	toks      []int32
+	asst      []int32
+}
+
+// NewTally starts a summary for the given token limit.
+func NewTally(maxTokens int) *Tally {
+	return &Tally{MaxIssues: 1000, S: Summary{MaxTokens: maxTokens, Formats: map[string]int{},
+		Errors: map[string]int{}, Warnings: map[string]int{}, Files: []string{}, Issues: []Issue{}}}
+}
+
+// Add counts one checked example. Statistics cover the examples that parsed
+// (as the cookbook's do), valid or not.
+func (t *Tally) Add(c *Checked) {
+	s := &t.S
+	s.Examples++
+	if c.Valid {
+		s.Valid++
+	} else {
+		s.Invalid++
+	}
+	if c.Record.Format != "" {
+		s.Formats[c.Record.Format]++
+	}
+	seenE, seenW := map[string]bool{}, map[string]bool{}
+	for _, is := range c.Issues {
+		if is.Severity == SevError && !seenE[is.Category] {
+			seenE[is.Category] = true
+			s.Errors[is.Category]++
+		} else if is.Severity == SevWarning && !seenW[is.Category] {
+			seenW[is.Category] = true
+			s.Warnings[is.Category]++
+		}
+		if len(s.Issues) < t.MaxIssues {
+			s.Issues = append(s.Issues, is)
+		} else {
+			s.IssuesOmitted++
+		}
+	}
+	if c.Record.Err != nil || len(c.Record.Example.Messages) == 0 {
+		return
+	}
+	t.msgs = append(t.msgs, int32(len(c.Record.Example.Messages)))
+	t.toks = append(t.toks, int32(c.Tokens))
+	t.asst = append(t.asst, int32(c.AssistantTokens))
+	if s.MaxTokens > 0 && c.Tokens > s.MaxTokens {
+		s.OverMaxTokens++
+	}
+	lim := c.Tokens
+	if s.MaxTokens > 0 {
+		lim = min(lim, s.MaxTokens)
+	}
+	s.BillableTokens += int64(lim)
+}
+
+// Finish computes the distributions and the cost estimate.
+func (t *Tally) Finish() Summary {
+	s := t.S
+	s.MessagesPerExample = Distribute(t.msgs)
+	s.TokensPerExample = Distribute(t.toks)
+	s.AssistantTokens = Distribute(t.asst)
+	s.Epochs = Epochs(len(t.toks))
+	s.ChargedTokens = int64(s.Epochs) * s.BillableTokens
+	return s
+}

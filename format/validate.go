@@ -1,0 +1,168 @@
+// Package format validates, deduplicates, splits and exports chat training
+// examples: the "format" stage of tuneline.
+package format
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/tokens"
+)
+
+// Severity of an Issue.
+const (
+	SevError   = "error"
+	SevWarning = "warning"
+)
+
+// Categories of problems found in a single example, besides the row errors of
+// datasets (invalid_json, not_object, unknown_shape, bad_field, unsupported_*).
+const (
+	ErrInvalidUTF8     = "invalid_utf8"
+	ErrNoMessages      = "no_messages"
+	ErrUnknownRole     = "unknown_role"
+	ErrSystemNotFirst  = "system_not_first"
+	ErrNotAlternating  = "not_alternating"
+	ErrNoAssistant     = "missing_assistant"
+	ErrNotEndAssistant = "not_ending_with_assistant"
+	ErrEmptyContent    = "empty_content"
+	ErrDuplicateID     = "duplicate_id"
+
+	WarnMissingSystem = "missing_system"
+	WarnMissingUser   = "missing_user"
+	WarnOverMaxTokens = "over_max_tokens"
+)
+
+// Issue is one problem of one example.
+type Issue struct {
+	Pos      datasets.Pos `json:"-"`
+	Where    string       `json:"where"`
+	ID       string       `json:"id,omitempty"`
+	Severity string       `json:"severity"`
+	Category string       `json:"category"`
+	Reason   string       `json:"reason"`
+}
+
+func (i Issue) String() string {
+	return fmt.Sprintf("%s: %s: %s: %s", i.Where, i.Severity, i.Category, i.Reason)
+}
+
+// Checked is the outcome of checking one record.
+type Checked struct {
+	Record datasets.Record
+	// Tokens is the cookbook token count of the whole example (0 if invalid).
+	Tokens int
+	// AssistantTokens counts only the assistant messages' content.
+	AssistantTokens int
+	Issues          []Issue
+	// Valid is false when any issue is an error.
+	Valid bool
+}
+
+// Checker checks examples one by one. It remembers the ids it has seen (as
+// 64-bit hashes) to report duplicates; one Checker is used per run and is not
+// safe for concurrent use, but CheckRecord's stateless part is (see Check).
+type Checker struct {
+	MaxTokens int
+	ids       map[uint64]datasets.Pos
+}
+
+// NewChecker returns a Checker that flags examples over maxTokens.
+func NewChecker(maxTokens int) *Checker {
+	return &Checker{MaxTokens: maxTokens, ids: map[uint64]datasets.Pos{}}
+}
+
+var knownRoles = map[string]bool{datasets.RoleSystem: true, datasets.RoleUser: true, datasets.RoleAssistant: true}
+
+// Check runs every per-example rule on rec, counting tokens with tc. It
+// keeps no state and may run in parallel with other Check calls (each with
+// its own counter).
+func Check(rec datasets.Record, tc *tokens.Counter, maxTokens int) Checked {
+	c := Checked{Record: rec, Valid: true}
+	add := func(sev, cat, format string, args ...any) {
+		c.Issues = append(c.Issues, Issue{Pos: rec.Pos, Where: rec.Pos.String(), ID: rec.Example.ID,
+			Severity: sev, Category: cat, Reason: fmt.Sprintf(format, args...)})
+		if sev == SevError {
+			c.Valid = false
+		}
+	}
+	if rec.Err != nil {
+		add(SevError, rec.Err.Category, "%s", rec.Err.Reason)
+		return c
+	}
+	if rec.BadUTF8 {
+		add(SevError, ErrInvalidUTF8, "the record's bytes are not valid UTF-8")
+	}
+	msgs := rec.Example.Messages
+	if len(msgs) == 0 {
+		add(SevError, ErrNoMessages, "the example has no messages")
+		return c
+	}
+	var nUser, nAssistant int
+	prev := ""
+	for i, m := range msgs {
+		n := i + 1
+		switch {
+		case !knownRoles[m.Role]:
+			add(SevError, ErrUnknownRole, "message %d: role %q is not system, user or assistant", n, m.Role)
+		case m.Role == datasets.RoleSystem && i > 0:
+			add(SevError, ErrSystemNotFirst, "message %d: a system message is allowed only first", n)
+		case m.Role != datasets.RoleSystem && m.Role == prev:
+			add(SevError, ErrNotAlternating, "message %d: two %s messages in a row (user and assistant must alternate)", n, m.Role)
+		}
+		if strings.TrimSpace(m.Content) == "" {
+			add(SevError, ErrEmptyContent, "message %d (%s): content is empty", n, m.Role)
+		}
+		switch m.Role {
+		case datasets.RoleUser:
+			nUser++
+		case datasets.RoleAssistant:
+			nAssistant++
+		}
+		prev = m.Role
+	}
+	if nAssistant == 0 {
+		add(SevError, ErrNoAssistant, "no assistant message: nothing to learn from")
+	} else if last := msgs[len(msgs)-1].Role; last != datasets.RoleAssistant {
+		add(SevError, ErrNotEndAssistant, "the last message is %s; an example must end with the assistant's reply", last)
+	}
+	if msgs[0].Role != datasets.RoleSystem {
+		add(SevWarning, WarnMissingSystem, "no system message")
+	}
+	if nUser == 0 {
+		add(SevWarning, WarnMissingUser, "no user message")
+	}
+	for _, m := range msgs {
+		n := tc.Count(m.Content)
+		c.Tokens += 3 + tc.Count(m.Role) + n
+		if m.Role == datasets.RoleAssistant {
+			c.AssistantTokens += n
+		}
+	}
+	c.Tokens += 3
+	if maxTokens > 0 && c.Tokens > maxTokens {
+		add(SevWarning, WarnOverMaxTokens, "%d tokens, over the %d limit: it will be truncated in training", c.Tokens, maxTokens)
+	}
+	return c
+}
+
+// Seen applies the cross-example rules (duplicate ids) to a checked example,
+// in input order.
+func (k *Checker) Seen(c *Checked) {
+	id := c.Record.Example.ID
+	if id == "" || c.Record.Err != nil {
+		return
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	key := h.Sum64()
+	if first, dup := k.ids[key]; dup {
+		c.Issues = append(c.Issues, Issue{Pos: c.Record.Pos, Where: c.Record.Pos.String(), ID: id, Severity: SevError,
+			Category: ErrDuplicateID, Reason: fmt.Sprintf("id %q was already used at %s", id, first)})
+		c.Valid = false
+		return
+	}
+	k.ids[key] = c.Record.Pos
+}
