@@ -59,6 +59,8 @@ type Checked struct {
 	Issues          []Issue
 	// Valid is false when any issue is an error.
 	Valid bool
+
+	prep *prepared // export's per-example work, done on the workers
 }
 
 // Checker checks examples one by one. It remembers the ids it has seen (as

@@ -1,0 +1,97 @@
+package datasets
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// AtomicFile is a file that appears at its path only when committed: it is
+// written to a temporary file in the same directory and renamed into place,
+// so that a crash never leaves a half-written file behind.
+type AtomicFile struct {
+	*bufio.Writer
+	f    *os.File
+	path string
+	n    int64
+	done bool
+}
+
+// CreateAtomic starts writing path (its directory is created if needed).
+func CreateAtomic(path string) (*AtomicFile, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	a := &AtomicFile{f: f, path: path}
+	a.Writer = bufio.NewWriterSize(countWriter{a}, 1<<20)
+	return a, nil
+}
+
+type countWriter struct{ a *AtomicFile }
+
+func (c countWriter) Write(p []byte) (int, error) {
+	n, err := c.a.f.Write(p)
+	c.a.n += int64(n)
+	return n, err
+}
+
+// Path is where the file will appear.
+func (a *AtomicFile) Path() string { return a.path }
+
+// Size is the number of bytes written so far (buffered ones included).
+func (a *AtomicFile) Size() int64 { return a.n + int64(a.Buffered()) }
+
+// Commit flushes, syncs and renames the file into place.
+func (a *AtomicFile) Commit() error { return a.CommitAs(a.path) }
+
+// CommitAs is Commit to another final path (for shards whose names depend
+// on how many there are).
+func (a *AtomicFile) CommitAs(path string) error {
+	if a.done {
+		return nil
+	}
+	a.done = true
+	err := a.Flush()
+	if err == nil {
+		err = a.f.Sync()
+	}
+	if cerr := a.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(a.f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(a.f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Abort removes the temporary file. It is a no-op after Commit.
+func (a *AtomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	a.f.Close()
+	os.Remove(a.f.Name())
+}
+
+// WriteFileAtomic writes data to path atomically.
+func WriteFileAtomic(path string, data []byte) error {
+	a, err := CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	if _, err := a.Write(data); err != nil {
+		a.Abort()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return a.Commit()
+}

@@ -1,0 +1,217 @@
+package datasets
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"sort"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+)
+
+// Row is an example as stored in Parquet: messages as
+// list<struct<role, content>> and meta as a struct of typed columns. Maps are
+// stored as lists of name/value pairs, which every Parquet and Arrow reader
+// (and the Hugging Face datasets library) understands.
+type Row struct {
+	ID       string    `parquet:"id"`
+	Messages []Message `parquet:"messages,list"`
+	Meta     RowMeta   `parquet:"meta"`
+}
+
+// RowMeta is Meta in Parquet form.
+type RowMeta struct {
+	Origin       string     `parquet:"origin,optional"`
+	Format       string     `parquet:"format,optional,dict"`
+	Source       string     `parquet:"source,optional,dict"`
+	DocID        string     `parquet:"doc_id,optional,dict"`
+	ChunkID      string     `parquet:"chunk_id,optional"`
+	Title        string     `parquet:"title,optional,dict"`
+	Section      string     `parquet:"section,optional,dict"`
+	PageStart    int32      `parquet:"page_start,optional"`
+	PageEnd      int32      `parquet:"page_end,optional"`
+	TimeStart    float64    `parquet:"time_start,optional"`
+	TimeEnd      float64    `parquet:"time_end,optional"`
+	Speaker      string     `parquet:"speaker,optional,dict"`
+	Persona      string     `parquet:"persona,optional,dict"`
+	Model        string     `parquet:"model,optional,dict"`
+	Kind         string     `parquet:"kind,optional,dict"`
+	QuestionType string     `parquet:"question_type,optional,dict"`
+	Scores       []Score    `parquet:"scores,list"`
+	Extra        []KeyValue `parquet:"extra,list"`
+}
+
+// Score is one named score.
+type Score struct {
+	Name  string  `parquet:"name,dict"`
+	Value float64 `parquet:"value"`
+}
+
+// KeyValue is one extra metadata entry.
+type KeyValue struct {
+	Key   string `parquet:"key,dict"`
+	Value string `parquet:"value"`
+}
+
+// ToRow converts an example to its Parquet form (map entries sorted by key).
+func ToRow(e *Example) Row {
+	m := e.Meta
+	r := Row{ID: e.ID, Messages: e.Messages, Meta: RowMeta{
+		Origin: m.Origin, Format: m.Format, Source: m.Source, DocID: m.DocID, ChunkID: m.ChunkID,
+		Title: m.Title, Section: m.Section, PageStart: m.PageStart, PageEnd: m.PageEnd,
+		TimeStart: m.TimeStart, TimeEnd: m.TimeEnd, Speaker: m.Speaker, Persona: m.Persona,
+		Model: m.Model, Kind: m.Kind, QuestionType: m.QuestionType,
+	}}
+	for k, v := range m.Scores {
+		r.Meta.Scores = append(r.Meta.Scores, Score{k, v})
+	}
+	sort.Slice(r.Meta.Scores, func(i, j int) bool { return r.Meta.Scores[i].Name < r.Meta.Scores[j].Name })
+	for k, v := range m.Extra {
+		r.Meta.Extra = append(r.Meta.Extra, KeyValue{k, v})
+	}
+	sort.Slice(r.Meta.Extra, func(i, j int) bool { return r.Meta.Extra[i].Key < r.Meta.Extra[j].Key })
+	return r
+}
+
+// Example converts a Parquet row back.
+func (r *Row) Example() Example {
+	m := r.Meta
+	e := Example{ID: r.ID, Messages: r.Messages, Meta: Meta{
+		Origin: m.Origin, Format: m.Format, Source: m.Source, DocID: m.DocID, ChunkID: m.ChunkID,
+		Title: m.Title, Section: m.Section, PageStart: m.PageStart, PageEnd: m.PageEnd,
+		TimeStart: m.TimeStart, TimeEnd: m.TimeEnd, Speaker: m.Speaker, Persona: m.Persona,
+		Model: m.Model, Kind: m.Kind, QuestionType: m.QuestionType,
+	}}
+	for _, s := range m.Scores {
+		if e.Meta.Scores == nil {
+			e.Meta.Scores = map[string]float64{}
+		}
+		e.Meta.Scores[s.Name] = s.Value
+	}
+	for _, kv := range m.Extra {
+		if e.Meta.Extra == nil {
+			e.Meta.Extra = map[string]string{}
+		}
+		e.Meta.Extra[kv.Key] = kv.Value
+	}
+	return e
+}
+
+// ParquetOptions configure a ParquetWriter.
+type ParquetOptions struct {
+	Compression compress.Codec // default Snappy
+	// RowGroupBytes ends a row group when this many bytes of text are
+	// buffered (default 64 MiB; the Hub asks for at most 100 MB).
+	RowGroupBytes int64
+	CreatedBy     string
+}
+
+// ParquetWriter streams examples into one Parquet file.
+type ParquetWriter struct {
+	w       *parquet.GenericWriter[Row]
+	buf     []Row
+	pending int64
+	opt     ParquetOptions
+	Rows    int64
+}
+
+// NewParquetWriter writes Parquet to w.
+func NewParquetWriter(w io.Writer, opt ParquetOptions) *ParquetWriter {
+	if opt.Compression == nil {
+		opt.Compression = &parquet.Snappy
+	}
+	if opt.RowGroupBytes <= 0 {
+		opt.RowGroupBytes = 64 << 20
+	}
+	opts := []parquet.WriterOption{parquet.Compression(opt.Compression), parquet.PageBufferSize(1 << 20)}
+	if opt.CreatedBy != "" {
+		opts = append(opts, parquet.CreatedBy(opt.CreatedBy, "", ""))
+	}
+	return &ParquetWriter{w: parquet.NewGenericWriter[Row](w, opts...), opt: opt}
+}
+
+// Write adds one example.
+func (p *ParquetWriter) Write(e *Example) error {
+	p.buf = append(p.buf, ToRow(e))
+	for _, m := range e.Messages {
+		p.pending += int64(len(m.Content) + len(m.Role) + 16)
+	}
+	p.pending += int64(len(e.ID) + len(e.Meta.Origin) + 64)
+	p.Rows++
+	if len(p.buf) == 256 {
+		if err := p.drain(); err != nil {
+			return err
+		}
+	}
+	if p.pending >= p.opt.RowGroupBytes {
+		if err := p.drain(); err != nil {
+			return err
+		}
+		if err := p.w.Flush(); err != nil {
+			return fmt.Errorf("parquet: end row group: %w", err)
+		}
+		p.pending = 0
+	}
+	return nil
+}
+
+func (p *ParquetWriter) drain() error {
+	if len(p.buf) == 0 {
+		return nil
+	}
+	if _, err := p.w.Write(p.buf); err != nil {
+		return fmt.Errorf("parquet: %w", err)
+	}
+	clear(p.buf)
+	p.buf = p.buf[:0]
+	return nil
+}
+
+// Close writes the footer (it does not close the underlying writer).
+func (p *ParquetWriter) Close() error {
+	if err := p.drain(); err != nil {
+		return err
+	}
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("parquet: %w", err)
+	}
+	return nil
+}
+
+// ReadParquet streams the examples of a Parquet file written by tuneline.
+func ReadParquet(ctx context.Context, path string) iter.Seq2[Example, error] {
+	return func(yield func(Example, error) bool) {
+		f, err := os.Open(path)
+		if err != nil {
+			yield(Example{}, fmt.Errorf("open dataset: %w", err))
+			return
+		}
+		defer f.Close()
+		r := parquet.NewGenericReader[Row](f)
+		defer r.Close()
+		rows := make([]Row, 128)
+		for {
+			if ctx.Err() != nil {
+				yield(Example{}, ctx.Err())
+				return
+			}
+			clear(rows)
+			n, err := r.Read(rows)
+			for i := range n {
+				if !yield(rows[i].Example(), nil) {
+					return
+				}
+			}
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(Example{}, fmt.Errorf("%s: %w", path, err))
+				return
+			}
+		}
+	}
+}

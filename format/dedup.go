@@ -1,0 +1,361 @@
+package format
+
+import (
+	"math"
+	"math/bits"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tuneline/tuneline/datasets"
+)
+
+// Near-duplicate detection is one-permutation MinHash over word 2-gram
+// shingles of the non-system messages (a shared system prompt says nothing
+// about whether two conversations are the same), with locality-sensitive
+// hashing bands to find candidates and a 1-bit-per-bin signature to check
+// them. The whole index costs about 100 bytes per kept example and never
+// holds text.
+
+const (
+	numBins  = 128
+	maxBands = 6
+	shingleN = 2
+)
+
+// Sig is what the deduplicator needs of one example; Fingerprint computes it
+// without shared state, so that it can run on many goroutines.
+type Sig struct {
+	// Exact is a 64-bit hash of the normalised conversation (roles, case
+	// folded text with white space collapsed).
+	Exact uint64
+	// Bits holds the lowest bit of each MinHash bin.
+	Bits [2]uint64
+	// Bands are the LSH band hashes; Near is false when the example had no
+	// words to shingle (near-duplicate detection then skips it).
+	Bands [maxBands]uint32
+	Near  bool
+}
+
+// DedupParams are the LSH parameters derived from the threshold.
+type DedupParams struct {
+	Threshold   float64 `json:"threshold"`
+	Bands, Rows int
+	// Accept is the lowest estimated similarity taken as a match.
+	Accept float64
+}
+
+// NewDedupParams picks r rows for 6 bands so that the LSH curve's knee,
+// (1/b)^(1/r), sits well below the threshold: candidates are then checked
+// against the signature, so recall is what the bands are for. The check
+// accepts an estimated similarity down to two standard errors below the
+// threshold, so that pairs at the threshold are caught with ~98% probability.
+func NewDedupParams(threshold float64) DedupParams {
+	p := DedupParams{Threshold: threshold, Bands: maxBands}
+	if threshold <= 0 {
+		return p
+	}
+	target := math.Max(0.05, threshold-0.25)
+	r := int(math.Round(math.Log(1/float64(p.Bands)) / math.Log(target)))
+	p.Rows = min(max(r, 1), numBins/maxBands)
+	q := (1 + threshold) / 2 // chance that one bin's bit agrees at the threshold
+	p.Accept = threshold - 2*2*math.Sqrt(q*(1-q)/numBins)
+	return p
+}
+
+func mix64(x uint64) uint64 { // splitmix64 finalizer
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// Fingerprint computes the example's exact hash and MinHash signature.
+func Fingerprint(msgs []datasets.Message, p DedupParams, buf []byte) Sig {
+	var s Sig
+	// Exact: role, then text folded to lower case with white space runs
+	// collapsed to one space and trimmed.
+	h := uint64(fnvOffset)
+	for _, m := range msgs {
+		for i := 0; i < len(m.Role); i++ {
+			h = (h ^ uint64(m.Role[i])) * fnvPrime
+		}
+		h = (h ^ 0xff) * fnvPrime
+		space := false
+		started := false
+		for _, r := range m.Content {
+			if unicode.IsSpace(r) {
+				space = started
+				continue
+			}
+			if space {
+				h = (h ^ ' ') * fnvPrime
+				space = false
+			}
+			started = true
+			r = unicode.ToLower(r)
+			if r < utf8.RuneSelf {
+				h = (h ^ uint64(r)) * fnvPrime
+			} else {
+				buf = utf8.AppendRune(buf[:0], r)
+				for _, c := range buf {
+					h = (h ^ uint64(c)) * fnvPrime
+				}
+			}
+		}
+		h = (h ^ 0xfe) * fnvPrime
+	}
+	s.Exact = mix64(h)
+	if p.Threshold <= 0 {
+		return s
+	}
+
+	// MinHash over word 2-grams of the non-system messages.
+	var binsv [numBins]uint32
+	var filled [2]uint64
+	var w [shingleN]uint64
+	nw := 0
+	add := func() {
+		x := mix64(w[0]*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(w[1], 29))
+		bin := x >> 57
+		v := uint32(x)
+		if filled[bin>>6]&(1<<(bin&63)) == 0 || v < binsv[bin] {
+			binsv[bin] = v
+			filled[bin>>6] |= 1 << (bin & 63)
+		}
+	}
+	word := uint64(fnvOffset)
+	inWord := false
+	flush := func() {
+		if !inWord {
+			return
+		}
+		w[0], w[1] = w[1], mix64(word)
+		nw++
+		if nw >= shingleN {
+			add()
+		}
+		word, inWord = fnvOffset, false
+	}
+	for _, m := range msgs {
+		if m.Role == datasets.RoleSystem {
+			continue
+		}
+		for _, r := range m.Content {
+			if r < utf8.RuneSelf {
+				c := byte(r)
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				if ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') {
+					word = (word ^ uint64(c)) * fnvPrime
+					inWord = true
+					continue
+				}
+				flush()
+				continue
+			}
+			if unicode.IsLetter(r) || unicode.IsNumber(r) {
+				word = (word ^ uint64(unicode.ToLower(r))) * fnvPrime
+				inWord = true
+				continue
+			}
+			flush()
+		}
+		flush()
+	}
+	if nw > 0 && nw < shingleN { // a very short text is one shingle
+		add()
+	}
+	if filled[0]|filled[1] == 0 {
+		return s
+	}
+	// Densify empty bins by borrowing from the next filled one, rotated.
+	for i := range numBins {
+		if filled[i>>6]&(1<<(i&63)) != 0 {
+			continue
+		}
+		for d := 1; d < numBins; d++ {
+			j := (i + d) % numBins
+			if filled[j>>6]&(1<<(j&63)) != 0 {
+				binsv[i] = binsv[j] + uint32(d)*0x9e3779b9
+				break
+			}
+		}
+	}
+	for i := range numBins {
+		s.Bits[i>>6] |= uint64(binsv[i]&1) << (i & 63)
+	}
+	for b := 0; b < p.Bands; b++ {
+		bh := uint64(b+1) * 0x9e3779b97f4a7c15
+		for _, v := range binsv[b*p.Rows : (b+1)*p.Rows] {
+			bh = mix64(bh ^ uint64(v))
+		}
+		s.Bands[b] = uint32(bh>>32) | 1
+	}
+	s.Near = true
+	return s
+}
+
+// Similarity estimates the Jaccard similarity of two signatures from their
+// 1-bit MinHash bins: a bin agrees with probability J + (1-J)/2.
+func Similarity(a, b *Sig) float64 {
+	agree := numBins - bits.OnesCount64(a.Bits[0]^b.Bits[0]) - bits.OnesCount64(a.Bits[1]^b.Bits[1])
+	return 2*float64(agree)/numBins - 1
+}
+
+// Deduper finds exact and near duplicates in a stream of examples, keeping
+// the first of each cluster. Per kept example it holds the exact hash, the
+// 128-bit signature, the band hashes and the line (52 bytes) plus about 7
+// bytes of hash-table slot per key.
+type Deduper struct {
+	P     DedupParams
+	exact slotTable // keyed by Sig.Exact
+	bands slotTable // keyed by band hash
+	kept  []keptSig
+	bandh []uint32 // Bands of kept example i at [i*P.Bands:]
+	// fileStart[f] is the index of the first kept example of file f.
+	fileStart []uint32
+}
+
+type keptSig struct {
+	exact uint64
+	bits  [2]uint64
+	line  uint32
+}
+
+// NewDeduper returns a Deduper for the given parameters.
+func NewDeduper(p DedupParams) *Deduper {
+	d := &Deduper{P: p}
+	d.exact.keyOf = func(i uint32) uint64 { return d.kept[i].exact }
+	d.bands.keyOf = func(e uint32) uint64 { return uint64(d.bandh[e]) }
+	return d
+}
+
+// Verdicts of Deduper.Add.
+const (
+	Unique = iota
+	ExactDup
+	NearDup
+)
+
+// Add records an example of the file with index file (files must come in
+// increasing order). It returns Unique (and remembers it), or ExactDup or
+// NearDup with the file index and line of the kept example it repeats.
+func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine int) {
+	found := -1
+	d.exact.lookup(s.Exact, func(i uint32) bool {
+		if d.kept[i].exact == s.Exact {
+			found = int(i)
+			return false
+		}
+		return true
+	})
+	if found >= 0 {
+		f, l := d.where(found)
+		return ExactDup, f, l
+	}
+	if d.P.Threshold > 0 && s.Near {
+		for b := 0; b < d.P.Bands && found < 0; b++ {
+			d.bands.lookup(uint64(s.Bands[b]), func(e uint32) bool {
+				i := e / uint32(d.P.Bands)
+				k := &d.kept[i]
+				if Similarity(s, &Sig{Bits: k.bits}) >= d.P.Accept {
+					found = int(i)
+					return false
+				}
+				return true
+			})
+		}
+		if found >= 0 {
+			f, l := d.where(found)
+			return NearDup, f, l
+		}
+	}
+	for len(d.fileStart) <= file {
+		d.fileStart = append(d.fileStart, uint32(len(d.kept)))
+	}
+	idx := uint32(len(d.kept))
+	d.kept = append(d.kept, keptSig{exact: s.Exact, bits: s.Bits, line: uint32(min(line, math.MaxUint32))})
+	d.exact.insert(s.Exact, idx)
+	if d.P.Threshold > 0 {
+		for b := 0; b < d.P.Bands; b++ {
+			d.bandh = append(d.bandh, s.Bands[b])
+			if s.Near {
+				d.bands.insert(uint64(s.Bands[b]), idx*uint32(d.P.Bands)+uint32(b))
+			}
+		}
+	}
+	return Unique, 0, 0
+}
+
+func (d *Deduper) where(i int) (file, line int) {
+	f := 0
+	for f+1 < len(d.fileStart) && int(d.fileStart[f+1]) <= i {
+		f++
+	}
+	return f, int(d.kept[i].line)
+}
+
+// Kept is the number of unique examples seen.
+func (d *Deduper) Kept() int { return len(d.kept) }
+
+// IndexBytes is the memory the index holds.
+func (d *Deduper) IndexBytes() int {
+	return cap(d.kept)*40 + cap(d.bandh)*4 + len(d.exact.slots)*4 + len(d.bands.slots)*4
+}
+
+// slotTable is an open-addressing hash table whose slots hold only an entry
+// number (plus one); keys are not stored in it but recomputed through keyOf
+// when it grows, and every lookup's candidates are checked by the caller.
+// Linear probing, load at most 3/4.
+type slotTable struct {
+	slots []uint32
+	n     int
+	keyOf func(uint32) uint64
+}
+
+func (t *slotTable) lookup(key uint64, fn func(uint32) bool) {
+	if len(t.slots) == 0 {
+		return
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := mix64(key) & mask; ; i = (i + 1) & mask {
+		v := t.slots[i]
+		if v == 0 {
+			return
+		}
+		if !fn(v - 1) {
+			return
+		}
+	}
+}
+
+func (t *slotTable) insert(key uint64, e uint32) {
+	if (t.n+1)*4 > len(t.slots)*3 {
+		old := t.slots
+		t.slots = make([]uint32, max(1024, 2*len(old)))
+		for _, v := range old {
+			if v != 0 {
+				t.put(t.keyOf(v-1), v-1)
+			}
+		}
+	}
+	t.put(key, e)
+	t.n++
+}
+
+func (t *slotTable) put(key uint64, e uint32) {
+	mask := uint64(len(t.slots) - 1)
+	i := mix64(key) & mask
+	for t.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = e + 1
+}

@@ -1,0 +1,515 @@
+package format
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+
+	"github.com/tuneline/tuneline/datasets"
+)
+
+// Splits.
+const (
+	SplitTrain      = "train"
+	SplitValidation = "validation"
+)
+
+// Options configure Export.
+type Options struct {
+	Target  string
+	OutDir  string
+	Split   float64 // share of examples in train
+	Seed    uint64
+	NearDup float64 // Jaccard threshold; 0 turns near-duplicate removal off
+	// MaxTokens flags (does not drop) examples over the limit.
+	MaxTokens   int
+	Compression string // hf: snappy (default), zstd, gzip, none
+	// ShardBytes caps the size of one Parquet shard (default 500 MB).
+	ShardBytes int64
+	// RowGroupBytes caps the text buffered in one Parquet row group.
+	RowGroupBytes int64
+	Workers       int
+	Name          string   // dataset name (dataset_info.json, card)
+	License       string   // hf card licence id
+	Language      []string // hf card languages
+	Version       string   // tool version recorded in outputs
+	Progress      func(bytesRead int64)
+}
+
+// Drop is one example left out of the export.
+type Drop struct {
+	Where  string `json:"where"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// SplitReport describes one written split.
+type SplitReport struct {
+	Examples int          `json:"examples"`
+	Tokens   Distribution `json:"tokens_per_example"`
+	// TotalTokens sums the examples' token counts.
+	TotalTokens int64    `json:"total_tokens"`
+	Files       []string `json:"files"`
+	Bytes       int64    `json:"bytes"`
+}
+
+// LimitCheck is one documented limit of the target checked on the output.
+type LimitCheck struct {
+	Name  string `json:"name"`
+	Limit int64  `json:"limit"`
+	Value int64  `json:"value"`
+	OK    bool   `json:"ok"`
+	Note  string `json:"note,omitempty"`
+}
+
+// Report is export-report.json.
+type Report struct {
+	Tool    string   `json:"tool"`
+	Target  string   `json:"format"`
+	OutDir  string   `json:"out_dir"`
+	Inputs  []string `json:"inputs"`
+	Read    int      `json:"examples_read"`
+	Written int      `json:"examples_written"`
+	// Dropped counts examples left out, by reason: "invalid:<category>",
+	// "exact_duplicate", "near_duplicate", "<format>:incompatible".
+	Dropped      map[string]int         `json:"dropped"`
+	Drops        []Drop                 `json:"drops"`
+	DropsOmitted int                    `json:"drops_omitted"`
+	Splits       map[string]SplitReport `json:"splits"`
+	Seed         uint64                 `json:"seed"`
+	SplitRatio   float64                `json:"split"`
+	Dedup        DedupReport            `json:"dedup"`
+	Limits       []LimitCheck           `json:"limits,omitempty"`
+	Validation   Summary                `json:"validation"`
+}
+
+// DedupReport describes the deduplication that ran.
+type DedupReport struct {
+	NearDupThreshold float64 `json:"near_dup_threshold"`
+	Bands            int     `json:"bands"`
+	Rows             int     `json:"rows"`
+	Shingle          string  `json:"shingle"`
+	IndexBytes       int     `json:"index_bytes"`
+}
+
+// LimitsOK tells whether every target limit held.
+func (r *Report) LimitsOK() bool {
+	for _, l := range r.Limits {
+		if !l.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// sink writes the examples of one target.
+type sink interface {
+	write(split string, ex *datasets.Example, line []byte) error
+	commit(r *Report) error
+	abort()
+}
+
+type prepared struct {
+	sig  Sig
+	line []byte
+	why  string // why the target cannot hold the example
+}
+
+// Vertex AI Gemini tuning limits.
+const (
+	VertexMaxExampleTokens    = 131072
+	VertexMaxValidation       = 5000
+	VertexMaxFileBytes        = 1 << 30
+	VertexMaxTrainingExamples = 1_000_000
+)
+
+// Export validates, deduplicates, splits and writes files in the target
+// format. Output files appear only when the whole export succeeded.
+func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
+	if opt.Split <= 0 || opt.Split > 1 {
+		return nil, fmt.Errorf("--split %v: must be in (0, 1]", opt.Split)
+	}
+	if opt.NearDup < 0 || opt.NearDup >= 1 {
+		return nil, fmt.Errorf("--near-dup %v: must be in [0, 1) (0 turns it off)", opt.NearDup)
+	}
+	if opt.Name == "" {
+		opt.Name = "tuneline"
+	}
+	var s sink
+	var err error
+	switch opt.Target {
+	case TargetOpenAI, TargetShareGPT, TargetAlpaca, TargetVertex:
+		s = newJSONLSink(opt)
+	case TargetHF:
+		s, err = newHFSink(opt)
+	default:
+		return nil, fmt.Errorf("unknown format %q (want one of %v)", opt.Target, Targets)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer s.abort()
+
+	params := NewDedupParams(opt.NearDup)
+	dd := NewDeduper(params)
+	k := NewChecker(opt.MaxTokens)
+	tally := NewTally(opt.MaxTokens)
+	tally.S.Files = append(tally.S.Files, files...)
+	rep := &Report{Tool: "tuneline " + opt.Version, Target: opt.Target, OutDir: opt.OutDir, Inputs: files,
+		Dropped: map[string]int{}, Drops: []Drop{}, Splits: map[string]SplitReport{},
+		Seed: opt.Seed, SplitRatio: opt.Split,
+		Dedup: DedupReport{NearDupThreshold: opt.NearDup, Bands: params.Bands, Rows: params.Rows, Shingle: "word 2-grams of user and assistant text"}}
+	if opt.NearDup == 0 {
+		rep.Dedup.Bands, rep.Dedup.Rows = 0, 0
+	}
+	fileIdx := map[string]int{}
+	for i, f := range files {
+		if _, ok := fileIdx[f]; !ok {
+			fileIdx[f] = i
+		}
+	}
+	drop := func(c *Checked, reason, detail string) {
+		rep.Dropped[reason]++
+		if len(rep.Drops) < 1000 {
+			rep.Drops = append(rep.Drops, Drop{Where: c.Record.Pos.String(), Reason: reason, Detail: detail})
+		} else {
+			rep.DropsOmitted++
+		}
+	}
+	toks := map[string][]int32{}
+	scan := ScanOptions{MaxTokens: opt.MaxTokens, Workers: opt.Workers, Progress: opt.Progress,
+		Prepare: func(c *Checked, w *WorkerState) {
+			if !c.Valid {
+				return
+			}
+			p := &prepared{}
+			ex := &c.Record.Example
+			p.sig = Fingerprint(ex.Messages, params, w.Buf)
+			if opt.Target != TargetHF {
+				p.line, p.why = Encode(ex, opt.Target)
+			}
+			if p.why == "" && opt.Target == TargetVertex && c.Tokens > VertexMaxExampleTokens {
+				p.why = fmt.Sprintf("vertex allows at most %d tokens an example; this one has about %d", VertexMaxExampleTokens, c.Tokens)
+			}
+			w.Any = nil
+			c.prep = p
+		}}
+	err = Scan(ctx, files, scan, func(c *Checked) error {
+		k.Seen(c)
+		tally.Add(c)
+		rep.Read++
+		if !c.Valid {
+			cat := ""
+			for _, is := range c.Issues {
+				if is.Severity == SevError {
+					cat = is.Category
+					break
+				}
+			}
+			drop(c, "invalid:"+cat, firstError(c))
+			return nil
+		}
+		p := c.prep
+		if p.why != "" {
+			drop(c, opt.Target+":incompatible", p.why)
+			return nil
+		}
+		switch v, f, l := dd.Add(&p.sig, fileIdx[c.Record.Pos.File], c.Record.Pos.Line); v {
+		case ExactDup:
+			drop(c, "exact_duplicate", "repeats "+datasets.Pos{File: files[f], Line: l}.String())
+			return nil
+		case NearDup:
+			drop(c, "near_duplicate", "near duplicate of "+datasets.Pos{File: files[f], Line: l}.String())
+			return nil
+		}
+		split := SplitTrain
+		if splitHash(p.sig.Exact, opt.Seed) >= opt.Split {
+			split = SplitValidation
+		}
+		ex := &c.Record.Example
+		ex.EnsureID()
+		if err := s.write(split, ex, p.line); err != nil {
+			return err
+		}
+		toks[split] = append(toks[split], int32(c.Tokens))
+		rep.Written++
+		c.Record = datasets.Record{}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Validation = tally.Finish()
+	rep.Dedup.IndexBytes = dd.IndexBytes()
+	for split, t := range toks {
+		sr := SplitReport{Examples: len(t)}
+		for _, x := range t {
+			sr.TotalTokens += int64(x)
+		}
+		sr.Tokens = Distribute(t)
+		rep.Splits[split] = sr
+	}
+	if err := s.commit(rep); err != nil {
+		return nil, err
+	}
+	if opt.Target == TargetVertex {
+		vertexLimits(rep)
+	}
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := datasets.WriteFileAtomic(filepath.Join(opt.OutDir, "export-report.json"), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func firstError(c *Checked) string {
+	for _, is := range c.Issues {
+		if is.Severity == SevError {
+			return is.Reason
+		}
+	}
+	return ""
+}
+
+// splitHash maps an example's content hash and the seed to [0, 1): the split
+// depends on the content, not on the order of the input.
+func splitHash(exact, seed uint64) float64 {
+	return float64(mix64(exact^mix64(seed+0x632be59bd9b4e019))>>11) / (1 << 53)
+}
+
+func vertexLimits(r *Report) {
+	var maxFile int64
+	for _, sr := range r.Splits {
+		maxFile = max(maxFile, sr.Bytes)
+	}
+	r.Limits = []LimitCheck{
+		{Name: "tokens per example (cl100k estimate; Gemini counts differ)", Limit: VertexMaxExampleTokens,
+			Value: int64(max(r.Splits[SplitTrain].Tokens.Max, r.Splits[SplitValidation].Tokens.Max)), Note: "longer examples were dropped"},
+		{Name: "validation examples", Limit: VertexMaxValidation, Value: int64(r.Splits[SplitValidation].Examples)},
+		{Name: "dataset file size (bytes)", Limit: VertexMaxFileBytes, Value: maxFile},
+		{Name: "training examples", Limit: VertexMaxTrainingExamples, Value: int64(r.Splits[SplitTrain].Examples)},
+	}
+	for i := range r.Limits {
+		r.Limits[i].OK = r.Limits[i].Value <= r.Limits[i].Limit
+	}
+}
+
+// jsonlSink writes train.jsonl and validation.jsonl (openai, vertex) or
+// train.jsonl, validation.jsonl and dataset_info.json (sharegpt, alpaca).
+type jsonlSink struct {
+	opt   Options
+	files map[string]*datasets.AtomicFile
+}
+
+func newJSONLSink(opt Options) *jsonlSink {
+	return &jsonlSink{opt: opt, files: map[string]*datasets.AtomicFile{}}
+}
+
+func (j *jsonlSink) write(split string, _ *datasets.Example, line []byte) error {
+	f := j.files[split]
+	if f == nil {
+		var err error
+		f, err = datasets.CreateAtomic(filepath.Join(j.opt.OutDir, split+".jsonl"))
+		if err != nil {
+			return err
+		}
+		j.files[split] = f
+	}
+	if _, err := f.Write(line); err != nil {
+		return fmt.Errorf("write %s: %w", f.Path(), err)
+	}
+	return nil
+}
+
+func (j *jsonlSink) commit(r *Report) error {
+	splits := sortedKeys(j.files)
+	for _, split := range splits {
+		f := j.files[split]
+		size := f.Size()
+		if err := f.Commit(); err != nil {
+			return err
+		}
+		sr := r.Splits[split]
+		sr.Files = []string{filepath.Base(f.Path())}
+		sr.Bytes = size
+		r.Splits[split] = sr
+	}
+	// Files of splits that came out empty this time must not linger from an
+	// earlier export into the same directory.
+	for _, split := range []string{SplitTrain, SplitValidation} {
+		if j.files[split] == nil {
+			os.Remove(filepath.Join(j.opt.OutDir, split+".jsonl"))
+		}
+	}
+	if j.opt.Target == TargetShareGPT || j.opt.Target == TargetAlpaca {
+		return writeDatasetInfo(j.opt, splits)
+	}
+	return nil
+}
+
+func (j *jsonlSink) abort() {
+	for _, f := range j.files {
+		f.Abort()
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var k []string
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// writeDatasetInfo writes LLaMA-Factory's dataset_info.json with one entry
+// per split: "<name>" for train and "<name>_validation".
+func writeDatasetInfo(opt Options, splits []string) error {
+	info := map[string]any{}
+	for _, split := range splits {
+		name := opt.Name
+		if split != SplitTrain {
+			name += "_" + split
+		}
+		entry := map[string]any{"file_name": split + ".jsonl"}
+		if opt.Target == TargetShareGPT {
+			entry["formatting"] = "sharegpt"
+			entry["columns"] = map[string]string{"messages": "conversations", "system": "system"}
+			entry["tags"] = map[string]string{"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}
+		} else {
+			entry["columns"] = map[string]string{"prompt": "instruction", "query": "input", "response": "output", "system": "system", "history": "history"}
+		}
+		info[name] = entry
+	}
+	b, _ := json.MarshalIndent(info, "", "  ")
+	return datasets.WriteFileAtomic(filepath.Join(opt.OutDir, "dataset_info.json"), append(b, '\n'))
+}
+
+// hfSink writes Parquet shards under data/ and the dataset card.
+type hfSink struct {
+	opt    Options
+	codec  compress.Codec
+	splits map[string]*hfSplit
+}
+
+type hfSplit struct {
+	shards []*datasets.AtomicFile
+	cur    *datasets.ParquetWriter
+	bytes  int64
+}
+
+func newHFSink(opt Options) (*hfSink, error) {
+	h := &hfSink{opt: opt, splits: map[string]*hfSplit{}}
+	switch opt.Compression {
+	case "", "snappy":
+		h.codec = &parquet.Snappy
+	case "zstd":
+		h.codec = &parquet.Zstd
+	case "gzip":
+		h.codec = &parquet.Gzip
+	case "none":
+		h.codec = &parquet.Uncompressed
+	default:
+		return nil, fmt.Errorf("--compression %q: want snappy, zstd, gzip or none", opt.Compression)
+	}
+	if h.opt.ShardBytes <= 0 {
+		h.opt.ShardBytes = 500_000_000
+	}
+	if h.opt.RowGroupBytes <= 0 {
+		h.opt.RowGroupBytes = 64 << 20
+	}
+	h.opt.RowGroupBytes = min(h.opt.RowGroupBytes, max(h.opt.ShardBytes/2, 1))
+	return h, nil
+}
+
+func (h *hfSink) write(split string, ex *datasets.Example, _ []byte) error {
+	sp := h.splits[split]
+	if sp == nil {
+		sp = &hfSplit{}
+		h.splits[split] = sp
+	}
+	if sp.cur != nil && sp.shards[len(sp.shards)-1].Size()+h.opt.RowGroupBytes > h.opt.ShardBytes {
+		if err := sp.cur.Close(); err != nil {
+			return err
+		}
+		sp.cur = nil
+	}
+	if sp.cur == nil {
+		f, err := datasets.CreateAtomic(filepath.Join(h.opt.OutDir, "data", fmt.Sprintf("%s-shard%d.parquet", split, len(sp.shards))))
+		if err != nil {
+			return err
+		}
+		sp.shards = append(sp.shards, f)
+		sp.cur = datasets.NewParquetWriter(f, datasets.ParquetOptions{Compression: h.codec,
+			RowGroupBytes: h.opt.RowGroupBytes, CreatedBy: "tuneline " + h.opt.Version})
+	}
+	return sp.cur.Write(ex)
+}
+
+func (h *hfSink) commit(r *Report) error {
+	dataDir := filepath.Join(h.opt.OutDir, "data")
+	var names []string
+	for _, split := range sortedKeys(h.splits) {
+		sp := h.splits[split]
+		if err := sp.cur.Close(); err != nil {
+			return err
+		}
+		sr := r.Splits[split]
+		for i, f := range sp.shards {
+			name := fmt.Sprintf("%s-%05d-of-%05d.parquet", split, i, len(sp.shards))
+			sr.Bytes += f.Size()
+			if err := f.CommitAs(filepath.Join(dataDir, name)); err != nil {
+				return err
+			}
+			sr.Files = append(sr.Files, "data/"+name)
+			names = append(names, name)
+		}
+		r.Splits[split] = sr
+	}
+	// Remove shards of an earlier export that this one did not write.
+	old, _ := filepath.Glob(filepath.Join(dataDir, "*-of-*.parquet"))
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	for _, o := range old {
+		if !keep[filepath.Base(o)] {
+			os.Remove(o)
+		}
+	}
+	return datasets.WriteFileAtomic(filepath.Join(h.opt.OutDir, "README.md"), DatasetCard(h.opt, r))
+}
+
+func (h *hfSink) abort() {
+	for _, sp := range h.splits {
+		for _, f := range sp.shards {
+			f.Abort()
+		}
+	}
+}
+
+// SizeCategory is the Hub's size_categories value for n examples.
+func SizeCategory(n int) string {
+	switch {
+	case n < 1000:
+		return "n<1K"
+	case n < 10_000:
+		return "1K<n<10K"
+	case n < 100_000:
+		return "10K<n<100K"
+	case n < 1_000_000:
+		return "100K<n<1M"
+	case n < 10_000_000:
+		return "1M<n<10M"
+	}
+	return fmt.Sprintf("%dM<n<%dM", pow10(n/1_000_000), 10*pow10(n/1_000_000))
+}
+
+func pow10(n int) int { return int(math.Pow10(int(math.Log10(float64(n))))) }
