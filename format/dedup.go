@@ -1,6 +1,7 @@
 package format
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
 	"unicode"
@@ -20,6 +21,7 @@ const (
 	numBins  = 128
 	maxBands = 6
 	shingleN = 2
+	replicas = 4
 )
 
 // Sig is what the deduplicator needs of one example; Fingerprint computes it
@@ -34,20 +36,24 @@ type Sig struct {
 	// words to shingle (near-duplicate detection then skips it).
 	Bands [maxBands]uint32
 	Near  bool
+	// Filled is the number of bins that got a shingle of their own (the
+	// rest were densified from neighbours and carry no new information).
+	Filled uint8
 }
 
 // DedupParams are the LSH parameters derived from the threshold.
 type DedupParams struct {
 	Threshold   float64 `json:"threshold"`
 	Bands, Rows int
-	// Accept is the lowest estimated similarity taken as a match.
-	Accept float64
+	// accept[n] is the lowest estimated similarity taken as a match when
+	// the sparser of the two signatures has n filled bins.
+	accept [numBins + 1]float64
 }
 
 // NewDedupParams picks r rows for 6 bands so that the LSH curve's knee,
 // (1/b)^(1/r), sits well below the threshold: candidates are then checked
 // against the signature, so recall is what the bands are for. The check
-// accepts an estimated similarity down to two standard errors below the
+// accepts an estimated similarity down to 2.5 standard errors below the
 // threshold, so that pairs at the threshold are caught with ~98% probability.
 func NewDedupParams(threshold float64) DedupParams {
 	p := DedupParams{Threshold: threshold, Bands: maxBands}
@@ -58,7 +64,9 @@ func NewDedupParams(threshold float64) DedupParams {
 	r := int(math.Round(math.Log(1/float64(p.Bands)) / math.Log(target)))
 	p.Rows = min(max(r, 1), numBins/maxBands)
 	q := (1 + threshold) / 2 // chance that one bin's bit agrees at the threshold
-	p.Accept = threshold - 2*2*math.Sqrt(q*(1-q)/numBins)
+	for n := range p.accept {
+		p.accept[n] = threshold - 2.5*2*math.Sqrt(q*(1-q)/numBins)
+	}
 	return p
 }
 
@@ -90,6 +98,23 @@ func Fingerprint(msgs []datasets.Message, p DedupParams, buf []byte) Sig {
 		space := false
 		started := false
 		for _, r := range m.Content {
+			if r < utf8.RuneSelf {
+				c := byte(r)
+				if c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f' {
+					space = started
+					continue
+				}
+				if space {
+					h = (h ^ ' ') * fnvPrime
+					space = false
+				}
+				started = true
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				h = (h ^ uint64(c)) * fnvPrime
+				continue
+			}
 			if unicode.IsSpace(r) {
 				space = started
 				continue
@@ -122,12 +147,19 @@ func Fingerprint(msgs []datasets.Message, p DedupParams, buf []byte) Sig {
 	var w [shingleN]uint64
 	nw := 0
 	add := func() {
-		x := mix64(w[0]*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(w[1], 29))
-		bin := x >> 57
-		v := uint32(x)
-		if filled[bin>>6]&(1<<(bin&63)) == 0 || v < binsv[bin] {
-			binsv[bin] = v
-			filled[bin>>6] |= 1 << (bin & 63)
+		x := w[0]*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(w[1], 29)
+		// Each shingle goes in replicas times under different hashes: the
+		// Jaccard similarity of the replicated sets is the same, and far
+		// more bins get a value of their own in short texts, so the
+		// estimate is nearly as good as classic k-hash MinHash.
+		for j := range uint64(replicas) {
+			x := mix64(x + j*0xd1b54a32d192ed03)
+			bin := x >> 57
+			v := uint32(x)
+			if filled[bin>>6]&(1<<(bin&63)) == 0 || v < binsv[bin] {
+				binsv[bin] = v
+				filled[bin>>6] |= 1 << (bin & 63)
+			}
 		}
 	}
 	word := uint64(fnvOffset)
@@ -176,6 +208,7 @@ func Fingerprint(msgs []datasets.Message, p DedupParams, buf []byte) Sig {
 	if filled[0]|filled[1] == 0 {
 		return s
 	}
+	s.Filled = uint8(min(bits.OnesCount64(filled[0])+bits.OnesCount64(filled[1]), 255))
 	// Densify empty bins by borrowing from the next filled one, rotated.
 	for i := range numBins {
 		if filled[i>>6]&(1<<(i&63)) != 0 {
@@ -225,9 +258,10 @@ type Deduper struct {
 }
 
 type keptSig struct {
-	exact uint64
-	bits  [2]uint64
-	line  uint32
+	exact  uint64
+	bits   [2]uint64
+	line   uint32
+	filled uint8
 }
 
 // NewDeduper returns a Deduper for the given parameters.
@@ -248,7 +282,7 @@ const (
 // Add records an example of the file with index file (files must come in
 // increasing order). It returns Unique (and remembers it), or ExactDup or
 // NearDup with the file index and line of the kept example it repeats.
-func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine int) {
+func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine int, err error) {
 	found := -1
 	d.exact.lookup(s.Exact, func(i uint32) bool {
 		if d.kept[i].exact == s.Exact {
@@ -259,14 +293,14 @@ func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine i
 	})
 	if found >= 0 {
 		f, l := d.where(found)
-		return ExactDup, f, l
+		return ExactDup, f, l, nil
 	}
 	if d.P.Threshold > 0 && s.Near {
 		for b := 0; b < d.P.Bands && found < 0; b++ {
 			d.bands.lookup(uint64(s.Bands[b]), func(e uint32) bool {
 				i := e / uint32(d.P.Bands)
 				k := &d.kept[i]
-				if Similarity(s, &Sig{Bits: k.bits}) >= d.P.Accept {
+				if Similarity(s, &Sig{Bits: k.bits}) >= d.P.accept[min(s.Filled, k.filled)] {
 					found = int(i)
 					return false
 				}
@@ -275,25 +309,31 @@ func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine i
 		}
 		if found >= 0 {
 			f, l := d.where(found)
-			return NearDup, f, l
+			return NearDup, f, l, nil
 		}
 	}
 	for len(d.fileStart) <= file {
 		d.fileStart = append(d.fileStart, uint32(len(d.kept)))
 	}
 	idx := uint32(len(d.kept))
-	d.kept = append(d.kept, keptSig{exact: s.Exact, bits: s.Bits, line: uint32(min(line, math.MaxUint32))})
-	d.exact.insert(s.Exact, idx)
+	d.kept = append(d.kept, keptSig{exact: s.Exact, bits: s.Bits, line: uint32(min(line, math.MaxUint32)), filled: s.Filled})
+	if err := d.exact.insert(s.Exact, idx); err != nil {
+		return 0, 0, 0, err
+	}
 	if d.P.Threshold > 0 {
 		for b := 0; b < d.P.Bands; b++ {
 			d.bandh = append(d.bandh, s.Bands[b])
 			if s.Near {
-				d.bands.insert(uint64(s.Bands[b]), idx*uint32(d.P.Bands)+uint32(b))
+				if err := d.bands.insert(uint64(s.Bands[b]), idx*uint32(d.P.Bands)+uint32(b)); err != nil {
+					return 0, 0, 0, err
+				}
 			}
 		}
 	}
-	return Unique, 0, 0
+	return Unique, 0, 0, nil
 }
+
+var errIndexFull = fmt.Errorf("the deduplication index is full (%d entries: about %d million examples with near-duplicate detection); use --near-dup 0 or export in parts", MaxEntries, MaxEntries/maxBands/1_000_000)
 
 func (d *Deduper) where(i int) (file, line int) {
 	f := 0
@@ -311,51 +351,68 @@ func (d *Deduper) IndexBytes() int {
 	return cap(d.kept)*40 + cap(d.bandh)*4 + len(d.exact.slots)*4 + len(d.bands.slots)*4
 }
 
-// slotTable is an open-addressing hash table whose slots hold only an entry
-// number (plus one); keys are not stored in it but recomputed through keyOf
-// when it grows, and every lookup's candidates are checked by the caller.
-// Linear probing, load at most 3/4.
+// slotTable is an open-addressing hash table whose 32-bit slots hold an
+// entry number (plus one) in the low 26 bits and a 6-bit tag of the key's
+// hash in the high bits; keys are not stored but recomputed through keyOf
+// when the table grows. Lookups skip slots whose tag differs and hand the
+// rest to the caller to check. Linear probing, load at most 3/4.
 type slotTable struct {
 	slots []uint32
 	n     int
 	keyOf func(uint32) uint64
 }
 
+const (
+	entryBits = 26
+	entryMask = 1<<entryBits - 1
+	// MaxEntries is how many entries one table can hold.
+	MaxEntries = entryMask - 1
+)
+
+func tagOf(h uint64) uint32 { return uint32(h>>58) << entryBits }
+
 func (t *slotTable) lookup(key uint64, fn func(uint32) bool) {
 	if len(t.slots) == 0 {
 		return
 	}
+	h := mix64(key)
+	tag := tagOf(h)
 	mask := uint64(len(t.slots) - 1)
-	for i := mix64(key) & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		v := t.slots[i]
 		if v == 0 {
 			return
 		}
-		if !fn(v - 1) {
+		if v&^entryMask == tag && !fn(v&entryMask-1) {
 			return
 		}
 	}
 }
 
-func (t *slotTable) insert(key uint64, e uint32) {
+func (t *slotTable) insert(key uint64, e uint32) error {
+	if t.n >= MaxEntries {
+		return errIndexFull
+	}
 	if (t.n+1)*4 > len(t.slots)*3 {
 		old := t.slots
 		t.slots = make([]uint32, max(1024, 2*len(old)))
 		for _, v := range old {
 			if v != 0 {
-				t.put(t.keyOf(v-1), v-1)
+				t.put(t.keyOf(v&entryMask-1), v&entryMask-1)
 			}
 		}
 	}
 	t.put(key, e)
 	t.n++
+	return nil
 }
 
 func (t *slotTable) put(key uint64, e uint32) {
+	h := mix64(key)
 	mask := uint64(len(t.slots) - 1)
-	i := mix64(key) & mask
+	i := h & mask
 	for t.slots[i] != 0 {
 		i = (i + 1) & mask
 	}
-	t.slots[i] = e + 1
+	t.slots[i] = tagOf(h) | (e + 1)
 }

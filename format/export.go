@@ -221,7 +221,11 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 			drop(c, opt.Target+":incompatible", p.why)
 			return nil
 		}
-		switch v, f, l := dd.Add(&p.sig, fileIdx[c.Record.Pos.File], c.Record.Pos.Line); v {
+		v, f, l, err := dd.Add(&p.sig, fileIdx[c.Record.Pos.File], c.Record.Pos.Line)
+		if err != nil {
+			return err
+		}
+		switch v {
 		case ExactDup:
 			drop(c, "exact_duplicate", "repeats "+datasets.Pos{File: files[f], Line: l}.String())
 			return nil

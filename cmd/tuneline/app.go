@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tuneline/tuneline/iostreams"
+)
+
+// Exit codes (documented in the README and in --help).
+const (
+	ExitOK          = 0
+	ExitFailure     = 1 // errors in the data (validate), or the command failed
+	ExitUsage       = 2 // bad flags or arguments
+	ExitLimits      = 3 // export: files written, but the target's documented limits are exceeded
+	ExitInterrupted = 130
+)
+
+const exitCodesHelp = `EXIT CODES:
+   0    success
+   1    the data has errors (validate), or the command failed
+   2    usage error: unknown flag, missing argument
+   3    export: files were written but exceed the target's documented limits
+   130  interrupted (Ctrl-C); finished outputs are kept, partial ones removed`
+
+// version is set with -ldflags "-X main.version=..."; otherwise the module
+// version from the build info.
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// exitError carries an exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &exitError{code, err} }
+
+func usageErr(format string, args ...any) error {
+	return withCode(ExitUsage, fmt.Errorf(format, args...))
+}
+
+// newApp wires every command. Each command has an options struct, a
+// constructor that binds flags to it and a run function that takes the
+// options, so commands are tested without a shell.
+func newApp(ios *iostreams.IOStreams) *cli.App {
+	app := &cli.App{
+		Name:    "tuneline",
+		Usage:   "turn raw sources into fine-tuning datasets and custom Ollama models",
+		Version: toolVersion(),
+		Description: `tuneline does the whole path from sources to a model as staged, resumable commands:
+
+   validate  check chat datasets (OpenAI messages, ShareGPT, Alpaca, Vertex) and print statistics
+   export    validate, deduplicate, split and write openai | sharegpt | alpaca | vertex | hf
+
+Data goes to stdout, progress and logs to stderr; --json where output is scripted.
+
+` + exitCodesHelp,
+		Reader:                 ios.In,
+		Writer:                 ios.Out,
+		ErrWriter:              ios.ErrOut,
+		EnableBashCompletion:   true,
+		UseShortOptionHandling: true,
+		HideHelpCommand:        true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr"},
+		},
+		Before: func(c *cli.Context) error {
+			ios.Quiet = c.Bool("quiet")
+			return nil
+		},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageErr("%v (see tuneline --help)", err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // Run maps errors to exit codes
+		Commands: []*cli.Command{
+			newValidateCmd(ios),
+			newExportCmd(ios),
+		},
+	}
+	for _, c := range app.Commands {
+		if c.OnUsageError == nil {
+			name := c.Name
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return usageErr("%v (see tuneline %s --help)", err, name)
+			}
+		}
+	}
+	return app
+}
+
+// Run runs the CLI and returns the exit code.
+func Run(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
+	err := newApp(ios).RunContext(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFailure
+	var ee *exitError
+	var ce cli.ExitCoder
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case errors.As(err, &ce):
+		code = ce.ExitCode()
+	case ctx.Err() != nil:
+		code = ExitInterrupted
+	case strings.HasPrefix(err.Error(), "flag provided but not defined"),
+		strings.Contains(err.Error(), "Required flag"):
+		code = ExitUsage
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintln(ios.ErrOut, "tuneline: "+msg)
+	}
+	return code
+}
