@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -179,9 +180,14 @@ func FuzzParseRecord(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ex, _, err := ParseRecord(data)
-		if err == nil && ex.Messages == nil {
-			t.Fatalf("accepted %q with nil messages", data)
+		ex, format, err := ParseRecord(data)
+		if err == nil {
+			if format == "" {
+				t.Fatalf("accepted %q without a format", data)
+			}
+			if _, jerr := json.Marshal(ex); jerr != nil {
+				t.Fatalf("accepted %q into an example that does not marshal: %v", data, jerr)
+			}
 		}
 		if err != nil && err.Reason == "" {
 			t.Fatalf("refused %q without a reason", data)
