@@ -121,7 +121,7 @@ type ParquetWriter struct {
 // NewParquetWriter writes Parquet to w.
 func NewParquetWriter(w io.Writer, opt ParquetOptions) *ParquetWriter {
 	if opt.Compression == nil {
-		opt.Compression = &parquet.Snappy
+		opt.Compression = FastSnappy{}
 	}
 	if opt.RowGroupBytes <= 0 {
 		opt.RowGroupBytes = 64 << 20

@@ -194,3 +194,34 @@ func FuzzParseRecord(f *testing.F) {
 		}
 	})
 }
+
+// The fast path for plain OpenAI records gives exactly what the general
+// decoder gives, whenever it accepts a record.
+func FuzzFastPathMatchesGeneral(f *testing.F) {
+	for _, s := range []string{
+		`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}`,
+		`{"id":"x1", "messages" : [ {"content":"q\n\u00e9\ud83d\ude00","role":"user"} ] }`,
+		`{"messages":[]}`, `{"messages":[{"role":"tool","content":"x"}]}`, `{"messages":[{"role":"user","content":"\ud800"}]}`,
+		`{"messages":[{"role":"user","content":"a","content":"b"}]}`, "{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := parseOpenAIFast(data)
+		if !ok {
+			return
+		}
+		slow, format, err := parseRecord(data)
+		if err != nil {
+			t.Fatalf("fast path accepted %q, general decoder refused: %v", data, err)
+		}
+		if format != FormatOpenAI || fast.ID != slow.ID || fast.Meta.Format != slow.Meta.Format || len(fast.Messages) != len(slow.Messages) {
+			t.Fatalf("%q: fast %+v, general %+v", data, fast, slow)
+		}
+		for i := range fast.Messages {
+			if fast.Messages[i] != slow.Messages[i] {
+				t.Fatalf("%q: message %d fast %+v, general %+v", data, i, fast.Messages[i], slow.Messages[i])
+			}
+		}
+	})
+}

@@ -133,6 +133,14 @@ func present(r json.RawMessage) bool {
 // from its keys. A record that cannot become a supervised chat example is
 // refused with a *RowError saying why; nothing is dropped silently.
 func ParseRecord(b []byte) (Example, string, *RowError) {
+	if ex, ok := parseOpenAIFast(b); ok {
+		return ex, FormatOpenAI, nil
+	}
+	return parseRecord(b)
+}
+
+// parseRecord is ParseRecord without the fast path.
+func parseRecord(b []byte) (Example, string, *RowError) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		if json.Valid(b) {

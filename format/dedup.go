@@ -70,6 +70,10 @@ func NewDedupParams(threshold float64) DedupParams {
 	return p
 }
 
+// replicaMul are odd multipliers that derive a shingle's replica hashes
+// from its one mixed hash.
+var replicaMul = [replicas]uint64{1, 0x9e3779b97f4a7c15, 0xd1b54a32d192ed03, 0xc2b2ae3d27d4eb4f}
+
 func mix64(x uint64) uint64 { // splitmix64 finalizer
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
@@ -84,83 +88,72 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-// Fingerprint computes the example's exact hash and MinHash signature.
+// exactHasher hashes a byte stream eight bytes at a time.
+type exactHasher struct {
+	h   uint64
+	acc uint64
+	n   uint
+}
+
+func (e *exactHasher) byte(c byte) {
+	e.acc |= uint64(c) << (8 * e.n)
+	e.n++
+	if e.n == 8 {
+		e.h = (e.h ^ e.acc) * 0x9e3779b97f4a7c15
+		e.h ^= e.h >> 32
+		e.acc, e.n = 0, 0
+	}
+}
+
+func (e *exactHasher) sum() uint64 {
+	return mix64(e.h ^ e.acc ^ uint64(e.n)<<59)
+}
+
+// asciiKind classifies ASCII bytes for Fingerprint: 0 other, 1 space,
+// 2 letter or digit (lower case), 3 upper-case letter.
+var asciiKind = func() (t [128]uint8) {
+	for _, c := range " \t\n\r\v\f" {
+		t[c] = 1
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = 2
+		t[c-32] = 3
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 2
+	}
+	return t
+}()
+
+// Fingerprint computes the example's exact hash and MinHash signature in
+// one pass over the text.
 func Fingerprint(msgs []datasets.Message, p DedupParams, buf []byte) Sig {
 	var s Sig
+	near := p.Threshold > 0
 	// Exact: role, then text folded to lower case with white space runs
-	// collapsed to one space and trimmed.
-	h := uint64(fnvOffset)
-	for _, m := range msgs {
-		for i := 0; i < len(m.Role); i++ {
-			h = (h ^ uint64(m.Role[i])) * fnvPrime
-		}
-		h = (h ^ 0xff) * fnvPrime
-		space := false
-		started := false
-		for _, r := range m.Content {
-			if r < utf8.RuneSelf {
-				c := byte(r)
-				if c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\v' || c == '\f' {
-					space = started
-					continue
-				}
-				if space {
-					h = (h ^ ' ') * fnvPrime
-					space = false
-				}
-				started = true
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				h = (h ^ uint64(c)) * fnvPrime
-				continue
-			}
-			if unicode.IsSpace(r) {
-				space = started
-				continue
-			}
-			if space {
-				h = (h ^ ' ') * fnvPrime
-				space = false
-			}
-			started = true
-			r = unicode.ToLower(r)
-			if r < utf8.RuneSelf {
-				h = (h ^ uint64(r)) * fnvPrime
-			} else {
-				buf = utf8.AppendRune(buf[:0], r)
-				for _, c := range buf {
-					h = (h ^ uint64(c)) * fnvPrime
-				}
-			}
-		}
-		h = (h ^ 0xfe) * fnvPrime
-	}
-	s.Exact = mix64(h)
-	if p.Threshold <= 0 {
-		return s
-	}
-
-	// MinHash over word 2-grams of the non-system messages.
+	// collapsed to one space and trimmed. Near: MinHash over word 2-grams of
+	// the non-system messages.
+	ex := exactHasher{h: fnvOffset}
 	var binsv [numBins]uint32
-	var filled [2]uint64
-	var w [shingleN]uint64
-	nw := 0
-	add := func() {
-		x := w[0]*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(w[1], 29)
+	for i := range binsv {
+		binsv[i] = math.MaxUint32
+	}
+	var prev uint64
+	nw, nsh := 0, 0
+	add := func(cur uint64) {
 		// Each shingle goes in replicas times under different hashes: the
 		// Jaccard similarity of the replicated sets is the same, and far
 		// more bins get a value of their own in short texts, so the
 		// estimate is nearly as good as classic k-hash MinHash.
-		for j := range uint64(replicas) {
-			x := mix64(x + j*0xd1b54a32d192ed03)
-			bin := x >> 57
-			v := uint32(x)
-			if filled[bin>>6]&(1<<(bin&63)) == 0 || v < binsv[bin] {
+		x := mix64(prev*0x9e3779b97f4a7c15 ^ bits.RotateLeft64(cur, 29))
+		for j := range replicas {
+			y := bits.RotateLeft64(x, 16*j) * replicaMul[j]
+			bin := y >> 57
+			if v := uint32(y >> 25); v < binsv[bin] {
 				binsv[bin] = v
-				filled[bin>>6] |= 1 << (bin & 63)
 			}
 		}
+		nsh++
 	}
 	word := uint64(fnvOffset)
 	inWord := false
@@ -168,48 +161,106 @@ func Fingerprint(msgs []datasets.Message, p DedupParams, buf []byte) Sig {
 		if !inWord {
 			return
 		}
-		w[0], w[1] = w[1], mix64(word)
+		cur := mix64(word)
 		nw++
 		if nw >= shingleN {
-			add()
+			add(cur)
 		}
+		prev = cur
 		word, inWord = fnvOffset, false
 	}
 	for _, m := range msgs {
-		if m.Role == datasets.RoleSystem {
-			continue
+		for i := 0; i < len(m.Role); i++ {
+			ex.byte(m.Role[i])
 		}
-		for _, r := range m.Content {
-			if r < utf8.RuneSelf {
-				c := byte(r)
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				if ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') {
-					word = (word ^ uint64(c)) * fnvPrime
-					inWord = true
+		ex.byte(0xff)
+		words := near && m.Role != datasets.RoleSystem
+		space, started := false, false
+		c := m.Content
+		for i := 0; i < len(c); {
+			b := c[i]
+			if b < utf8.RuneSelf {
+				i++
+				k := asciiKind[b]
+				if k == 1 {
+					space = started
+					if words {
+						flush()
+					}
 					continue
 				}
-				flush()
+				if space {
+					ex.byte(' ')
+					space = false
+				}
+				started = true
+				if k == 3 {
+					b += 'a' - 'A'
+				}
+				ex.byte(b)
+				if words {
+					if k >= 2 {
+						word = bits.RotateLeft64(word, 8) ^ uint64(b)
+						inWord = true
+					} else {
+						flush()
+					}
+				}
 				continue
 			}
-			if unicode.IsLetter(r) || unicode.IsNumber(r) {
-				word = (word ^ uint64(unicode.ToLower(r))) * fnvPrime
-				inWord = true
+			r, n := utf8.DecodeRuneInString(c[i:])
+			i += n
+			if unicode.IsSpace(r) {
+				space = started
+				if words {
+					flush()
+				}
 				continue
 			}
+			if space {
+				ex.byte(' ')
+				space = false
+			}
+			started = true
+			r = unicode.ToLower(r)
+			buf = utf8.AppendRune(buf[:0], r)
+			for _, x := range buf {
+				ex.byte(x)
+			}
+			if words {
+				if unicode.IsLetter(r) || unicode.IsNumber(r) {
+					for _, x := range buf {
+						word = (word ^ uint64(x)) * fnvPrime
+					}
+					inWord = true
+				} else {
+					flush()
+				}
+			}
+		}
+		ex.byte(0xfe)
+		if words {
 			flush()
 		}
-		flush()
 	}
-	if nw > 0 && nw < shingleN { // a very short text is one shingle
-		add()
-	}
-	if filled[0]|filled[1] == 0 {
+	s.Exact = ex.sum()
+	if !near {
 		return s
 	}
-	s.Filled = uint8(min(bits.OnesCount64(filled[0])+bits.OnesCount64(filled[1]), 255))
+	if nw > 0 && nw < shingleN { // a very short text is one shingle
+		add(prev)
+	}
+	if nsh == 0 {
+		return s
+	}
 	// Densify empty bins by borrowing from the next filled one, rotated.
+	var filled [2]uint64
+	for i, v := range binsv {
+		if v != math.MaxUint32 {
+			filled[i>>6] |= 1 << (i & 63)
+		}
+	}
+	s.Filled = uint8(min(bits.OnesCount64(filled[0])+bits.OnesCount64(filled[1]), 255))
 	for i := range numBins {
 		if filled[i>>6]&(1<<(i&63)) != 0 {
 			continue

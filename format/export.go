@@ -413,7 +413,7 @@ func newHFSink(opt Options) (*hfSink, error) {
 	h := &hfSink{opt: opt, splits: map[string]*hfSplit{}}
 	switch opt.Compression {
 	case "", "snappy":
-		h.codec = &parquet.Snappy
+		h.codec = datasets.FastSnappy{}
 	case "zstd":
 		h.codec = &parquet.Zstd
 	case "gzip":

@@ -57,6 +57,58 @@ const maxCache = 1 << 18
 // goroutine its own.
 type Counter struct {
 	cache map[string]int32
+	// short caches pieces of at most 7 bytes under the bytes packed into an
+	// integer with the length on top: no string hashing on the hot path.
+	short shortCache
+}
+
+// shortCache is an open-addressing table from packed pieces to counts.
+type shortCache struct {
+	keys []uint64
+	vals []int32
+	n    int
+}
+
+func (t *shortCache) get(k uint64) (int32, bool) {
+	if len(t.keys) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(t.keys) - 1)
+	for i := (k * 0x9e3779b97f4a7c15 >> 20) & mask; ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case k:
+			return t.vals[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+func (t *shortCache) put(k uint64, v int32) {
+	if (t.n+1)*2 > len(t.keys) {
+		if len(t.keys) >= maxCache*2 {
+			clear(t.keys)
+			t.n = 0
+		} else {
+			old, oldv := t.keys, t.vals
+			t.keys, t.vals = make([]uint64, max(4096, 2*len(old))), make([]int32, max(4096, 2*len(old)))
+			t.n = 0
+			for i, ok := range old {
+				if ok != 0 {
+					t.put(ok, oldv[i])
+				}
+			}
+		}
+	}
+	mask := uint64(len(t.keys) - 1)
+	i := (k * 0x9e3779b97f4a7c15 >> 20) & mask
+	for t.keys[i] != 0 && t.keys[i] != k {
+		i = (i + 1) & mask
+	}
+	if t.keys[i] == 0 {
+		t.n++
+	}
+	t.keys[i], t.vals[i] = k, v
 }
 
 // NewCounter returns a Counter with an empty piece cache.
@@ -83,6 +135,18 @@ func (c *Counter) Count(s string) int {
 }
 
 func (c *Counter) piece(p string) int {
+	if len(p) <= 7 {
+		k := uint64(len(p)) << 56
+		for i := 0; i < len(p); i++ {
+			k |= uint64(p[i]) << (8 * i)
+		}
+		if n, ok := c.short.get(k); ok {
+			return int(n)
+		}
+		n := LibraryCount(p)
+		c.short.put(k, int32(n))
+		return n
+	}
 	if n, ok := c.cache[p]; ok {
 		return int(n)
 	}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tuneline/tuneline/iostreams"
+)
+
+const corpora = "../../../shared/corpora/chat-samples/"
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	code = Run(context.Background(), append([]string{"tuneline"}, args...), ios)
+	return code, out.String(), errOut.String()
+}
+
+func TestValidateToy(t *testing.T) {
+	code, out, _ := run(t, "validate", corpora+"openai-cookbook/toy_chat_fine_tuning.jsonl")
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0 (warnings only)\n%s", code, out)
+	}
+	for _, want := range []string{"5 examples (openai 5): 5 valid, 0 with errors", "Errors: none", "missing_system                   1",
+		"missing_user                     1", "min 26, max 8032", "1 examples over 4096 tokens", "4306 billable tokens", "86120 tokens charged"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestValidateJSONAndErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}
+{"messages":[{"role":"user","content":"q"}
+{"messages":[{"role":"user","content":"q"},{"role":"bot","content":"a"}]}
+`), 0o644)
+	code, out, errOut := run(t, "validate", "--json", bad)
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	var s struct {
+		Examples, Invalid int
+		Errors            map[string]int
+		Issues            []struct{ Where, Category string }
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	if s.Examples != 3 || s.Invalid != 2 || s.Errors["invalid_json"] != 1 || s.Errors["unknown_role"] != 1 {
+		t.Errorf("summary %+v", s)
+	}
+	wheres := map[string]bool{}
+	for _, is := range s.Issues {
+		wheres[is.Where+" "+is.Category] = true
+	}
+	if !wheres[bad+":2 invalid_json"] || !wheres[bad+":3 unknown_role"] {
+		t.Errorf("issues do not name file:line: %+v", s.Issues)
+	}
+	if !strings.Contains(errOut, "2 of 3 examples have errors") {
+		t.Errorf("stderr %q", errOut)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"validate"},
+		{"export", "x.jsonl"}, // --format is required
+		{"export", "--format", "csv", "x.jsonl"},
+		{"export", "--bogus"},
+		{"nosuchcommand"},
+	} {
+		code, _, errOut := run(t, args...)
+		if code != ExitUsage && !(args[0] == "nosuchcommand" && code != ExitOK) {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, ExitUsage, errOut)
+		}
+		if errOut == "" {
+			t.Errorf("%v: no message on stderr", args)
+		}
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	code, _, errOut := run(t, "validate", "/nonexistent/data.jsonl")
+	if code != ExitFailure || !strings.Contains(errOut, "/nonexistent/data.jsonl") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	code, out, _ := run(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "tuneline version ") {
+		t.Errorf("--version: %d %q", code, out)
+	}
+	code, out, _ = run(t, "--help")
+	if code != 0 || !strings.Contains(out, "EXIT CODES") {
+		t.Errorf("--help: %d %q", code, out)
+	}
+	for _, cmd := range []string{"validate", "export"} {
+		code, out, _ := run(t, cmd, "--help")
+		if code != 0 || !strings.Contains(out, "EXAMPLES") {
+			t.Errorf("%s --help: exit %d, no examples:\n%s", cmd, code, out)
+		}
+	}
+}
+
+func TestExportCommand(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := run(t, "export", "--format", "vertex", "--out", dir, "--split", "0.5",
+		corpora+"vertex-gemini/patient_1_glucose_examples.jsonl", corpora+"llama-factory/identity.json", corpora+"llama-factory/mllm_demo.json")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"98 examples read", "invalid:unsupported_media", "limit validation examples"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "train.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		Contents []struct {
+			Role  string
+			Parts []struct{ Text string }
+		}
+	}
+	first := strings.SplitN(string(b), "\n", 2)[0]
+	if err := json.Unmarshal([]byte(first), &line); err != nil || len(line.Contents) < 2 ||
+		line.Contents[0].Role != "user" || line.Contents[len(line.Contents)-1].Role != "model" {
+		t.Errorf("vertex line %s (%v)", first, err)
+	}
+}
+
+// Vertex allows at most 5,000 validation examples: exceeding it is reported
+// with exit code 3.
+func TestExportVertexLimit(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "many.jsonl")
+	var sb strings.Builder
+	for i := range 5200 {
+		sb.WriteString(`{"messages":[{"role":"user","content":"question number ` + itoa(i) + `"},{"role":"assistant","content":"answer ` + itoa(i*7) + `"}]}` + "\n")
+	}
+	os.WriteFile(in, []byte(sb.String()), 0o644)
+	code, out, errOut := run(t, "export", "--format", "vertex", "--near-dup", "0", "--split", "0.01", "--out", t.TempDir(), in)
+	if code != ExitLimits || !strings.Contains(out, "EXCEEDED") || !strings.Contains(errOut, "limits") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func itoa(i int) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}

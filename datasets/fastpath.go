@@ -1,0 +1,210 @@
+package datasets
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// parseOpenAIFast decodes the commonest record, {"messages":[{"role":
+// "...","content":"..."},...]} with an optional string "id", without
+// reflection. It returns ok=false for anything else (other keys, other
+// value types, tool roles, invalid UTF-8, duplicate keys, ...), and the
+// caller falls back to the general decoder; a differential fuzz test holds
+// the two to the same result.
+func parseOpenAIFast(b []byte) (ex Example, ok bool) {
+	p := fastParser{b: b}
+	p.ws()
+	if !p.lit('{') {
+		return ex, false
+	}
+	seenMsgs, seenID := false, false
+	for first := true; ; first = false {
+		p.ws()
+		if p.lit('}') {
+			if first {
+				return ex, false
+			}
+			break
+		}
+		if !first && (!p.lit(',') || !p.wsThen()) {
+			return ex, false
+		}
+		key, kok := p.str()
+		if !kok {
+			return ex, false
+		}
+		p.ws()
+		if !p.lit(':') {
+			return ex, false
+		}
+		p.ws()
+		switch key {
+		case "messages":
+			if seenMsgs {
+				return ex, false
+			}
+			seenMsgs = true
+			msgs, mok := p.messages()
+			if !mok {
+				return ex, false
+			}
+			ex.Messages = msgs
+		case "id":
+			if seenID {
+				return ex, false
+			}
+			seenID = true
+			id, iok := p.str()
+			if !iok {
+				return ex, false
+			}
+			ex.ID = id
+		default:
+			return ex, false
+		}
+	}
+	p.ws()
+	if p.i != len(p.b) || !seenMsgs {
+		return ex, false
+	}
+	ex.Meta.Format = FormatOpenAI
+	return ex, true
+}
+
+type fastParser struct {
+	b []byte
+	i int
+}
+
+func (p *fastParser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// wsThen skips white space and reports whether input remains.
+func (p *fastParser) wsThen() bool { p.ws(); return p.i < len(p.b) }
+
+func (p *fastParser) lit(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads a JSON string. Strings with escapes are decoded by
+// encoding/json (rare in keys, and exact for \u sequences and surrogates).
+func (p *fastParser) str() (string, bool) {
+	if !p.lit('"') {
+		return "", false
+	}
+	start := p.i
+	ascii, esc := true, false
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := p.b[start:p.i]
+			p.i++
+			if !ascii && !utf8.Valid(s) {
+				return "", false
+			}
+			if esc {
+				var out string
+				if json.Unmarshal(p.b[start-1:p.i], &out) != nil {
+					return "", false
+				}
+				return out, true
+			}
+			return string(s), true
+		case c == '\\':
+			esc = true
+			p.i += 2
+			continue
+		case c < 0x20:
+			return "", false
+		case c >= 0x80:
+			ascii = false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+func (p *fastParser) messages() ([]Message, bool) {
+	if !p.lit('[') {
+		return nil, false
+	}
+	msgs := make([]Message, 0, 8)
+	for first := true; ; first = false {
+		p.ws()
+		if p.lit(']') {
+			if first {
+				return msgs, true
+			}
+			return msgs, true
+		}
+		if !first {
+			if !p.lit(',') {
+				return nil, false
+			}
+			p.ws()
+		}
+		m, ok := p.message()
+		if !ok {
+			return nil, false
+		}
+		msgs = append(msgs, m)
+	}
+}
+
+func (p *fastParser) message() (Message, bool) {
+	var m Message
+	if !p.lit('{') {
+		return m, false
+	}
+	seenRole, seenContent := false, false
+	for first := true; ; first = false {
+		p.ws()
+		if p.lit('}') {
+			break
+		}
+		if !first {
+			if !p.lit(',') {
+				return m, false
+			}
+			p.ws()
+		}
+		key, ok := p.str()
+		if !ok {
+			return m, false
+		}
+		p.ws()
+		if !p.lit(':') {
+			return m, false
+		}
+		p.ws()
+		v, ok := p.str()
+		if !ok {
+			return m, false
+		}
+		switch {
+		case key == "role" && !seenRole:
+			seenRole, m.Role = true, v
+		case key == "content" && !seenContent:
+			seenContent, m.Content = true, v
+		default:
+			return m, false
+		}
+	}
+	if !seenRole || !seenContent || m.Role == "tool" || m.Role == "function" {
+		return m, false
+	}
+	return m, true
+}
