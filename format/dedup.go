@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tuneline/tuneline/datasets"
 )
@@ -302,8 +303,8 @@ type Deduper struct {
 	P     DedupParams
 	exact slotTable // keyed by Sig.Exact
 	bands slotTable // keyed by band hash
-	kept  []keptSig
-	bandh []uint32 // Bands of kept example i at [i*P.Bands:]
+	kept  chunked[keptSig]
+	bandh chunked[uint32] // Bands of kept example i at [i*P.Bands:]
 	// fileStart[f] is the index of the first kept example of file f.
 	fileStart []uint32
 }
@@ -318,8 +319,8 @@ type keptSig struct {
 // NewDeduper returns a Deduper for the given parameters.
 func NewDeduper(p DedupParams) *Deduper {
 	d := &Deduper{P: p}
-	d.exact.keyOf = func(i uint32) uint64 { return d.kept[i].exact }
-	d.bands.keyOf = func(e uint32) uint64 { return uint64(d.bandh[e]) }
+	d.exact.keyOf = func(i uint32) uint64 { return d.kept.at(i).exact }
+	d.bands.keyOf = func(e uint32) uint64 { return uint64(*d.bandh.at(e)) }
 	return d
 }
 
@@ -336,7 +337,7 @@ const (
 func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine int, err error) {
 	found := -1
 	d.exact.lookup(s.Exact, func(i uint32) bool {
-		if d.kept[i].exact == s.Exact {
+		if d.kept.at(i).exact == s.Exact {
 			found = int(i)
 			return false
 		}
@@ -350,7 +351,7 @@ func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine i
 		for b := 0; b < d.P.Bands && found < 0; b++ {
 			d.bands.lookup(uint64(s.Bands[b]), func(e uint32) bool {
 				i := e / uint32(d.P.Bands)
-				k := &d.kept[i]
+				k := d.kept.at(i)
 				if Similarity(s, &Sig{Bits: k.bits}) >= d.P.accept[min(s.Filled, k.filled)] {
 					found = int(i)
 					return false
@@ -364,16 +365,16 @@ func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine i
 		}
 	}
 	for len(d.fileStart) <= file {
-		d.fileStart = append(d.fileStart, uint32(len(d.kept)))
+		d.fileStart = append(d.fileStart, uint32(d.kept.n))
 	}
-	idx := uint32(len(d.kept))
-	d.kept = append(d.kept, keptSig{exact: s.Exact, bits: s.Bits, line: uint32(min(line, math.MaxUint32)), filled: s.Filled})
+	idx := uint32(d.kept.n)
+	d.kept.append(keptSig{exact: s.Exact, bits: s.Bits, line: uint32(min(line, math.MaxUint32)), filled: s.Filled})
 	if err := d.exact.insert(s.Exact, idx); err != nil {
 		return 0, 0, 0, err
 	}
 	if d.P.Threshold > 0 {
 		for b := 0; b < d.P.Bands; b++ {
-			d.bandh = append(d.bandh, s.Bands[b])
+			d.bandh.append(s.Bands[b])
 			if s.Near {
 				if err := d.bands.insert(uint64(s.Bands[b]), idx*uint32(d.P.Bands)+uint32(b)); err != nil {
 					return 0, 0, 0, err
@@ -391,15 +392,15 @@ func (d *Deduper) where(i int) (file, line int) {
 	for f+1 < len(d.fileStart) && int(d.fileStart[f+1]) <= i {
 		f++
 	}
-	return f, int(d.kept[i].line)
+	return f, int(d.kept.at(uint32(i)).line)
 }
 
 // Kept is the number of unique examples seen.
-func (d *Deduper) Kept() int { return len(d.kept) }
+func (d *Deduper) Kept() int { return d.kept.n }
 
 // IndexBytes is the memory the index holds.
 func (d *Deduper) IndexBytes() int {
-	return cap(d.kept)*40 + cap(d.bandh)*4 + len(d.exact.slots)*4 + len(d.bands.slots)*4
+	return d.kept.bytes() + d.bandh.bytes() + len(d.exact.slots)*4 + len(d.bands.slots)*4
 }
 
 // slotTable is an open-addressing hash table whose 32-bit slots hold an
@@ -466,4 +467,29 @@ func (t *slotTable) put(key uint64, e uint32) {
 		i = (i + 1) & mask
 	}
 	t.slots[i] = tagOf(h) | (e + 1)
+}
+
+// chunked is an append-only array in fixed chunks: growing it never copies
+// and never leaves half of a doubled allocation unused.
+type chunked[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+const chunkBits = 14
+
+func (c *chunked[T]) append(v T) {
+	if c.n>>chunkBits == len(c.chunks) {
+		c.chunks = append(c.chunks, make([]T, 0, 1<<chunkBits))
+	}
+	last := len(c.chunks) - 1
+	c.chunks[last] = append(c.chunks[last], v)
+	c.n++
+}
+
+func (c *chunked[T]) at(i uint32) *T { return &c.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+func (c *chunked[T]) bytes() int {
+	var zero T
+	return len(c.chunks) << chunkBits * int(unsafe.Sizeof(zero))
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 
 	"github.com/parquet-go/parquet-go"
@@ -40,6 +41,10 @@ type Options struct {
 	License       string   // hf card licence id
 	Language      []string // hf card languages
 	Version       string   // tool version recorded in outputs
+	// MemoryLimit, when set, keeps the Go runtime's soft memory limit at
+	// this many bytes plus the size of the deduplication index, so that
+	// memory grows with the index and not with garbage.
+	MemoryLimit int64
 	Progress      func(bytesRead int64)
 }
 
@@ -183,7 +188,7 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 			rep.DropsOmitted++
 		}
 	}
-	toks := map[string][]int32{}
+	toks := map[string]*Histogram{}
 	scan := ScanOptions{MaxTokens: opt.MaxTokens, Workers: opt.Workers, Progress: opt.Progress,
 		Prepare: func(c *Checked, w *WorkerState) {
 			if !c.Valid {
@@ -242,7 +247,13 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 		if err := s.write(split, ex, p.line); err != nil {
 			return err
 		}
-		toks[split] = append(toks[split], int32(c.Tokens))
+		if toks[split] == nil {
+			toks[split] = &Histogram{}
+		}
+		toks[split].Add(c.Tokens)
+		if opt.MemoryLimit > 0 && rep.Written%65536 == 0 {
+			debug.SetMemoryLimit(opt.MemoryLimit + int64(dd.IndexBytes()))
+		}
 		rep.Written++
 		c.Record = datasets.Record{}
 		return nil
@@ -253,11 +264,8 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	rep.Validation = tally.Finish()
 	rep.Dedup.IndexBytes = dd.IndexBytes()
 	for split, t := range toks {
-		sr := SplitReport{Examples: len(t)}
-		for _, x := range t {
-			sr.TotalTokens += int64(x)
-		}
-		sr.Tokens = Distribute(t)
+		sr := SplitReport{Examples: t.N(), TotalTokens: int64(t.sum)}
+		sr.Tokens = t.Distribution()
 		rep.Splits[split] = sr
 	}
 	if err := s.commit(rep); err != nil {
@@ -427,7 +435,7 @@ func newHFSink(opt Options) (*hfSink, error) {
 		h.opt.ShardBytes = 500_000_000
 	}
 	if h.opt.RowGroupBytes <= 0 {
-		h.opt.RowGroupBytes = 64 << 20
+		h.opt.RowGroupBytes = 32 << 20
 	}
 	h.opt.RowGroupBytes = min(h.opt.RowGroupBytes, max(h.opt.ShardBytes/2, 1))
 	return h, nil

@@ -16,6 +16,68 @@ type Distribution struct {
 	P95    float64 `json:"p95"`
 }
 
+// Histogram counts non-negative integers exactly in constant memory for
+// values below 65536 (larger ones, rare for token counts, are kept in a
+// list), so that quantiles are exact without keeping one number an example.
+type Histogram struct {
+	small []uint32
+	large []int32
+	n     int
+	sum   float64
+	min   int32
+	max   int32
+}
+
+// Add counts one value (negative values count as 0).
+func (h *Histogram) Add(v int) {
+	x := int32(max(v, 0))
+	if h.n == 0 || x < h.min {
+		h.min = x
+	}
+	if h.n == 0 || x > h.max {
+		h.max = x
+	}
+	h.n++
+	h.sum += float64(x)
+	if x < 1<<16 {
+		if int(x) >= len(h.small) {
+			h.small = append(h.small, make([]uint32, max(int(x)+1, 2*len(h.small))-len(h.small))...)
+		}
+		h.small[x]++
+		return
+	}
+	h.large = append(h.large, x)
+}
+
+// N is the number of values counted.
+func (h *Histogram) N() int { return h.n }
+
+// at returns the k-th smallest value (0-based).
+func (h *Histogram) at(k int) int32 {
+	for v, c := range h.small {
+		if k < int(c) {
+			return int32(v)
+		}
+		k -= int(c)
+	}
+	slices.Sort(h.large)
+	return h.large[k]
+}
+
+// Distribution summarises the counted values.
+func (h *Histogram) Distribution() Distribution {
+	if h.n == 0 {
+		return Distribution{}
+	}
+	q := func(f float64) float64 {
+		pos := f * float64(h.n-1)
+		lo := int(math.Floor(pos))
+		a, b := h.at(lo), h.at(min(lo+1, h.n-1))
+		return float64(a) + (pos-float64(lo))*float64(b-a)
+	}
+	return Distribution{Min: int(h.min), Max: int(h.max), Mean: h.sum / float64(h.n), Median: q(0.5), P5: q(0.05), P95: q(0.95)}
+}
+
 // Distribute computes the distribution of v (sorted in place).
 func Distribute(v []int32) Distribution {
 	if len(v) == 0 {
@@ -89,14 +151,13 @@ type Summary struct {
 	IssuesOmitted int     `json:"issues_omitted"`
 }
 
-// Tally accumulates a Summary over checked examples. The token and message
-// counts of each example are kept (6 bytes an example) for exact medians.
+// Tally accumulates a Summary over checked examples in constant memory.
 type Tally struct {
 	S         Summary
 	MaxIssues int
-	msgs      []int32
-	toks      []int32
-	asst      []int32
+	msgs      Histogram
+	toks      Histogram
+	asst      Histogram
 }
 
 // NewTally starts a summary for the given token limit.
@@ -136,9 +197,9 @@ func (t *Tally) Add(c *Checked) {
 	if c.Record.Err != nil || len(c.Record.Example.Messages) == 0 {
 		return
 	}
-	t.msgs = append(t.msgs, int32(len(c.Record.Example.Messages)))
-	t.toks = append(t.toks, int32(c.Tokens))
-	t.asst = append(t.asst, int32(c.AssistantTokens))
+	t.msgs.Add(len(c.Record.Example.Messages))
+	t.toks.Add(c.Tokens)
+	t.asst.Add(c.AssistantTokens)
 	if s.MaxTokens > 0 && c.Tokens > s.MaxTokens {
 		s.OverMaxTokens++
 	}
@@ -152,10 +213,10 @@ func (t *Tally) Add(c *Checked) {
 // Finish computes the distributions and the cost estimate.
 func (t *Tally) Finish() Summary {
 	s := t.S
-	s.MessagesPerExample = Distribute(t.msgs)
-	s.TokensPerExample = Distribute(t.toks)
-	s.AssistantTokens = Distribute(t.asst)
-	s.Epochs = Epochs(len(t.toks))
+	s.MessagesPerExample = t.msgs.Distribution()
+	s.TokensPerExample = t.toks.Distribution()
+	s.AssistantTokens = t.asst.Distribution()
+	s.Epochs = Epochs(t.toks.N())
 	s.ChargedTokens = int64(s.Epochs) * s.BillableTokens
 	return s
 }

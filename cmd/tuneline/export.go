@@ -100,6 +100,9 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	opt := o.Options
 	opt.Version = toolVersion()
 	opt.Progress = bar.Set
+	if os.Getenv("GOMEMLIMIT") == "" {
+		opt.MemoryLimit = 160 << 20
+	}
 	rep, err := format.Export(ctx, o.Files, opt)
 	bar.Done()
 	if err != nil {
