@@ -45,7 +45,7 @@ type Options struct {
 	// this many bytes plus the size of the deduplication index, so that
 	// memory grows with the index and not with garbage.
 	MemoryLimit int64
-	Progress      func(bytesRead int64)
+	Progress    func(bytesRead int64)
 }
 
 // Drop is one example left out of the export.
