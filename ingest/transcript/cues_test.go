@@ -1,0 +1,121 @@
+package transcript
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const subtitles = "../../../shared/corpora/subtitles/"
+
+// Every subtitle file of the corpus is read without a panic: its cues, or
+// its problems with a line number.
+func TestCorpusSubtitles(t *testing.T) {
+	files, _ := filepath.Glob(subtitles + "*/*.srt")
+	more, _ := filepath.Glob(subtitles + "*/tests/subtitles/*")
+	files = append(files, more...)
+	if len(files) < 30 {
+		t.Fatalf("found %d subtitle files", len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kind := Detect(b)
+		lines, probs := Parse(b, kind)
+		for _, p := range probs {
+			if p.Line <= 0 || p.Reason == "" {
+				t.Errorf("%s: problem without line or reason: %+v", f, p)
+			}
+		}
+		for _, l := range lines {
+			if strings.ContainsAny(l.Text, "<>") && !strings.Contains(f, "styles") {
+				t.Errorf("%s: markup left in %q", f, l.Text)
+			}
+		}
+	}
+}
+
+func TestTranscriptParsing(t *testing.T) {
+	tests := []struct {
+		file  string
+		kind  string
+		n     int
+		first Line
+		last  string
+	}{
+		{"sintel/sintel_en.srt", KindSRT, 0, Line{Start: 137.25, End: 140.5, Text: "This blade has a dark past."}, ""},
+		{"webvtt-py/tests/subtitles/sample.sbv", KindSBV, 0, Line{Start: 0.378, End: 11.378, Text: "Caption text #1"}, ""},
+		{"webvtt-py/tests/subtitles/cue_tags.vtt", KindWebVTT, 3, Line{Start: 16.5, End: 18.5, Text: "When the moon hits your eye"}, "That's amore"},
+		{"webvtt-py/tests/subtitles/youtube_dl.vtt", KindWebVTT, 0, Line{Start: 286.07, End: 286.47, Text: "yeah"}, ""},
+		{"webvtt-py/tests/subtitles/invalid_timeframe.vtt", KindWebVTT, 6, Line{Start: 0.5, End: 7, Text: "Caption text #1"}, "Caption text #7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile(subtitles + tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k := Detect(b); k != tt.kind {
+				t.Fatalf("Detect = %q, want %q", k, tt.kind)
+			}
+			lines, _ := Parse(b, tt.kind)
+			if len(lines) == 0 || lines[0] != tt.first {
+				t.Fatalf("first line %+v, want %+v", lines, tt.first)
+			}
+			if tt.n > 0 && len(lines) != tt.n {
+				t.Errorf("%d lines, want %d: %+v", len(lines), tt.n, lines)
+			}
+			if tt.last != "" && lines[len(lines)-1].Text != tt.last {
+				t.Errorf("last %q, want %q", lines[len(lines)-1].Text, tt.last)
+			}
+		})
+	}
+}
+
+// YouTube auto-captions repeat the previous line in each cue: the text
+// comes out once.
+func TestYouTubeRollingCollapsed(t *testing.T) {
+	b, _ := os.ReadFile(subtitles + "webvtt-py/tests/subtitles/youtube_dl.vtt")
+	lines, _ := Parse(b, KindWebVTT)
+	var words []string
+	for _, l := range lines {
+		words = append(words, l.Text)
+	}
+	all := strings.Join(words, " ")
+	if strings.Count(all, "this will happen is I'm telling") > 1 || strings.Count(all, "yeah") > 1 {
+		t.Errorf("rolling duplicates kept: %q", all)
+	}
+}
+
+func TestSpeakerText(t *testing.T) {
+	in := "Interviewer: So what is entropy?\nProf. Lee: It counts microstates.\nIt grows.\n\nInterviewer: Thanks.\n"
+	if !IsSpeakerText([]byte(in)) {
+		t.Fatal("not recognised as a speaker transcript")
+	}
+	lines := parseSpeakerText(preprocess([]byte(in)))
+	want := []Line{{Speaker: "Interviewer", Text: "So what is entropy?"}, {Speaker: "Prof. Lee", Text: "It counts microstates. It grows."}, {Speaker: "Interviewer", Text: "Thanks."}}
+	if len(lines) != len(want) {
+		t.Fatalf("%+v", lines)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d: %+v, want %+v", i, lines[i], want[i])
+		}
+	}
+}
+
+func FuzzParseTranscripts(f *testing.F) {
+	for _, s := range []string{"WEBVTT\n\n00:01.000 --> 00:02.000 line:0 region:x\n<v Bob>hi</v>\n", "1\n00:00:01,000 --> 00:00:02,000\nhi\n", "0:00:01.000,0:00:02.000\nhi\n", "A: b\nC: d\n",
+		"WEBVTT\n\nREGION\nid:r lines:3 regionanchor:0%,100%\n\n00:00.000 --> 00:01.000 region:r\nx"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, k := range []string{KindWebVTT, KindSRT, KindSBV, KindText} {
+			Parse(b, k)
+		}
+		Detect(b)
+	})
+}
