@@ -1,0 +1,221 @@
+package ingest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strings"
+
+	"github.com/tuneline/tuneline/tokens"
+)
+
+// ChunkOptions size chunks in cl100k tokens.
+type ChunkOptions struct {
+	Target  int // tokens a chunk aims for (default 512)
+	Overlap int // tokens of the previous chunk repeated at the start of the next
+}
+
+// unit is a sentence with its provenance.
+type unit struct {
+	text       string
+	tokens     int
+	section    string
+	page       int
+	start, end float64
+	speaker    string
+	brk        bool // starts a paragraph
+}
+
+var sentenceEnd = regexp.MustCompile(`[.!?…]["'”’)\]]*\s+`)
+
+var abbreviations = map[string]bool{"mr.": true, "mrs.": true, "ms.": true, "dr.": true, "prof.": true, "e.g.": true, "i.e.": true,
+	"etc.": true, "vs.": true, "fig.": true, "eq.": true, "no.": true, "st.": true, "jr.": true, "sr.": true, "cf.": true, "al.": true, "p.": true, "pp.": true}
+
+// Sentences splits text at sentence ends, not after common abbreviations,
+// initials or when the next word starts in lower case.
+func Sentences(text string) []string {
+	var out []string
+	start := 0
+	for _, m := range sentenceEnd.FindAllStringIndex(text, -1) {
+		end := m[1]
+		if end >= len(text) {
+			break
+		}
+		// the word ending in the punctuation
+		w := text[start:m[0]+1]
+		if i := strings.LastIndexAny(w, " \n\t"); i >= 0 {
+			w = w[i+1:]
+		}
+		lw := strings.ToLower(w)
+		if abbreviations[lw] || (len(w) == 2 && w[0] >= 'A' && w[0] <= 'Z') {
+			continue
+		}
+		next := text[end]
+		if next >= 'a' && next <= 'z' {
+			continue
+		}
+		out = append(out, strings.TrimSpace(text[start:end]))
+		start = end
+	}
+	if rest := strings.TrimSpace(text[start:]); rest != "" {
+		out = append(out, rest)
+	}
+	return out
+}
+
+// ChunkDocument cuts a document into chunks of about opt.Target tokens,
+// ending at sentence boundaries when it can, never across sections, with
+// opt.Overlap tokens repeated from one chunk to the next.
+func ChunkDocument(d *Document, opt ChunkOptions, tc *tokens.Counter) []Chunk {
+	if opt.Target <= 0 {
+		opt.Target = 512
+	}
+	opt.Overlap = min(max(opt.Overlap, 0), opt.Target/2)
+	var units []unit
+	for _, s := range d.Segments {
+		if s.Heading {
+			continue
+		}
+		first := true
+		for _, sent := range Sentences(s.Text) {
+			for _, piece := range splitLong(sent, opt.Target, tc) {
+				units = append(units, unit{text: piece, tokens: tc.Count(piece), section: s.Section, page: s.Page,
+					start: s.Start, end: s.End, speaker: s.Speaker, brk: s.Break && first})
+				first = false
+			}
+		}
+	}
+	var chunks []Chunk
+	var cur []unit
+	curTokens := 0
+	emit := func() {
+		if len(cur) == 0 {
+			return
+		}
+		chunks = append(chunks, makeChunk(d, cur, len(chunks), tc))
+		// keep the tail for the overlap
+		keep := 0
+		n := 0
+		for i := len(cur) - 1; i > 0; i-- {
+			if n+cur[i].tokens > opt.Overlap {
+				break
+			}
+			n += cur[i].tokens
+			keep++
+		}
+		cur = append([]unit(nil), cur[len(cur)-keep:]...)
+		curTokens = n
+	}
+	for _, u := range units {
+		sectionChange := len(cur) > 0 && u.section != cur[len(cur)-1].section
+		if sectionChange {
+			emit()
+			cur, curTokens = nil, 0
+		}
+		if curTokens+u.tokens > opt.Target && curTokens > 0 {
+			overlapOnly := curTokens
+			emit()
+			if overlapOnly == curTokens { // nothing new since the overlap
+				cur, curTokens = nil, 0
+			}
+		}
+		cur = append(cur, u)
+		curTokens += u.tokens
+	}
+	if len(cur) > 0 && (len(chunks) == 0 || !sameTail(chunks[len(chunks)-1], cur)) {
+		chunks = append(chunks, makeChunk(d, cur, len(chunks), tc))
+	}
+	return chunks
+}
+
+func sameTail(c Chunk, cur []unit) bool {
+	return strings.HasSuffix(c.Text, cur[len(cur)-1].text) && len(cur) > 0 && strings.Contains(c.Text, cur[0].text)
+}
+
+// splitLong cuts a sentence longer than the target at word boundaries.
+func splitLong(s string, target int, tc *tokens.Counter) []string {
+	if tc.Count(s) <= target {
+		return []string{s}
+	}
+	var out []string
+	words := strings.Fields(s)
+	var b strings.Builder
+	n := 0
+	for _, w := range words {
+		wn := tc.Count(" " + w)
+		if n+wn > target && b.Len() > 0 {
+			out = append(out, b.String())
+			b.Reset()
+			n = 0
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+		n += wn
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+func makeChunk(d *Document, us []unit, seq int, tc *tokens.Counter) Chunk {
+	var b strings.Builder
+	c := Chunk{DocID: d.DocID, Seq: seq, Source: d.Source, Kind: d.Kind, Title: d.Title, Section: us[0].section}
+	speakers := map[string]bool{}
+	lastSpeaker := ""
+	for i, u := range us {
+		if i > 0 {
+			if u.brk || (u.speaker != "" && u.speaker != lastSpeaker) {
+				b.WriteString("\n\n")
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		if u.speaker != "" && u.speaker != lastSpeaker {
+			b.WriteString(u.speaker + ": ")
+		}
+		lastSpeaker = u.speaker
+		b.WriteString(u.text)
+		if u.page > 0 {
+			if c.PageStart == 0 || u.page < c.PageStart {
+				c.PageStart = u.page
+			}
+			c.PageEnd = max(c.PageEnd, u.page)
+		}
+		if u.end > 0 {
+			if c.TimeEnd == 0 || u.start < c.TimeStart {
+				c.TimeStart = u.start
+			}
+			c.TimeEnd = max(c.TimeEnd, u.end)
+		}
+		if u.speaker != "" {
+			speakers[u.speaker] = true
+		}
+	}
+	if len(speakers) == 1 {
+		c.Speaker = lastSpeaker
+	} else if len(speakers) > 1 {
+		var names []string
+		seen := map[string]bool{}
+		for _, u := range us {
+			if u.speaker != "" && !seen[u.speaker] {
+				seen[u.speaker] = true
+				names = append(names, u.speaker)
+			}
+		}
+		c.Speaker = strings.Join(names, ", ")
+	}
+	c.Text = b.String()
+	c.Tokens = tc.Count(c.Text)
+	h := sha256.Sum256([]byte(d.DocID + "\x00" + c.Text))
+	c.ID = "ch-" + hex.EncodeToString(h[:8])
+	return c
+}
+
+// DocID is the content hash that identifies a document.
+func DocID(content []byte) string {
+	h := sha256.Sum256(content)
+	return "doc-" + hex.EncodeToString(h[:8])
+}

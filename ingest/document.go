@@ -1,0 +1,60 @@
+// Package ingest turns sources — PDFs, web pages, transcripts, Markdown and
+// text, chat logs — into clean text with provenance and token-aware chunks.
+// Each kind of source has its own extractor; this package detects the kind,
+// runs extractors in parallel and chunks what they return.
+package ingest
+
+// Kinds of source.
+const (
+	KindPDF        = "pdf"
+	KindHTML       = "html"
+	KindMarkdown   = "markdown"
+	KindText       = "text"
+	KindVTT        = "vtt"
+	KindSRT        = "srt"
+	KindSBV        = "sbv"
+	KindTranscript = "transcript" // "Speaker: text" turns
+	KindChat       = "chat"       // chat or interaction logs: become examples
+)
+
+// Segment is a run of text from one place in a source: a paragraph of a
+// page, a heading, a caption line.
+type Segment struct {
+	Text    string
+	Section string // the heading the text is under
+	Heading bool   // the segment is itself a heading
+	// Break marks the start of a new paragraph.
+	Break      bool
+	Page       int     // 1-based; 0 when the source has no pages
+	Start, End float64 // seconds into a recording; 0 when untimed
+	Speaker    string
+}
+
+// Document is a source's extracted text.
+type Document struct {
+	Source   string // path or URL
+	Kind     string
+	Title    string
+	DocID    string // content hash
+	Pages    int
+	Segments []Segment
+	Warnings []string
+}
+
+// Chunk is a piece of a document sized for a prompt, with its provenance.
+type Chunk struct {
+	ID        string  `json:"id"`
+	DocID     string  `json:"doc_id"`
+	Seq       int     `json:"seq"`
+	Source    string  `json:"source"`
+	Kind      string  `json:"kind"`
+	Title     string  `json:"title,omitempty"`
+	Section   string  `json:"section,omitempty"`
+	PageStart int     `json:"page_start,omitempty"`
+	PageEnd   int     `json:"page_end,omitempty"`
+	TimeStart float64 `json:"time_start,omitempty"`
+	TimeEnd   float64 `json:"time_end,omitempty"`
+	Speaker   string  `json:"speaker,omitempty"`
+	Tokens    int     `json:"tokens"`
+	Text      string  `json:"text"`
+}

@@ -1,0 +1,125 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"strings"
+
+	trafilatura "github.com/markusmobius/go-trafilatura"
+	"golang.org/x/net/html"
+)
+
+// HTML main-content extraction is go-trafilatura (with its readability and
+// dom-distiller fallbacks), chosen by measurement on the html-articles
+// corpus scored with shared/bench/score-html-articles: go-trafilatura 0.966
+// F1, go-readability 0.950. On its output tuneline removes the headline that
+// trafilatura keeps at the top (the benchmark's article body excludes it)
+// and trailing runs of teaser links (related stories), and keeps paragraph,
+// heading, list and table structure for chunking. See BENCHMARKS.md.
+
+// blockTags end a paragraph.
+var blockTags = map[string]bool{"p": true, "div": true, "li": true, "ul": true, "ol": true, "table": true, "tr": true,
+	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "pre": true, "blockquote": true,
+	"section": true, "article": true, "br": true, "hr": true, "figure": true, "figcaption": true, "dl": true, "dt": true, "dd": true, "main": true}
+
+// ExtractHTML returns the title and main content of a web page.
+func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("HTML extraction failed: %v", r)
+		}
+	}()
+	var u *url.URL
+	if pageURL != "" {
+		u, _ = url.Parse(pageURL)
+	}
+	res, err := trafilatura.Extract(bytes.NewReader(page), trafilatura.Options{OriginalURL: u, EnableFallback: true, ExcludeComments: true})
+	if err != nil {
+		return "", nil, fmt.Errorf("no main content found: %w", err)
+	}
+	title = strings.TrimSpace(res.Metadata.Title)
+	var blocks []Segment
+	section := ""
+	var cur strings.Builder
+	flush := func(heading bool) {
+		t := strings.Join(strings.Fields(cur.String()), " ")
+		cur.Reset()
+		if t == "" {
+			return
+		}
+		if heading {
+			section = t
+			blocks = append(blocks, Segment{Text: t, Section: section, Heading: true})
+			return
+		}
+		blocks = append(blocks, Segment{Text: t, Section: section, Break: true})
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		switch n.Type {
+		case html.TextNode:
+			cur.WriteString(n.Data)
+			return
+		case html.ElementNode:
+			switch n.Data {
+			case "script", "style", "noscript", "template":
+				return
+			}
+		}
+		block := n.Type == html.ElementNode && blockTags[n.Data]
+		heading := block && len(n.Data) == 2 && n.Data[0] == 'h' && n.Data[1] >= '1' && n.Data[1] <= '6'
+		if block {
+			flush(false)
+		}
+		if n.Type == html.ElementNode && (n.Data == "td" || n.Data == "th") {
+			cur.WriteString(" ")
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+		if block {
+			flush(heading)
+		}
+	}
+	if res.ContentNode != nil {
+		walk(res.ContentNode)
+	}
+	flush(false)
+	// Copyright and reprint notices are not content.
+	kept := blocks[:0]
+	for _, b := range blocks {
+		if !isBoilerplate(b.Text) {
+			kept = append(kept, b)
+		}
+	}
+	blocks = kept
+	// trafilatura keeps the headline (and sometimes repeats it): drop it.
+	for len(blocks) > 0 && title != "" && (blocks[0].Text == title || strings.HasPrefix(title, blocks[0].Text) && blocks[0].Heading) {
+		blocks = blocks[1:]
+	}
+	if len(blocks) > 0 && title != "" && strings.HasPrefix(blocks[0].Text, title+" ") {
+		blocks[0].Text = strings.TrimSpace(blocks[0].Text[len(title):])
+	}
+	if len(blocks) == 0 {
+		return title, nil, fmt.Errorf("no main content found")
+	}
+	return title, blocks, nil
+}
+
+
+var boilerplate = []string{"copyright", "non-commercial use", "reprints", "subscriber agreement", "cookie policy", "privacy policy"}
+
+// isBoilerplate tells a short copyright, reprint or policy notice.
+func isBoilerplate(t string) bool {
+	if len(strings.Fields(t)) > 60 {
+		return false
+	}
+	l := strings.ToLower(t)
+	for _, b := range boilerplate {
+		if strings.Contains(l, b) {
+			return true
+		}
+	}
+	return false
+}
