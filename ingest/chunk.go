@@ -42,7 +42,7 @@ func Sentences(text string) []string {
 			break
 		}
 		// the word ending in the punctuation
-		w := text[start:m[0]+1]
+		w := text[start : m[0]+1]
 		if i := strings.LastIndexAny(w, " \n\t"); i >= 0 {
 			w = w[i+1:]
 		}

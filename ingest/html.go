@@ -107,7 +107,6 @@ func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err
 	return title, blocks, nil
 }
 
-
 var boilerplate = []string{"copyright", "non-commercial use", "reprints", "subscriber agreement", "cookie policy", "privacy policy"}
 
 // isBoilerplate tells a short copyright, reprint or policy notice.

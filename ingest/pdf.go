@@ -52,6 +52,7 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 	if !bytes.HasPrefix(bytes.TrimLeft(data, "\x00\t\r\n "), []byte("%PDF-")) {
 		return "", nil, 0, nil, fmt.Errorf("not a PDF file (no %%PDF- header)")
 	}
+	data = fixHeader(data)
 	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		if strings.Contains(err.Error(), "encrypt") || strings.Contains(err.Error(), "password") {
@@ -447,4 +448,28 @@ func superscript(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// fixHeader moves trailing blanks of the "%PDF-1.x" line after its line
+// break (some writers emit "%PDF-1.7 \n", which the library refuses);
+// every byte offset in the file stays the same.
+func fixHeader(data []byte) []byte {
+	i := bytes.Index(data, []byte("%PDF-"))
+	if i < 0 {
+		return data
+	}
+	j := i + 8
+	k := j
+	for k < len(data) && (data[k] == ' ' || data[k] == '\t') {
+		k++
+	}
+	if k == j || k >= len(data) || (data[k] != '\n' && data[k] != '\r') {
+		return data
+	}
+	out := bytes.Clone(data)
+	out[j] = data[k]
+	for x := j + 1; x <= k; x++ {
+		out[x] = ' '
+	}
+	return out
 }

@@ -68,6 +68,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 		Description: `tuneline does the whole path from sources to a model as staged, resumable commands:
 
    validate  check chat datasets (OpenAI messages, ShareGPT, Alpaca, Vertex) and print statistics
+   ingest    extract chunked text with provenance from PDFs, web pages, transcripts, chat logs
    export    validate, deduplicate, split and write openai | sharegpt | alpaca | vertex | hf
 
 Data goes to stdout, progress and logs to stderr; --json where output is scripted.
@@ -93,6 +94,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 		Commands: []*cli.Command{
 			newValidateCmd(ios),
 			newExportCmd(ios),
+			newIngestCmd(ios),
 		},
 	}
 	for _, c := range app.Commands {

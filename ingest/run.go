@@ -1,0 +1,551 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/net/html/charset"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/ingest/transcript"
+	"github.com/tuneline/tuneline/tokens"
+)
+
+// Options configure Run.
+type Options struct {
+	Chunk   ChunkOptions
+	Workers int
+	// EmitText writes each document's clean text instead of chunks.
+	EmitText bool
+	// MaxBytes caps a source's size (default 200 MB; URLs 20 MB).
+	MaxBytes int64
+	// HTTP fetches URLs (default: 30 s timeout, 5 redirects).
+	HTTP *http.Client
+	// Progress, when set, is called after each source.
+	Progress func(done, total int)
+}
+
+// SourceResult is what happened to one source.
+type SourceResult struct {
+	Source   string   `json:"source"`
+	Kind     string   `json:"kind,omitempty"`
+	Title    string   `json:"title,omitempty"`
+	Pages    int      `json:"pages,omitempty"`
+	Chunks   int      `json:"chunks"`
+	Tokens   int      `json:"tokens"`
+	Examples int      `json:"examples,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Summary is the --json summary of an ingest run.
+type Summary struct {
+	Documents int               `json:"documents"`
+	Pages     int               `json:"pages"`
+	Chunks    int               `json:"chunks"`
+	Tokens    int               `json:"tokens"`
+	Examples  int               `json:"examples"`
+	Kinds     map[string]int    `json:"kinds"`
+	Errors    map[string]string `json:"errors"`
+	Sources   []SourceResult    `json:"sources"`
+}
+
+// Output receives what Run produces, in source order.
+type Output interface {
+	Chunk(Chunk) error
+	Text(d *Document, text string) error
+	Example(datasets.Example) error
+}
+
+// Expand turns the command line's sources into files and URLs: directories
+// are walked (hidden entries skipped), globs expanded, "-" is stdin.
+func Expand(sources []string) ([]string, error) {
+	var out []string
+	for _, s := range sources {
+		switch {
+		case s == "-" || strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://"):
+			out = append(out, s)
+		case strings.ContainsAny(s, "*?["):
+			m, err := filepath.Glob(s)
+			if err != nil {
+				return nil, fmt.Errorf("pattern %q: %w", s, err)
+			}
+			if len(m) == 0 {
+				return nil, fmt.Errorf("pattern %q matches no file", s)
+			}
+			sort.Strings(m)
+			out = append(out, m...)
+		default:
+			st, err := os.Stat(s)
+			if err != nil {
+				return nil, fmt.Errorf("source %w", err)
+			}
+			if !st.IsDir() {
+				out = append(out, s)
+				continue
+			}
+			err = filepath.WalkDir(s, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if p != s && strings.HasPrefix(d.Name(), ".") {
+					if d.IsDir() {
+						return filepath.SkipDir
+					}
+					return nil
+				}
+				if d.Type().IsRegular() {
+					out = append(out, p)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("walk %s: %w", s, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+type result struct {
+	res    SourceResult
+	doc    *Document
+	chunks []Chunk
+	text   string
+	exs    []datasets.Example
+}
+
+// Run ingests the sources with bounded parallelism and writes their chunks
+// (or texts, or examples for chat logs) to out in source order. A source
+// that fails is reported in the summary and the run goes on.
+func Run(ctx context.Context, sources []string, opt Options, out Output) (Summary, error) {
+	files, err := Expand(sources)
+	if err != nil {
+		return Summary{}, err
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = 200 << 20
+	}
+	if opt.HTTP == nil {
+		opt.HTTP = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return fmt.Errorf("more than 5 redirects")
+			}
+			return nil
+		}}
+	}
+	slots := make([]chan result, len(files))
+	for i := range slots {
+		slots[i] = make(chan result, 1)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	next := make(chan int)
+	g.Go(func() error {
+		defer close(next)
+		for i := range files {
+			select {
+			case next <- i:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	for range workers {
+		g.Go(func() error {
+			tc := tokens.NewCounter()
+			for i := range next {
+				slots[i] <- ingestOne(gctx, files[i], opt, tc)
+			}
+			return nil
+		})
+	}
+	sum := Summary{Kinds: map[string]int{}, Errors: map[string]string{}, Sources: []SourceResult{}}
+	g.Go(func() error {
+		for i := range files {
+			var r result
+			select {
+			case r = <-slots[i]:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if r.res.Error != "" {
+				sum.Errors[r.res.Source] = r.res.Error
+			} else {
+				sum.Documents++
+				sum.Kinds[r.res.Kind]++
+				sum.Pages += r.res.Pages
+				sum.Chunks += r.res.Chunks
+				sum.Tokens += r.res.Tokens
+				sum.Examples += r.res.Examples
+			}
+			sum.Sources = append(sum.Sources, r.res)
+			for _, c := range r.chunks {
+				if err := out.Chunk(c); err != nil {
+					return err
+				}
+			}
+			if opt.EmitText && r.doc != nil {
+				if err := out.Text(r.doc, r.text); err != nil {
+					return err
+				}
+			}
+			for _, ex := range r.exs {
+				if err := out.Example(ex); err != nil {
+					return err
+				}
+			}
+			if opt.Progress != nil {
+				opt.Progress(i+1, len(files))
+			}
+		}
+		return nil
+	})
+	err = g.Wait()
+	return sum, err
+}
+
+func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter) (r result) {
+	r.res.Source = src
+	defer func() {
+		if rec := recover(); rec != nil {
+			r = result{res: SourceResult{Source: src, Error: fmt.Sprintf("internal error while extracting: %v", rec)}}
+		}
+	}()
+	data, contentType, err := load(ctx, src, opt)
+	if err != nil {
+		r.res.Error = err.Error()
+		return r
+	}
+	kind := DetectKind(src, data, contentType)
+	r.res.Kind = kind
+	if kind == KindChat {
+		return chatExamples(src, data, r)
+	}
+	d, err := Extract(src, data, kind, contentType)
+	if err != nil {
+		r.res.Error = err.Error()
+		return r
+	}
+	r.doc = d
+	r.res.Title, r.res.Pages, r.res.Warnings = d.Title, d.Pages, d.Warnings
+	if opt.EmitText {
+		r.text = DocumentText(d)
+		r.res.Tokens = tc.Count(r.text)
+		return r
+	}
+	r.chunks = ChunkDocument(d, opt.Chunk, tc)
+	r.res.Chunks = len(r.chunks)
+	for _, c := range r.chunks {
+		r.res.Tokens += c.Tokens
+	}
+	if len(r.chunks) == 0 {
+		r.res.Warnings = append(r.res.Warnings, "no text to chunk")
+	}
+	return r
+}
+
+// load reads a file, stdin or URL, capped at opt.MaxBytes.
+func load(ctx context.Context, src string, opt Options) ([]byte, string, error) {
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		return fetch(ctx, src, opt)
+	}
+	var r io.Reader
+	if src == "-" {
+		r = os.Stdin
+	} else {
+		f, err := os.Open(src)
+		if err != nil {
+			return nil, "", err
+		}
+		defer f.Close()
+		r = f
+	}
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, "", fmt.Errorf("gzip: %w", err)
+		}
+		r = zr
+	} else {
+		r = br
+	}
+	b, err := io.ReadAll(io.LimitReader(r, opt.MaxBytes+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("read: %w", err)
+	}
+	if int64(len(b)) > opt.MaxBytes {
+		return nil, "", fmt.Errorf("larger than %d MB", opt.MaxBytes>>20)
+	}
+	return b, "", nil
+}
+
+const maxURLBytes = 20 << 20
+
+var fetchable = []string{"text/html", "application/xhtml", "application/pdf", "text/plain", "text/markdown", "text/vtt", "application/x-subrip", "text/srt", "application/json"}
+
+func fetch(ctx context.Context, u string, opt Options) ([]byte, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("User-Agent", "tuneline (+https://github.com/tuneline/tuneline)")
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/pdf,text/plain;q=0.9,*/*;q=0.5")
+	resp, err := opt.HTTP.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return nil, "", fmt.Errorf("fetch: HTTP %s", resp.Status)
+	}
+	ct := resp.Header.Get("Content-Type")
+	ok := ct == ""
+	for _, f := range fetchable {
+		ok = ok || strings.HasPrefix(strings.ToLower(ct), f)
+	}
+	if !ok {
+		return nil, "", fmt.Errorf("fetch: content type %q is not a page, PDF, text or transcript", ct)
+	}
+	limit := min(opt.MaxBytes, maxURLBytes)
+	body := io.LimitReader(resp.Body, limit+1)
+	if strings.Contains(ct, "text/") || strings.Contains(ct, "html") {
+		if r, err := charset.NewReader(body, ct); err == nil {
+			body = r
+		}
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, "", fmt.Errorf("fetch: larger than %d MB", limit>>20)
+	}
+	return b, ct, nil
+}
+
+// DetectKind tells the kind of a source from its content (magic bytes,
+// markup), using the extension or content type only to break ties.
+func DetectKind(name string, b []byte, contentType string) string {
+	head := b[:min(len(b), 2048)]
+	trim := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
+	lower := bytes.ToLower(trim)
+	ext := strings.ToLower(filepath.Ext(name))
+	switch {
+	case bytes.HasPrefix(trim, []byte("%PDF-")) || bytes.Contains(head[:min(len(head), 1024)], []byte("%PDF-")):
+		return KindPDF
+	case bytes.HasPrefix(trim, []byte("WEBVTT")):
+		return KindVTT
+	}
+	if k := transcript.Detect(b); k != "" {
+		switch k {
+		case transcript.KindSRT:
+			if ext == ".vtt" {
+				return KindVTT
+			}
+			return KindSRT
+		case transcript.KindSBV:
+			return KindSBV
+		default:
+			return KindVTT
+		}
+	}
+	if (len(trim) > 0 && (trim[0] == '{' || trim[0] == '[')) && isChatLog(b) {
+		return KindChat
+	}
+	for _, m := range []string{"<!doctype html", "<html", "<head", "<body", "<article", "<p>", "<div", "<?xml"} {
+		if bytes.Contains(lower, []byte(m)) {
+			return KindHTML
+		}
+	}
+	if strings.Contains(contentType, "html") {
+		return KindHTML
+	}
+	if ext == ".md" || ext == ".markdown" || strings.Contains(contentType, "markdown") || looksMarkdown(b) {
+		return KindMarkdown
+	}
+	if transcript.IsSpeakerText(b) {
+		return KindTranscript
+	}
+	return KindText
+}
+
+func looksMarkdown(b []byte) bool {
+	n := 0
+	for _, l := range bytes.Split(b[:min(len(b), 8192)], []byte("\n")) {
+		if atxHeading.Match(l) || bytes.HasPrefix(l, []byte("```")) {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+// isChatLog tells whether the first record parses as a chat example.
+func isChatLog(b []byte) bool {
+	for raw, err := range datasets.RawRecords(context.Background(), bytes.NewReader(b), "") {
+		if err != nil {
+			return false
+		}
+		rec := raw.Decode()
+		return rec.Err == nil || (rec.Err.Category != datasets.ErrUnknownShape && rec.Err.Category != datasets.ErrInvalidJSON && rec.Err.Category != datasets.ErrNotObject)
+	}
+	return false
+}
+
+// Extract turns a source's bytes into a document.
+func Extract(src string, b []byte, kind, contentType string) (*Document, error) {
+	d := &Document{Source: src, Kind: kind, DocID: DocID(b)}
+	var err error
+	switch kind {
+	case KindPDF:
+		d.Title, d.Segments, d.Pages, d.Warnings, err = ExtractPDF(b)
+	case KindHTML:
+		url := ""
+		if strings.HasPrefix(src, "http") {
+			url = src
+		}
+		d.Title, d.Segments, err = ExtractHTML(b, url)
+	case KindVTT, KindSRT, KindSBV, KindTranscript:
+		if !utf8.Valid(b) && bytes.IndexByte(b, 0) >= 0 {
+			return nil, errors.New("binary data, not a transcript")
+		}
+		lines, probs := transcript.Parse(b, map[string]string{KindVTT: transcript.KindWebVTT, KindSRT: transcript.KindSRT,
+			KindSBV: transcript.KindSBV, KindTranscript: transcript.KindText}[kind])
+		for _, p := range probs {
+			d.Warnings = append(d.Warnings, p.String())
+		}
+		d.Segments = transcriptSegments(lines)
+		d.Title = strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
+	default:
+		if !utf8.Valid(b) {
+			if bytes.HasPrefix(b, []byte("PK\x03\x04")) {
+				return nil, errors.New("a ZIP container (Office/OpenDocument/EPUB?) is not supported; export it to PDF, HTML or text first")
+			}
+			if bytes.IndexByte(b[:min(len(b), 8192)], 0) >= 0 {
+				return nil, errors.New("binary file of an unknown type (not PDF, HTML, transcript, Markdown, text or chat log)")
+			}
+			b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+		}
+		d.Title, d.Segments = ExtractMarkdown(string(b), kind == KindMarkdown)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// transcriptSegments merges caption lines into sentences and paragraphs: a
+// new paragraph starts when the speaker changes or after a pause of more
+// than two seconds.
+func transcriptSegments(lines []transcript.Line) []Segment {
+	var segs []Segment
+	for i, l := range lines {
+		brk := i == 0 || l.Speaker != lines[i-1].Speaker || (l.End > 0 && l.Start-lines[i-1].End > 2)
+		if !brk && len(segs) > 0 {
+			s := &segs[len(segs)-1]
+			s.Text += " " + l.Text
+			s.End = max(s.End, l.End)
+			continue
+		}
+		segs = append(segs, Segment{Text: l.Text, Break: true, Start: l.Start, End: l.End, Speaker: l.Speaker})
+	}
+	return segs
+}
+
+// DocumentText is a document's clean text: paragraphs separated by blank
+// lines, headings on their own.
+func DocumentText(d *Document) string {
+	var b strings.Builder
+	for i, s := range d.Segments {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		if s.Speaker != "" {
+			b.WriteString(s.Speaker + ": ")
+		}
+		b.WriteString(s.Text)
+	}
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func chatExamples(src string, data []byte, r result) result {
+	for raw, err := range datasets.RawRecords(context.Background(), bytes.NewReader(data), src) {
+		if err != nil {
+			r.res.Warnings = append(r.res.Warnings, err.Error())
+			break
+		}
+		rec := raw.Decode()
+		if rec.Err != nil {
+			r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: %s", rec.Pos, rec.Err))
+			continue
+		}
+		ex := rec.Example
+		ex.Meta.Source = src
+		ex.Meta.Kind = "chat-log"
+		ex.EnsureID()
+		r.exs = append(r.exs, ex)
+	}
+	r.res.Examples = len(r.exs)
+	if len(r.exs) == 0 {
+		r.res.Error = "chat log with no usable example"
+	}
+	return r
+}
+
+// JSONOutput writes chunks (or texts) as JSON Lines to one writer and
+// examples to another.
+type JSONOutput struct {
+	Chunks   io.Writer
+	Examples io.Writer // nil: examples are an error
+	TextOut  io.Writer
+}
+
+func (o *JSONOutput) Chunk(c Chunk) error { return writeJSONLine(o.Chunks, c) }
+
+func (o *JSONOutput) Text(d *Document, text string) error {
+	w := o.TextOut
+	if w == nil {
+		w = o.Chunks
+	}
+	_, err := io.WriteString(w, text)
+	return err
+}
+
+func (o *JSONOutput) Example(ex datasets.Example) error {
+	if o.Examples == nil {
+		return fmt.Errorf("%s is a chat log: its conversations become examples; pass --examples FILE to keep them", ex.Meta.Source)
+	}
+	return writeJSONLine(o.Examples, ex)
+}
+
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}

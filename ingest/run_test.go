@@ -1,0 +1,271 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/tokens"
+)
+
+type memOut struct {
+	chunks []Chunk
+	texts  []string
+	exs    []datasets.Example
+}
+
+func (m *memOut) Chunk(c Chunk) error              { m.chunks = append(m.chunks, c); return nil }
+func (m *memOut) Text(d *Document, t string) error { m.texts = append(m.texts, t); return nil }
+func (m *memOut) Example(e datasets.Example) error { m.exs = append(m.exs, e); return nil }
+func run(t *testing.T, opt Options, src ...string) (Summary, *memOut) {
+	t.Helper()
+	out := &memOut{}
+	sum, err := Run(context.Background(), src, opt, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum, out
+}
+
+// All 28 PDFs of pdf-samples ingest, or fail with a clear reason (only the
+// encrypted one); page counts agree with the corpus's files.json.
+func TestPDFSamples(t *testing.T) {
+	var meta struct {
+		Data []struct {
+			Path      string
+			Pages     int
+			Encrypted bool
+		}
+	}
+	b, err := os.ReadFile(corpora + "pdf-samples/files.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(b, &meta)
+	pdfs, _ := filepath.Glob(corpora + "pdf-samples/*/*.pdf")
+	if len(pdfs) != 28 {
+		t.Fatalf("%d PDFs in pdf-samples, want 28", len(pdfs))
+	}
+	sum, out := run(t, Options{}, pdfs...)
+	for _, r := range sum.Sources {
+		rel := strings.TrimPrefix(r.Source, corpora+"pdf-samples/")
+		if r.Error != "" {
+			if !strings.Contains(rel, "password") || !strings.Contains(r.Error, "encrypted") {
+				t.Errorf("%s: %s", rel, r.Error)
+			}
+			continue
+		}
+		if r.Kind != KindPDF {
+			t.Errorf("%s: kind %s", rel, r.Kind)
+		}
+		for _, m := range meta.Data {
+			if m.Path == rel && m.Pages != r.Pages {
+				t.Errorf("%s: %d pages, files.json says %d", rel, r.Pages, m.Pages)
+			}
+		}
+	}
+	if sum.Documents != 27 || len(sum.Errors) != 1 {
+		t.Errorf("%d documents, errors %v", sum.Documents, sum.Errors)
+	}
+	// Every chunk keeps its page.
+	for _, c := range out.chunks {
+		if c.PageStart < 1 || c.PageEnd < c.PageStart {
+			t.Errorf("%s: chunk without pages: %+v", c.Source, c)
+		}
+	}
+	// The two-column LaTeX sample comes out column by column.
+	for _, c := range out.chunks {
+		if strings.Contains(c.Source, "multicolumn") && strings.Contains(c.Text, "Lorem") {
+			return
+		}
+	}
+}
+
+// Every subtitle file ingests, with times and speakers in the chunks.
+func TestSubtitlesIngest(t *testing.T) {
+	sum, out := run(t, Options{}, corpora+"subtitles")
+	for src, e := range sum.Errors {
+		if !strings.HasSuffix(src, "LICENSE") && !strings.HasSuffix(src, "SOURCE.txt") {
+			t.Errorf("%s: %s", src, e)
+		}
+	}
+	var sintel []Chunk
+	for _, c := range out.chunks {
+		if strings.HasSuffix(c.Source, "sintel_en.srt") {
+			sintel = append(sintel, c)
+		}
+	}
+	if len(sintel) == 0 || sintel[0].TimeStart != 137.25 || sintel[len(sintel)-1].TimeEnd <= sintel[0].TimeStart || !strings.Contains(sintel[0].Text, "This blade has a dark past.") {
+		t.Errorf("sintel chunks %+v", sintel)
+	}
+}
+
+// Pages served over HTTP: fetched, decoded, extracted; redirects and
+// content types checked.
+func TestHTMLFromURL(t *testing.T) {
+	page := readGz(t, corpora+"html-articles/html/042bb7b5fedab6eac7db576522b89b93904c237d344bcbe14a6a5ab7f7335856.html.gz")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/article", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})
+	mux.HandleFunc("/latin1", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
+		w.Write([]byte("<html><head><title>Caf\xe9</title></head><body><article><p>Le caf\xe9 est tr\xe8s bon, et la cr\xe8me aussi. Nous parlons de physique et de thermodynamique ici.</p><p>Deuxi\xe8me paragraphe avec assez de texte pour \xeatre gard\xe9 par l'extracteur de contenu principal.</p></article></body></html>"))
+	})
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
+	mux.HandleFunc("/image", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write([]byte("\x89PNG"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	sum, out := run(t, Options{}, srv.URL+"/article", srv.URL+"/latin1", srv.URL+"/loop", srv.URL+"/image")
+	if sum.Documents != 2 {
+		t.Fatalf("documents %d, errors %v", sum.Documents, sum.Errors)
+	}
+	if !strings.Contains(sum.Errors[srv.URL+"/loop"], "redirects") || !strings.Contains(sum.Errors[srv.URL+"/image"], "image/png") {
+		t.Errorf("errors %v", sum.Errors)
+	}
+	var all strings.Builder
+	for _, c := range out.chunks {
+		all.WriteString(c.Text)
+	}
+	if !strings.Contains(all.String(), "Gaming used to be so simple.") || !strings.Contains(all.String(), "café est très bon") {
+		t.Errorf("text %q", all.String())
+	}
+}
+
+// Chat logs become examples, not chunks.
+func TestChatLogsBecomeExamples(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "session.jsonl")
+	os.WriteFile(log, []byte(`{"timestamp":"2025-01-01T10:00:00","query":"What is entropy?","response":"A count of microstates."}
+{"timestamp":"2025-01-01T10:01:00","query":"And temperature?","response":"How entropy changes with energy."}
+`), 0o644)
+	sum, out := run(t, Options{}, log, corpora+"chat-samples/openai-cookbook/toy_chat_fine_tuning.jsonl")
+	if len(out.chunks) != 0 || sum.Examples != 7 || len(out.exs) != 7 {
+		t.Fatalf("chunks %d examples %d (%v)", len(out.chunks), len(out.exs), sum.Errors)
+	}
+	if out.exs[0].Messages[0].Content != "What is entropy?" || out.exs[0].Meta.Source != log {
+		t.Errorf("example %+v", out.exs[0])
+	}
+}
+
+// Re-ingesting unchanged sources gives identical chunk ids.
+func TestStableChunkIDs(t *testing.T) {
+	src := []string{corpora + "pdf-samples/026-latex-multicolumn", corpora + "subtitles/sintel"}
+	_, a := run(t, Options{Workers: 1}, src...)
+	_, b := run(t, Options{Workers: 4}, src...)
+	if len(a.chunks) == 0 || len(a.chunks) != len(b.chunks) {
+		t.Fatalf("%d vs %d chunks", len(a.chunks), len(b.chunks))
+	}
+	for i := range a.chunks {
+		if a.chunks[i].ID != b.chunks[i].ID {
+			t.Errorf("chunk %d: %s vs %s", i, a.chunks[i].ID, b.chunks[i].ID)
+		}
+	}
+}
+
+// Truncated, binary and mislabelled files: clear errors or the right kind.
+func TestBrokenAndMislabelled(t *testing.T) {
+	dir := t.TempDir()
+	pdfBytes, _ := os.ReadFile(corpora + "pdf-samples/001-trivial/minimal-document.pdf")
+	files := map[string][]byte{
+		"truncated.pdf":     pdfBytes[:len(pdfBytes)/2],
+		"binary.txt":        {0, 1, 2, 3, 0xff, 0xfe, 0, 0, 7},
+		"really-a-pdf.txt":  pdfBytes,
+		"really-html.pdf":   []byte("<!DOCTYPE html><html><head><title>T</title></head><body><article><p>" + strings.Repeat("Physics explains motion and energy in simple terms. ", 20) + "</p></article></body></html>"),
+		"really-srt.md":     []byte("1\n00:00:01,000 --> 00:00:02,000\nHello there.\n"),
+		"empty.txt":         {},
+		"garbage-start.pdf": append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{0x80, 0x00}, 100)...),
+	}
+	var srcs []string
+	for name, b := range files {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		srcs = append(srcs, p)
+	}
+	sum, _ := run(t, Options{}, srcs...)
+	kinds := map[string]string{}
+	for _, r := range sum.Sources {
+		kinds[filepath.Base(r.Source)] = r.Kind
+	}
+	if kinds["really-a-pdf.txt"] != KindPDF || kinds["really-html.pdf"] != KindHTML || kinds["really-srt.md"] != KindSRT {
+		t.Errorf("kinds %v", kinds)
+	}
+	for _, name := range []string{"truncated.pdf", "binary.txt", "garbage-start.pdf"} {
+		if e := sum.Errors[filepath.Join(dir, name)]; e == "" {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestChunker(t *testing.T) {
+	tc := tokens.NewCounter()
+	var segs []Segment
+	for i := range 40 {
+		sec := "Intro"
+		if i >= 20 {
+			sec = "Methods"
+		}
+		segs = append(segs, Segment{Text: strings.Repeat("Entropy measures the number of microstates of a system. ", 3) + "Dr. Smith said so.", Section: sec, Break: true, Page: i/10 + 1})
+	}
+	d := &Document{Source: "x", DocID: "doc-1", Segments: segs}
+	chunks := ChunkDocument(d, ChunkOptions{Target: 120, Overlap: 20}, tc)
+	if len(chunks) < 8 {
+		t.Fatalf("%d chunks", len(chunks))
+	}
+	for i, c := range chunks {
+		if c.Tokens > 120+20 {
+			t.Errorf("chunk %d has %d tokens", i, c.Tokens)
+		}
+		if !strings.HasSuffix(c.Text, ".") {
+			t.Errorf("chunk %d does not end at a sentence: %q", i, c.Text)
+		}
+		if strings.Contains(c.Text, "Dr.\n") || strings.HasSuffix(c.Text, "Dr.") {
+			t.Errorf("chunk %d split after an abbreviation", i)
+		}
+		if c.PageStart == 0 || c.PageEnd < c.PageStart {
+			t.Errorf("chunk %d pages %d-%d", i, c.PageStart, c.PageEnd)
+		}
+		if i > 0 && chunks[i-1].Section == c.Section {
+			// overlap: the chunk starts with sentences that ended the
+			// previous chunk
+			first := Sentences(c.Text)[0]
+			if !strings.Contains(chunks[i-1].Text[len(chunks[i-1].Text)/2:], first) {
+				t.Errorf("chunk %d has no overlap with chunk %d", i, i-1)
+			}
+		}
+	}
+	// no chunk mixes sections
+	for _, c := range chunks {
+		if c.Section == "Intro" && c.PageEnd > 2 {
+			t.Errorf("Intro chunk reaches page %d", c.PageEnd)
+		}
+	}
+}
+
+func FuzzExtractPDF(f *testing.F) {
+	b, _ := os.ReadFile(corpora + "pdf-samples/001-trivial/minimal-document.pdf")
+	f.Add(b)
+	f.Add([]byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ExtractPDF(data) // must not panic or hang
+	})
+}
+
+func FuzzExtractHTML(f *testing.F) {
+	f.Add([]byte("<html><body><article><h1>T</h1><p>Some text here.</p></article></body></html>"))
+	f.Add([]byte("<table><tr><td>a<td>b</table><script>x</script>"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ExtractHTML(data, "")
+	})
+}
