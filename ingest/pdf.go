@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/ledongthuc/pdf"
+	"github.com/tuneline/tuneline/ingest/internal/pdf"
 )
 
 // PDF text is rebuilt from glyph positions (github.com/ledongthuc/pdf

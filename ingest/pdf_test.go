@@ -53,3 +53,16 @@ func TestGeoTopoQuality(t *testing.T) {
 		t.Errorf("GeoTopo %s", line)
 	}
 }
+
+func BenchmarkGeoTopo(b *testing.B) {
+	data, err := os.ReadFile(corpora + "pdf-geotopo/pdfs/GeoTopo-komprimiert.pdf")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, _, _, _, err := ExtractPDF(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
