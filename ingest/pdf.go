@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tuneline/tuneline/ingest/internal/pdf"
 )
@@ -61,13 +65,22 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 		return "", nil, 0, nil, fmt.Errorf("cannot read PDF: %w", err)
 	}
 	pages = r.NumPage()
-	var all [][]pdfLine
+	// Pages are independent: extract them on all cores.
+	all := make([][]pdfLine, pages)
+	errs := make([]error, pages)
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := 1; i <= pages; i++ {
-		lines, perr := pageLines(r, i)
+		g.Go(func() error {
+			all[i-1], errs[i-1] = pageLines(r, i)
+			return nil
+		})
+	}
+	g.Wait()
+	for i, perr := range errs {
 		if perr != nil {
-			warnings = append(warnings, fmt.Sprintf("page %d: %v", i, perr))
+			warnings = append(warnings, fmt.Sprintf("page %d: %v", i+1, perr))
 		}
-		all = append(all, lines)
 	}
 	markRunningHeaders(all)
 	title = pdfTitle(r, all)
@@ -106,6 +119,7 @@ func buildLines(gs []glyph, page int) []pdfLine {
 	var b strings.Builder
 	var cur *pdfLine
 	var lastEnd, lastY, lastH, lastBase float64
+	pendingMark := ""
 	for _, g := range gs {
 		h := math.Max(g.h, 1)
 		newLine := cur == nil || math.Abs(g.y-lastY) > 0.5*math.Max(h, lastH) || g.x < lastEnd-2*h
@@ -128,14 +142,23 @@ func buildLines(gs []glyph, page int) []pdfLine {
 				b.WriteByte(' ')
 			}
 		}
-		text := g.s
-		// A smaller glyph raised above the baseline is a superscript.
-		if !newLine && g.h < 0.8*cur.size && g.y > lastBase+0.2*cur.size {
-			text = superscript(text)
-		} else if newLine || g.h >= 0.8*cur.size {
+		// Raised and lowered glyphs (exponents, indices) stay plain text
+		// next to their base: "f−1(U)", "U1".
+		if newLine || g.h >= 0.8*cur.size {
 			lastBase = g.y
 		}
-		b.WriteString(text)
+		// TeX draws an accent before the letter under it: a combining
+		// mark goes after the next glyph.
+		if r, _ := utf8.DecodeRuneInString(g.s); len(g.s) == utf8.RuneLen(r) && unicode.Is(unicode.Mn, r) {
+			pendingMark += g.s
+			lastEnd, lastY, lastH = g.x, g.y, h
+			continue
+		}
+		b.WriteString(g.s)
+		if pendingMark != "" {
+			b.WriteString(pendingMark)
+			pendingMark = ""
+		}
 		if g.h > cur.size && !newLine {
 			cur.size = math.Max(cur.size, h)
 		}
@@ -396,58 +419,13 @@ func orderColumns(ls []pdfLine) []pdfLine {
 
 var ligatures = strings.NewReplacer("\ufb00", "ff", "\ufb01", "fi", "\ufb02", "fl", "\ufb03", "ffi", "\ufb04", "ffl", "\ufb05", "st", "\ufb06", "st")
 
-// omsSymbols maps the glyphs of TeX's math symbol fonts (CMSY, OMS
-// encoding), which many PDFs embed without a Unicode map, to what they
-// draw; calligraphic capitals become plain letters.
-var omsSymbols = func() map[string]string {
-	m := map[string]string{}
-	for i, r := range []rune("→↑↓↔↗↘≃⇐⇒⇑⇓⇔↖↙∝′∞∈∋△▽/↦∀∃¬∅ℜℑ⊤⊥ℵ") {
-		m[string(rune(0x21+i))] = string(r)
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		m[string(c)] = string(c)
-	}
-	for i, r := range []rune("∪∩⊎∧∨⊢⊣⌊⌋⌈⌉{}⟨⟩|‖↕⇕\\≀√⨿∇∫⊔⊓⊑⊒§†‡¶♣♢♡") {
-		m[string(rune(0x5B+i))] = string(r)
-	}
-	return m
-}()
-
-// omlSymbols: TeX's math italic fonts (CMMI, OML encoding) put punctuation
-// at other codes.
-var omlSymbols = map[string]string{";": ",", ":": ".", "=": "/", "@": "∂", "`": "ℓ", "{": "ı", "|": "ȷ", "}": "℘"}
-
+// normalizeGlyph expands ligatures (TeX math fonts are decoded by the
+// patched reader, see internal/pdf/texfonts.go).
 func normalizeGlyph(s, font string) string {
-	switch {
-	case strings.Contains(font, "CMSY") || strings.Contains(font, "cmsy"):
-		if m, ok := omsSymbols[s]; ok {
-			return m
-		}
-	case strings.Contains(font, "CMMI") || strings.Contains(font, "cmmi"):
-		if m, ok := omlSymbols[s]; ok {
-			return m
-		}
-	}
 	if strings.ContainsAny(s, "\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06") {
 		return ligatures.Replace(s)
 	}
 	return s
-}
-
-var supers = map[rune]rune{'0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '+': '⁺', '-': '⁻'}
-
-// superscript writes digits (and a few signs) as Unicode superscripts;
-// other raised text is kept as it is.
-func superscript(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if m, ok := supers[r]; ok {
-			b.WriteRune(m)
-		} else {
-			return s
-		}
-	}
-	return b.String()
 }
 
 // fixHeader moves trailing blanks of the "%PDF-1.x" line after its line

@@ -49,7 +49,7 @@ func TestGeoTopoQuality(t *testing.T) {
 	text := pdfText(t, corpora+"pdf-geotopo/pdfs/GeoTopo-komprimiert.pdf")
 	r, line := scoreText(t, corpora+"pdf-geotopo/ground-truth/GeoTopo-book.txt", text, false)
 	t.Log(line)
-	if r < 0.948 {
+	if r < 0.97 {
 		t.Errorf("GeoTopo %s", line)
 	}
 }

@@ -265,7 +265,9 @@ func (f *Font) charmapEncoding() TextEncoding {
 		}
 		return m
 	}
-
+	if t := texEncoding(f.BaseFont()); t != nil { // tuneline patch, see texfonts.go
+		return &byteEncoder{t}
+	}
 	return &byteEncoder{&pdfDocEncoding}
 }
 
