@@ -295,15 +295,38 @@ func linesToSegments(lines []pdfLine, page int) []Segment {
 		}
 		para.Reset()
 	}
+	// margins of each column: the usual left edge and right edge (lines
+	// spanning both columns and overhangs aside)
+	left, right := map[int]float64{}, map[int]float64{}
+	x0s, x1s := map[int][]float64{}, map[int][]float64{}
+	for _, l := range body {
+		x0s[l.col] = append(x0s[l.col], l.x0)
+		x1s[l.col] = append(x1s[l.col], l.x1)
+	}
+	for c := range x0s {
+		sort.Float64s(x0s[c])
+		sort.Float64s(x1s[c])
+		left[c] = x0s[c][len(x0s[c])/10]
+		right[c] = x1s[c][len(x1s[c])*7/10]
+	}
 	for i, l := range body {
 		if i > 0 {
 			prev := body[i-1]
 			d := (prev.y - l.y) / l.size
-			newPara := l.col != prev.col && false
+			newPara := false
 			if l.col == prev.col && (d > usual*1.45 || d < 0) {
 				newPara = true
 			}
 			if math.Abs(l.size-prev.size) > 1.5 {
+				newPara = true
+			}
+			// A short line ending a sentence, followed by an indented
+			// line or one starting a sentence, ends a paragraph (also
+			// across a column break).
+			short := prev.x1 < right[prev.col]-2.5*prev.size
+			indent := l.x0 > left[l.col]+0.8*l.size && l.x0 < left[l.col]+4*l.size
+			ends := strings.ContainsAny(string(lastRune(prev.text)), ".!?:")
+			if short && ends && (indent || !startsLower(l.text)) {
 				newPara = true
 			}
 			if newPara {
