@@ -74,10 +74,13 @@ func TestPDFSamples(t *testing.T) {
 	if sum.Documents != 27 || len(sum.Errors) != 1 {
 		t.Errorf("%d documents, errors %v", sum.Documents, sum.Errors)
 	}
-	// Every chunk keeps its page.
+	// Every chunk keeps its page, and no glyph came out undecoded.
 	for _, c := range out.chunks {
 		if c.PageStart < 1 || c.PageEnd < c.PageStart {
 			t.Errorf("%s: chunk without pages: %+v", c.Source, c)
+		}
+		if strings.ContainsAny(c.Text, "\ufffdΩ\x00\x01\x02\x0b") {
+			t.Errorf("%s: undecoded glyphs in %q", c.Source, c.Text)
 		}
 	}
 	// The two-column LaTeX sample comes out column by column.
@@ -268,4 +271,25 @@ func FuzzExtractHTML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ExtractHTML(data, "")
 	})
+}
+
+func TestMarkdownSections(t *testing.T) {
+	md := "# Thermodynamics\n\nIntro paragraph about heat.\n\n## Entropy\n\nEntropy counts **microstates**. See [the notes](http://x).\n\n- first point\n- second point\n\n```\ncode stays\n```\n\nSecond law\n----------\n\nHeat flows from hot to cold.\n"
+	title, segs := ExtractMarkdown(md, true)
+	if title != "Thermodynamics" {
+		t.Errorf("title %q", title)
+	}
+	got := map[string]string{}
+	for _, s := range segs {
+		if !s.Heading {
+			got[s.Text] = s.Section
+		}
+	}
+	want := map[string]string{"Intro paragraph about heat.": "Thermodynamics", "Entropy counts microstates. See the notes.": "Entropy",
+		"first point": "Entropy", "code stays": "Entropy", "Heat flows from hot to cold.": "Second law"}
+	for text, sec := range want {
+		if got[text] != sec {
+			t.Errorf("%q in section %q, want %q (all %v)", text, got[text], sec, got)
+		}
+	}
 }

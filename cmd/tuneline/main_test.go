@@ -156,3 +156,44 @@ func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
+
+func TestIngestCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "chunks.jsonl")
+	exs := filepath.Join(dir, "examples.jsonl")
+	code, stdout, stderr := run(t, "ingest", "--json", "--out", out, "--examples", exs, "--chunk-tokens", "200",
+		"../../../shared/corpora/pdf-samples/001-trivial/minimal-document.pdf",
+		"../../../shared/corpora/subtitles/sintel/sintel_en.srt",
+		corpora+"openai-cookbook/toy_chat_fine_tuning.jsonl",
+		"../../examples/chat/README.md")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var sum struct {
+		Documents, Chunks, Examples int
+		Kinds                       map[string]int
+	}
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("summary %q: %v", stdout, err)
+	}
+	if sum.Documents != 4 || sum.Examples != 5 || sum.Kinds["pdf"] != 1 || sum.Kinds["srt"] != 1 || sum.Kinds["chat"] != 1 {
+		t.Errorf("summary %+v", sum)
+	}
+	b, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != sum.Chunks {
+		t.Errorf("%d chunk lines, summary says %d", len(lines), sum.Chunks)
+	}
+	var c struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal([]byte(lines[0]), &c)
+	if !strings.HasPrefix(c.ID, "ch-") {
+		t.Errorf("chunk %s", lines[0])
+	}
+	// a missing source fails at the end, after the others
+	code, _, stderr = run(t, "ingest", "--out", filepath.Join(dir, "c2.jsonl"), "../../examples/chat/README.md", filepath.Join(dir, "nope.pdf"))
+	if code != ExitUsage && code != ExitFailure {
+		t.Errorf("missing source: exit %d (%s)", code, stderr)
+	}
+}

@@ -1012,7 +1012,9 @@ func (p Page) Content() Content {
 					g.Tm = matrix{{1, 0, 0}, {0, 1, 0}, {tx, 0, 1}}.mul(g.Tm)
 				}
 			}
-			showText("\n")
+			// tuneline patch: the original called showText("\n") here, which decoded
+			// code 10 through the font (Ω in TeX fonts with a ToUnicode map) and
+			// moved the text position by that glyph's width.
 
 		case "TL": // set text leading
 			if len(args) != 1 {
