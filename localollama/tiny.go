@@ -13,7 +13,7 @@ import (
 	"github.com/ollama/ollama/fs/ggml"
 )
 
-// Tiny model dimensions: 2 layers, 64-dim, 4 heads, 2048 context, f32; about
+// Tiny model dimensions: 2 layers, 64-dim, 4 heads, 8192 context, f32; about
 // 0.5 MB, loads in a third of a second, generates a few hundred tokens a
 // second on a laptop core. Its weights are random: it writes gibberish, but
 // with a JSON-schema format its replies are still schema-valid.
@@ -22,7 +22,7 @@ const (
 	tinyFF     = 128
 	tinyHeads  = 4
 	tinyLayers = 2
-	tinyCtx    = 2048
+	tinyCtx    = 8192
 )
 
 // TinyVocab is the tokenizer: <unk>, <s>, </s>, the 256 byte tokens and
@@ -143,7 +143,7 @@ func (s *Server) CreateTiny(ctx context.Context, name string) error {
 		return err
 	}
 	mf := filepath.Join(dir, "Modelfile")
-	content := fmt.Sprintf("FROM %s\nTEMPLATE \"\"\"%s\"\"\"\nPARAMETER num_ctx 2048\nPARAMETER stop \"<|\"\n", gguf, TinyTemplate)
+	content := fmt.Sprintf("FROM %s\nTEMPLATE \"\"\"%s\"\"\"\nPARAMETER num_ctx 8192\nPARAMETER stop \"<|\"\n", gguf, TinyTemplate)
 	if err := os.WriteFile(mf, []byte(content), 0o644); err != nil {
 		return err
 	}

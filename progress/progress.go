@@ -60,6 +60,13 @@ func (b *Bar) Set(done int64) {
 	b.maybeDraw(false)
 }
 
+// SetTotal changes the total (work discovered as it goes).
+func (b *Bar) SetTotal(total int64) {
+	b.mu.Lock()
+	b.total = total
+	b.mu.Unlock()
+}
+
 // Add adds to the amount done.
 func (b *Bar) Add(n int64) {
 	b.mu.Lock()

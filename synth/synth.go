@@ -1,0 +1,474 @@
+package synth
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/persona"
+	"github.com/tuneline/tuneline/tokens"
+)
+
+// Options configure Run.
+type Options struct {
+	Model   string
+	Persona *persona.Persona
+	Backend Backend
+	// PairsPerChunk fixes the number of Q&A pairs per chunk; 0 makes it
+	// proportional to the chunk: one pair per TokensPerPair tokens, at
+	// least one, at most MaxPairs.
+	PairsPerChunk int
+	TokensPerPair int
+	MaxPairs      int
+	// Conversations per chunk, of Turns turns each.
+	Conversations int
+	Turns         int
+	Limits        Limits
+	Parallel      int
+	// Retries re-ask a model whose reply is cut, empty or invalid, with
+	// the validation error; NetRetries retry network errors and overload.
+	Retries     int
+	NetRetries  int
+	Timeout     time.Duration
+	Temperature float64
+	Seed        int
+	CacheDir    string
+	Pull        bool
+	// Progress is called after each task with the running summary.
+	Progress func(s *Summary)
+}
+
+// Failure is a task given up on.
+type Failure struct {
+	Chunk  string `json:"chunk"`
+	Task   string `json:"task"`
+	Cause  string `json:"cause"`
+	Detail string `json:"detail"`
+}
+
+// Summary reports a run.
+type Summary struct {
+	Model         string         `json:"model"`
+	ContextLength int            `json:"context_length"`
+	Chunks        int            `json:"chunks"`
+	Tasks         int            `json:"tasks"`
+	TasksDone     int            `json:"tasks_done"`
+	Cached        int            `json:"tasks_cached"`
+	Examples      int            `json:"examples"`
+	Requests      int            `json:"requests"`
+	Reasked       int            `json:"reasked"`
+	Retried       int            `json:"retried_network"`
+	Failures      map[string]int `json:"failures"`
+	Failed        []Failure      `json:"failed"`
+	TokensIn      int            `json:"tokens_in"`
+	TokensOut     int            `json:"tokens_out"`
+	Seconds       float64        `json:"seconds"`
+	ExamplesPerS  float64        `json:"examples_per_second"`
+	TokensOutPerS float64        `json:"tokens_out_per_second"`
+	Interrupted   bool           `json:"interrupted"`
+}
+
+type task struct {
+	seq   int
+	chunk *ingest.Chunk
+	kind  string // "qa" or "conversation"
+	n     int    // pairs or turns
+	index int    // which conversation
+}
+
+type taskResult struct {
+	examples []datasets.Example
+	done     bool
+}
+
+// cached is what a cache entry holds.
+type cached struct {
+	Pairs     []QAPair `json:"pairs,omitempty"`
+	Turns     []Turn   `json:"turns,omitempty"`
+	TokensIn  int      `json:"tokens_in"`
+	TokensOut int      `json:"tokens_out"`
+}
+
+func (o *Options) defaults() {
+	if o.TokensPerPair <= 0 {
+		o.TokensPerPair = 150
+	}
+	if o.MaxPairs <= 0 {
+		o.MaxPairs = 5
+	}
+	if o.Turns <= 0 {
+		o.Turns = 3
+	}
+	if o.Limits.QuestionChars <= 0 {
+		o.Limits.QuestionChars = 400
+	}
+	if o.Limits.AnswerChars <= 0 {
+		o.Limits.AnswerChars = 1500
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 2
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	} else if o.Retries == 0 {
+		o.Retries = 3
+	}
+	if o.NetRetries <= 0 {
+		o.NetRetries = 8
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
+}
+
+// CountChunks counts the chunk lines of a file.
+func CountChunks(path string) (int, error) {
+	f, err := datasets.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) != "" {
+			n++
+		}
+	}
+	return n, sc.Err()
+}
+
+// Run generates examples from the chunks file and writes them to out in
+// chunk order. Every chunk is used. A task that still fails after its
+// retries is reported and left out (a re-run tries it again; everything
+// done before comes from the cache).
+func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*Summary, error) {
+	opt.defaults()
+	start := time.Now()
+	sum := &Summary{Model: opt.Model, Failures: map[string]int{}, Failed: []Failure{}}
+	info, err := opt.Backend.Preflight(ctx, opt.Model, opt.Pull)
+	if err != nil {
+		return sum, err
+	}
+	sum.ContextLength = info.ContextLength
+	n, err := CountChunks(chunksPath)
+	if err != nil {
+		return sum, err
+	}
+	sum.Chunks = n
+	tc := tokens.NewCounter()
+	cache := &Cache{Dir: opt.CacheDir}
+	var mu sync.Mutex // guards sum
+
+	// Producer: chunks -> tasks, in order, with a bounded window.
+	g, gctx := errgroup.WithContext(ctx)
+	tasks := make(chan *task)
+	results := make(chan chan taskResult, opt.Parallel*4)
+	slots := map[int]chan taskResult{}
+	var slotsMu sync.Mutex
+	g.Go(func() error {
+		defer close(tasks)
+		defer close(results)
+		f, err := datasets.Open(chunksPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		br := bufio.NewReaderSize(f, 1<<20)
+		seq, line := 0, 0
+		for {
+			b, rerr := br.ReadBytes('\n')
+			if len(strings.TrimSpace(string(b))) > 0 {
+				line++
+				var c ingest.Chunk
+				if err := json.Unmarshal(b, &c); err != nil || c.Text == "" {
+					return fmt.Errorf("%s:%d: not a chunk (want the JSON lines tuneline ingest writes): %v", chunksPath, line, err)
+				}
+				pairs := opt.PairsPerChunk
+				if pairs <= 0 {
+					pairs = min(max((c.Tokens+opt.TokensPerPair-1)/opt.TokensPerPair, 1), opt.MaxPairs)
+				}
+				ts := []*task{{chunk: &c, kind: "qa", n: pairs}}
+				for k := range opt.Conversations {
+					ts = append(ts, &task{chunk: &c, kind: "conversation", n: opt.Turns, index: k})
+				}
+				for _, t := range ts {
+					t.seq = seq
+					seq++
+					ch := make(chan taskResult, 1)
+					slotsMu.Lock()
+					slots[t.seq] = ch
+					slotsMu.Unlock()
+					select {
+					case results <- ch: // reserves a place in the output window
+					case <-gctx.Done():
+						return nil
+					}
+					select {
+					case tasks <- t:
+					case <-gctx.Done():
+						return nil
+					}
+					mu.Lock()
+					sum.Tasks++
+					mu.Unlock()
+				}
+			}
+			if rerr == io.EOF {
+				return nil
+			}
+			if rerr != nil {
+				return rerr
+			}
+		}
+	})
+	for w := range opt.Parallel {
+		g.Go(func() error {
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(opt.Seed)))
+			for t := range tasks {
+				exs, err := runTask(gctx, t, &opt, info, cache, tc, sum, &mu, rng)
+				slotsMu.Lock()
+				ch := slots[t.seq]
+				delete(slots, t.seq)
+				slotsMu.Unlock()
+				if err != nil {
+					ch <- taskResult{}
+					continue
+				}
+				ch <- taskResult{examples: exs, done: true}
+			}
+			return nil
+		})
+	}
+	// Writer: in order.
+	g.Go(func() error {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		for ch := range results {
+			var r taskResult
+			select {
+			case r = <-ch:
+			case <-gctx.Done():
+				return nil
+			}
+			for _, ex := range r.examples {
+				if err := enc.Encode(ex); err != nil {
+					return err
+				}
+			}
+			mu.Lock()
+			if r.done {
+				sum.TasksDone++
+				sum.Examples += len(r.examples)
+			}
+			sum.Seconds = time.Since(start).Seconds()
+			if opt.Progress != nil {
+				opt.Progress(sum)
+			}
+			mu.Unlock()
+		}
+		return nil
+	})
+	err = g.Wait()
+	sum.Seconds = time.Since(start).Seconds()
+	if sum.Seconds > 0 {
+		sum.ExamplesPerS = float64(sum.Examples) / sum.Seconds
+		sum.TokensOutPerS = float64(sum.TokensOut) / sum.Seconds
+	}
+	if ctx.Err() != nil {
+		sum.Interrupted = true
+		return sum, ctx.Err()
+	}
+	return sum, err
+}
+
+func taskSeed(opt *Options, t *task) int {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%d", opt.Seed, t.chunk.ID, t.kind, t.index)
+	return int(h.Sum32() & 0x7fffffff)
+}
+
+// passage fits the chunk text into the model's context next to the prompt
+// and the reply.
+func passage(c *ingest.Chunk, ctxLen, replyTokens int, tc *tokens.Counter) string {
+	budget := ctxLen - replyTokens - 700 // instructions and persona
+	if budget <= 0 || c.Tokens <= budget {
+		return c.Text
+	}
+	words := strings.Fields(c.Text)
+	var b strings.Builder
+	n := 0
+	for _, w := range words {
+		wn := tc.Count(" " + w)
+		if n+wn > budget {
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+		n += wn
+	}
+	return b.String()
+}
+
+func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *Cache, tc *tokens.Counter, sum *Summary, mu *sync.Mutex, rng *rand.Rand) ([]datasets.Example, error) {
+	lim := opt.Limits
+	var schema json.RawMessage
+	var msgs []Message
+	var reply int
+	seed := taskSeed(opt, t)
+	// The reply budget assumes the worst case of one token per character
+	// (plus the JSON around the strings): a reply cut by the budget is
+	// invalid, one that ends early costs nothing.
+	switch t.kind {
+	case "qa":
+		schema = qaSchema(t.n, lim)
+		reply = t.n*(lim.QuestionChars+lim.AnswerChars+80) + 100
+	default:
+		schema = convSchema(t.n, lim)
+		reply = t.n*(lim.QuestionChars+lim.AnswerChars+60) + 100
+	}
+	reply = min(reply, info.ContextLength/2)
+	text := passage(t.chunk, info.ContextLength, reply, tc)
+	if t.kind == "qa" {
+		msgs = qaPrompt(opt.Persona, text, t.n, int(t.chunk.Seq))
+	} else {
+		msgs = convPrompt(opt.Persona, text, t.n)
+	}
+	key := Key(PromptVersion, opt.Model, opt.Persona.Hash(), t.kind, t.n, t.index, t.chunk.ID, datasets.ContentID([]datasets.Message{{Role: "chunk", Content: t.chunk.Text}}),
+		lim, opt.Temperature, seed, reply)
+	var c cached
+	if ok, err := cache.Get(key, &c); err == nil && ok {
+		mu.Lock()
+		sum.Cached++
+		mu.Unlock()
+		return examples(t, opt, &c), nil
+	}
+	fail := func(cause, detail string) error {
+		mu.Lock()
+		sum.Failures[cause]++
+		if len(sum.Failed) < 200 {
+			sum.Failed = append(sum.Failed, Failure{Chunk: t.chunk.ID, Task: fmt.Sprintf("%s#%d", t.kind, t.index), Cause: cause, Detail: detail})
+		}
+		mu.Unlock()
+		return errors.New(cause)
+	}
+	netTries := 0
+	for attempt := 0; ; {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		rep, err := opt.Backend.Chat(rctx, Request{Model: opt.Model, Messages: msgs, Schema: schema, Temperature: opt.Temperature, Seed: seed + attempt, MaxTokens: reply})
+		timedOut := rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+		cancel()
+		mu.Lock()
+		sum.Requests++
+		sum.TokensIn += rep.TokensIn
+		sum.TokensOut += rep.TokensOut
+		mu.Unlock()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var re *RetryError
+		if err != nil && (errors.As(err, &re) || timedOut) {
+			netTries++
+			if netTries > opt.NetRetries {
+				cause := "server"
+				if timedOut {
+					cause = "timeout"
+				}
+				return nil, fail(cause, err.Error())
+			}
+			mu.Lock()
+			sum.Retried++
+			mu.Unlock()
+			select {
+			case <-time.After(backoff(netTries, rng.Float64())):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fail("server", err.Error())
+		}
+		var verr error
+		cause := "invalid"
+		switch {
+		case rep.Cut:
+			verr, cause = fmt.Errorf("the reply was cut off at the token limit; keep strings shorter"), "cut"
+		case strings.TrimSpace(rep.Content) == "":
+			verr, cause = fmt.Errorf("the reply is empty"), "empty"
+		case t.kind == "qa":
+			c.Pairs, verr = validateQA(rep.Content, t.n, lim)
+		default:
+			c.Turns, verr = validateConv(rep.Content, t.n)
+		}
+		if verr == nil {
+			c.TokensIn, c.TokensOut = rep.TokensIn, rep.TokensOut
+			if err := cache.Put(key, &c); err != nil {
+				return nil, fail("cache", err.Error())
+			}
+			return examples(t, opt, &c), nil
+		}
+		attempt++
+		if attempt > opt.Retries {
+			return nil, fail(cause, verr.Error())
+		}
+		mu.Lock()
+		sum.Reasked++
+		mu.Unlock()
+		// Re-ask with the validation error.
+		msgs = append(msgs[:2:2], Message{"assistant", truncate(rep.Content, 2000)},
+			Message{"user", "That reply was not usable: " + verr.Error() + ". Reply again with JSON that matches the schema exactly."})
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func examples(t *task, opt *Options, c *cached) []datasets.Example {
+	ch := t.chunk
+	meta := datasets.Meta{Source: ch.Source, DocID: ch.DocID, ChunkID: ch.ID, Title: ch.Title, Section: ch.Section,
+		PageStart: int32(ch.PageStart), PageEnd: int32(ch.PageEnd), TimeStart: ch.TimeStart, TimeEnd: ch.TimeEnd, Speaker: ch.Speaker,
+		Persona: opt.Persona.Name, Model: opt.Model, Kind: t.kind}
+	sys := datasets.Message{Role: datasets.RoleSystem, Content: strings.TrimSpace(opt.Persona.System)}
+	var out []datasets.Example
+	switch t.kind {
+	case "qa":
+		for _, p := range c.Pairs {
+			ex := datasets.Example{Messages: []datasets.Message{sys, {Role: datasets.RoleUser, Content: p.Question}, {Role: datasets.RoleAssistant, Content: p.Answer}}, Meta: meta}
+			ex.Meta.QuestionType = p.Type
+			ex.EnsureID()
+			out = append(out, ex)
+		}
+	default:
+		msgs := []datasets.Message{sys}
+		for _, tr := range c.Turns {
+			msgs = append(msgs, datasets.Message{Role: datasets.RoleUser, Content: tr.User}, datasets.Message{Role: datasets.RoleAssistant, Content: tr.Assistant})
+		}
+		ex := datasets.Example{Messages: msgs, Meta: meta}
+		ex.EnsureID()
+		out = append(out, ex)
+	}
+	return out
+}
