@@ -124,15 +124,17 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 		})
 	rep.Content = content.String()
 	if err != nil {
+		if ctx.Err() != nil {
+			return rep, err
+		}
+		// A status the server chose (400 bad request, 404 no such model)
+		// will not change on retry; anything else — 429, 5xx, a dropped
+		// connection, a body that is not the API's JSON — may.
 		var se api.StatusError
-		status := 0
-		if errors.As(err, &se) {
-			status = se.StatusCode
+		if errors.As(err, &se) && se.StatusCode < 500 && se.StatusCode != http.StatusTooManyRequests {
+			return rep, err
 		}
-		if ctx.Err() == nil && retryable(err, status) {
-			return rep, &RetryError{err}
-		}
-		return rep, err
+		return rep, &RetryError{err}
 	}
 	return rep, nil
 }
@@ -288,10 +290,10 @@ func (o *OpenAI) Preflight(ctx context.Context, model string, _ bool) (ModelInfo
 	return ModelInfo{}, fmt.Errorf("model %q is not served at %s (it serves: %s)", model, o.BaseURL, strings.Join(ids, ", "))
 }
 
-// backoff is the wait before retry n (1-based): exponential from 250 ms,
+// backoff is the wait before retry n (1-based): exponential from base,
 // capped at 20 s, with jitter.
-func backoff(n int, jitter float64) time.Duration {
-	d := 250 * time.Millisecond << min(n-1, 7)
+func backoff(base time.Duration, n int, jitter float64) time.Duration {
+	d := base << min(n-1, 7)
 	d = min(d, 20*time.Second)
 	return time.Duration(float64(d) * (0.75 + 0.5*jitter))
 }

@@ -39,9 +39,12 @@ type Options struct {
 	Parallel      int
 	// Retries re-ask a model whose reply is cut, empty or invalid, with
 	// the validation error; NetRetries retry network errors and overload.
-	Retries     int
-	NetRetries  int
-	Timeout     time.Duration
+	Retries    int
+	NetRetries int
+	Timeout    time.Duration
+	// Backoff is the first wait before a network retry (default 250 ms);
+	// it doubles up to 20 s.
+	Backoff     time.Duration
 	Temperature float64
 	Seed        int
 	CacheDir    string
@@ -130,6 +133,9 @@ func (o *Options) defaults() {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Minute
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 250 * time.Millisecond
 	}
 }
 
@@ -398,7 +404,7 @@ func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *
 			sum.Retried++
 			mu.Unlock()
 			select {
-			case <-time.After(backoff(netTries, rng.Float64())):
+			case <-time.After(backoff(opt.Backoff, netTries, rng.Float64())):
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
