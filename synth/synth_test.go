@@ -136,3 +136,66 @@ func TestPreflightErrors(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// The judge scores every example (scores in meta, histogram in the
+// summary); --min-score keeps only those at or above it.
+func TestCurateRealServer(t *testing.T) {
+	srv := testenv.Ollama(t)
+	chunks := writeChunks(t, 3)
+	opt := testOptions(t, srv.URL)
+	opt.Conversations = 0
+	var gen bytes.Buffer
+	if _, err := Run(context.Background(), chunks, opt, &gen); err != nil {
+		t.Fatal(err)
+	}
+	exPath := filepath.Join(t.TempDir(), "ex.jsonl")
+	os.WriteFile(exPath, gen.Bytes(), 0o644)
+	copt := CurateOptions{Model: testenv.TinyModel, Backend: opt.Backend, Persona: opt.Persona, Chunks: chunks, Parallel: 4, CacheDir: opt.CacheDir}
+	var out bytes.Buffer
+	sum, err := Curate(context.Background(), exPath, copt, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Examples != 6 || sum.Scored != 6 || sum.Kept != 6 || len(sum.Failures) != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	total := 0
+	for _, c := range Criteria {
+		h := sum.Histogram[c]
+		for _, n := range h {
+			total += n
+		}
+	}
+	if total != 6*len(Criteria) {
+		t.Errorf("histogram counts %d", total)
+	}
+	exs := readExamples(t, out.Bytes())
+	for _, ex := range exs {
+		o := ex.Meta.Scores["overall"]
+		if o < 1 || o > 5 || ex.Meta.Scores["grounding"] < 1 {
+			t.Errorf("scores %v", ex.Meta.Scores)
+		}
+	}
+	// Filter: a threshold between the lowest and highest overall score.
+	lo, hi := 6.0, 0.0
+	for _, ex := range exs {
+		lo, hi = min(lo, ex.Meta.Scores["overall"]), max(hi, ex.Meta.Scores["overall"])
+	}
+	copt.MinScore = hi
+	var filtered bytes.Buffer
+	sum2, err := Curate(context.Background(), exPath, copt, &filtered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum2.Cached != 6 || sum2.Requests != 0 {
+		t.Errorf("second curate: cached %d requests %d", sum2.Cached, sum2.Requests)
+	}
+	for _, ex := range readExamples(t, filtered.Bytes()) {
+		if ex.Meta.Scores["overall"] < hi {
+			t.Errorf("kept an example below --min-score: %v", ex.Meta.Scores)
+		}
+	}
+	if sum2.Kept+sum2.Dropped != 6 || (lo < hi && sum2.Dropped == 0) {
+		t.Errorf("kept %d dropped %d (scores %v..%v)", sum2.Kept, sum2.Dropped, lo, hi)
+	}
+}

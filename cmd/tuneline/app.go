@@ -70,6 +70,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
    validate  check chat datasets (OpenAI messages, ShareGPT, Alpaca, Vertex) and print statistics
    ingest    extract chunked text with provenance from PDFs, web pages, transcripts, chat logs
    synth     generate persona Q&A and conversations from chunks with a local model (Ollama)
+   curate    score examples with an LLM judge (accuracy, grounding, persona, clarity) and filter
    export    validate, deduplicate, split and write openai | sharegpt | alpaca | vertex | hf
 
 Data goes to stdout, progress and logs to stderr; --json where output is scripted.
@@ -97,6 +98,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newExportCmd(ios),
 			newIngestCmd(ios),
 			newSynthCmd(ios),
+			newCurateCmd(ios),
 		},
 	}
 	for _, c := range app.Commands {

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/persona"
+	"github.com/tuneline/tuneline/progress"
+	"github.com/tuneline/tuneline/synth"
+)
+
+// CurateOptions are curate's inputs.
+type CurateOptions struct {
+	IO          *iostreams.IOStreams
+	Examples    string
+	Out         string
+	PersonaFile string
+	Host        string
+	API         string
+	BaseURL     string
+	APIKey      string
+	JSON        bool
+	synth.CurateOptions
+}
+
+func newCurateCmd(ios *iostreams.IOStreams) *cli.Command {
+	o := &CurateOptions{IO: ios}
+	return &cli.Command{
+		Name:      "curate",
+		Usage:     "score examples with an LLM judge and keep the good ones",
+		ArgsUsage: "EXAMPLES.jsonl",
+		Description: `Asks a judge model (structured output) to score every example from 1 to 5 for
+accuracy, grounding in its source chunk (--chunks, found by meta.chunk_id),
+persona adherence (--persona) and clarity. The scores and their mean ("overall")
+go into meta.scores, the judge's reason into meta.extra.judge_reason; examples
+whose overall score is below --min-score are left out. Judgements are cached
+like synth's replies. Prints the score distribution.
+
+EXAMPLES:
+   tuneline curate --model llama3.2 --persona persona.yaml --chunks chunks.jsonl --min-score 3.5 --out curated.jsonl examples.jsonl`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Required: true, Usage: "judge model `NAME`", Destination: &o.Model},
+			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
+			&cli.StringFlag{Name: "chunks", Usage: "the chunks `FILE` the examples came from", Destination: &o.Chunks},
+			&cli.Float64Flag{Name: "min-score", Usage: "keep examples with an overall score at least this (1-5)", Destination: &o.MinScore},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "curated examples `FILE`", Destination: &o.Out},
+			&cli.StringFlag{Name: "host", Value: defaultHost(), Usage: "Ollama server URL ($OLLAMA_HOST)", Destination: &o.Host},
+			&cli.StringFlag{Name: "api", Value: "ollama", Usage: "ollama | openai", Destination: &o.API},
+			&cli.StringFlag{Name: "base-url", Usage: "OpenAI-compatible base `URL`", Destination: &o.BaseURL},
+			&cli.StringFlag{Name: "api-key", EnvVars: []string{"OPENAI_API_KEY"}, Destination: &o.APIKey},
+			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "requests in flight", Destination: &o.Parallel},
+			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "per request", Destination: &o.Timeout},
+			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "curate"), Usage: "judgement cache `DIR`", Destination: &o.CacheDir},
+			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON", Destination: &o.JSON},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErr("curate: give one EXAMPLES.jsonl file (see tuneline curate --help)")
+			}
+			o.Examples = c.Args().First()
+			return runCurate(c.Context, o)
+		},
+	}
+}
+
+func backendFor(api, host, baseURL, key string) (synth.Backend, error) {
+	switch api {
+	case "ollama":
+		b, err := synth.NewOllama(host)
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		return b, nil
+	case "openai":
+		if baseURL == "" {
+			return nil, usageErr("--api openai needs --base-url")
+		}
+		b, err := synth.NewOpenAI(baseURL, key)
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		return b, nil
+	}
+	return nil, usageErr("--api %q: want ollama or openai", api)
+}
+
+func runCurate(ctx context.Context, o *CurateOptions) error {
+	var err error
+	if o.PersonaFile != "" {
+		if o.Persona, err = persona.Load(o.PersonaFile); err != nil {
+			return err
+		}
+	}
+	if o.Backend, err = backendFor(o.API, o.Host, o.BaseURL, o.APIKey); err != nil {
+		return err
+	}
+	w, commit, abort, err := output(o.Out, o.IO.Out)
+	if err != nil {
+		return err
+	}
+	defer abort()
+	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "curate", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	o.Progress = func(done int) { bar.Set(int64(done)) }
+	sum, err := synth.Curate(ctx, o.Examples, o.CurateOptions, w)
+	bar.Done()
+	if errors.Is(err, context.Canceled) {
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted; run again to finish (judgements are cached)"))
+	}
+	if err != nil {
+		return err
+	}
+	if err := commit(); err != nil {
+		return err
+	}
+	so := o.IO.ErrOut
+	if o.Out != "-" {
+		so = o.IO.Out
+	}
+	if o.JSON {
+		enc := json.NewEncoder(so)
+		enc.SetIndent("", "  ")
+		enc.Encode(sum)
+	} else {
+		fmt.Fprintf(o.IO.ErrOut, "%d examples, %d scored (%d cached), %d kept, %d below --min-score %.2f, %d invalid input\n",
+			sum.Examples, sum.Scored, sum.Cached, sum.Kept, sum.Dropped, o.MinScore, sum.Invalid)
+		fmt.Fprintf(o.IO.ErrOut, "  %-10s %5s   1    2    3    4    5\n", "criterion", "mean")
+		for _, c := range synth.Criteria {
+			h := sum.Histogram[c]
+			fmt.Fprintf(o.IO.ErrOut, "  %-10s %5.2f %4d %4d %4d %4d %4d\n", c, sum.Mean[c], h[1], h[2], h[3], h[4], h[5])
+		}
+		fmt.Fprintf(o.IO.ErrOut, "  %-10s %5.2f\n", "overall", sum.Mean["overall"])
+		for c, n := range sum.Failures {
+			fmt.Fprintf(o.IO.ErrOut, "  failed (%s): %d\n", c, n)
+		}
+	}
+	if len(sum.Failures) > 0 {
+		return withCode(ExitFailure, fmt.Errorf("some examples could not be scored; run again to retry them"))
+	}
+	return nil
+}

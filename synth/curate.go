@@ -1,0 +1,387 @@
+package synth
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/persona"
+)
+
+// Criteria the judge scores, 1 (poor) to 5 (excellent).
+var Criteria = []string{"accuracy", "grounding", "persona", "clarity"}
+
+// JudgePromptVersion changes with the judge's prompt or schema.
+const JudgePromptVersion = "judge-v1"
+
+// CurateOptions configure Curate.
+type CurateOptions struct {
+	Model    string
+	Backend  Backend
+	Persona  *persona.Persona // optional: persona adherence is judged against it
+	Chunks   string           // optional: the chunks file, for grounding
+	MinScore float64          // keep examples whose overall score is at least this (0 keeps all)
+	Parallel int
+	Retries  int
+	Timeout  time.Duration
+	Backoff  time.Duration
+	Seed     int
+	CacheDir string
+	Progress func(done int)
+}
+
+// Scores are one judgement.
+type Scores struct {
+	Accuracy  int    `json:"accuracy"`
+	Grounding int    `json:"grounding"`
+	Persona   int    `json:"persona"`
+	Clarity   int    `json:"clarity"`
+	Reason    string `json:"reason"`
+}
+
+// CurateSummary reports a curation run.
+type CurateSummary struct {
+	Examples  int                `json:"examples"`
+	Scored    int                `json:"scored"`
+	Kept      int                `json:"kept"`
+	Dropped   int                `json:"dropped_below_min_score"`
+	Invalid   int                `json:"invalid_input"`
+	Failures  map[string]int     `json:"failures"`
+	Cached    int                `json:"cached"`
+	Requests  int                `json:"requests"`
+	Histogram map[string][6]int  `json:"histogram"` // criterion -> count per score 1..5
+	Mean      map[string]float64 `json:"mean"`
+	Seconds   float64            `json:"seconds"`
+	sums      map[string]float64
+}
+
+var judgeSchema = json.RawMessage(`{"type":"object","properties":{` +
+	`"accuracy":{"type":"integer","minimum":1,"maximum":5},"grounding":{"type":"integer","minimum":1,"maximum":5},` +
+	`"persona":{"type":"integer","minimum":1,"maximum":5},"clarity":{"type":"integer","minimum":1,"maximum":5},` +
+	`"reason":{"type":"string","maxLength":200}},"required":["accuracy","grounding","persona","clarity","reason"]}`)
+
+func validateScores(content string) (Scores, error) {
+	var s Scores
+	if strings.TrimSpace(content) == "" {
+		return s, fmt.Errorf("the reply is empty")
+	}
+	if err := json.Unmarshal([]byte(content), &s); err != nil {
+		return s, fmt.Errorf("the reply is not valid JSON: %v", err)
+	}
+	for i, v := range []int{s.Accuracy, s.Grounding, s.Persona, s.Clarity} {
+		if v < 1 || v > 5 {
+			return s, fmt.Errorf("%s must be 1 to 5, got %d", Criteria[i], v)
+		}
+	}
+	return s, nil
+}
+
+func judgePrompt(ex *datasets.Example, source string, p *persona.Persona) []Message {
+	var conv strings.Builder
+	for _, m := range ex.Messages {
+		if m.Role == datasets.RoleSystem {
+			continue
+		}
+		fmt.Fprintf(&conv, "%s: %s\n", strings.ToUpper(m.Role), m.Content)
+	}
+	sys := "You are a strict reviewer of training data for a chat model. Score the assistant's replies from 1 (poor) to 5 (excellent) and give a one-sentence reason. Reply with JSON only."
+	var b strings.Builder
+	if source != "" {
+		fmt.Fprintf(&b, "Source passage the answers must be grounded in:\n\"\"\"\n%s\n\"\"\"\n\n", source)
+	}
+	if p != nil {
+		fmt.Fprintf(&b, "The assistant must speak as this persona:\n%s\n", p.Voice())
+	} else if s := ex.System(); s != "" {
+		fmt.Fprintf(&b, "The assistant's system prompt:\n%s\n\n", s)
+	}
+	fmt.Fprintf(&b, "Conversation:\n%s\nScore: accuracy (facts are correct), grounding (every claim is supported by the source passage; 3 if there is no passage), persona (voice, traits and style of the persona are kept, never broken), clarity (clear and well formed).", conv.String())
+	return []Message{{"system", sys}, {"user", b.String()}}
+}
+
+// chunkIndex finds chunk texts by id without holding them in memory.
+type chunkIndex struct {
+	f   *os.File
+	off map[string][2]int64
+}
+
+func openChunkIndex(path string) (*chunkIndex, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	idx := &chunkIndex{f: f, off: map[string][2]int64{}}
+	br := bufio.NewReaderSize(f, 1<<20)
+	var pos int64
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			var c struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(line, &c) == nil && c.ID != "" {
+				idx.off[c.ID] = [2]int64{pos, int64(len(line))}
+			}
+			pos += int64(len(line))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return idx, nil
+}
+
+func (c *chunkIndex) text(id string) string {
+	if c == nil {
+		return ""
+	}
+	o, ok := c.off[id]
+	if !ok {
+		return ""
+	}
+	b := make([]byte, o[1])
+	if _, err := c.f.ReadAt(b, o[0]); err != nil {
+		return ""
+	}
+	var ch ingest.Chunk
+	json.Unmarshal(b, &ch)
+	return ch.Text
+}
+
+// Curate scores every example with the judge model, stores the scores in
+// meta.scores (and their mean as "overall"), and writes the examples whose
+// overall score reaches MinScore, in input order.
+func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.Writer) (*CurateSummary, error) {
+	if opt.Parallel <= 0 {
+		opt.Parallel = 2
+	}
+	if opt.Retries <= 0 {
+		opt.Retries = 3
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 5 * time.Minute
+	}
+	if opt.Backoff <= 0 {
+		opt.Backoff = 250 * time.Millisecond
+	}
+	start := time.Now()
+	sum := &CurateSummary{Failures: map[string]int{}, Histogram: map[string][6]int{}, Mean: map[string]float64{}, sums: map[string]float64{}}
+	if _, err := opt.Backend.Preflight(ctx, opt.Model, false); err != nil {
+		return sum, err
+	}
+	var idx *chunkIndex
+	if opt.Chunks != "" {
+		var err error
+		if idx, err = openChunkIndex(opt.Chunks); err != nil {
+			return sum, fmt.Errorf("chunks: %w", err)
+		}
+		defer idx.f.Close()
+	}
+	cache := &Cache{Dir: opt.CacheDir}
+	personaHash := ""
+	if opt.Persona != nil {
+		personaHash = opt.Persona.Hash()
+	}
+	type job struct {
+		ex  datasets.Example
+		res chan *datasets.Example
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	jobs := make(chan *job)
+	order := make(chan *job, opt.Parallel*4)
+	g.Go(func() error {
+		defer close(jobs)
+		defer close(order)
+		for rec, err := range datasets.ReadFile(gctx, examplesPath) {
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			sum.Examples++
+			mu.Unlock()
+			if rec.Err != nil {
+				mu.Lock()
+				sum.Invalid++
+				mu.Unlock()
+				continue
+			}
+			j := &job{ex: rec.Example, res: make(chan *datasets.Example, 1)}
+			select {
+			case order <- j:
+			case <-gctx.Done():
+				return nil
+			}
+			select {
+			case jobs <- j:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+	for w := range opt.Parallel {
+		g.Go(func() error {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for j := range jobs {
+				ex := j.ex
+				ex.EnsureID()
+				src := idx.text(ex.Meta.ChunkID)
+				key := Key(JudgePromptVersion, opt.Model, personaHash, ex.ID, src, opt.Seed)
+				var s Scores
+				ok, _ := cache.Get(key, &s)
+				if ok {
+					mu.Lock()
+					sum.Cached++
+					mu.Unlock()
+				} else {
+					var cause string
+					var err error
+					var reqs int
+					s, cause, reqs, err = judge(gctx, &opt, &ex, src, rng)
+					mu.Lock()
+					sum.Requests += reqs
+					mu.Unlock()
+					if err != nil {
+						if gctx.Err() != nil {
+							j.res <- nil
+							continue
+						}
+						mu.Lock()
+						sum.Failures[cause]++
+						mu.Unlock()
+						j.res <- nil
+						continue
+					}
+					cache.Put(key, &s)
+				}
+				if ex.Meta.Scores == nil {
+					ex.Meta.Scores = map[string]float64{}
+				}
+				vals := []int{s.Accuracy, s.Grounding, s.Persona, s.Clarity}
+				total := 0.0
+				for i, c := range Criteria {
+					ex.Meta.Scores[c] = float64(vals[i])
+					total += float64(vals[i])
+				}
+				ex.Meta.Scores["overall"] = total / float64(len(Criteria))
+				if ex.Meta.Extra == nil {
+					ex.Meta.Extra = map[string]string{}
+				}
+				ex.Meta.Extra["judge_reason"] = s.Reason
+				j.res <- &ex
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		done := 0
+		for j := range order {
+			var ex *datasets.Example
+			select {
+			case ex = <-j.res:
+			case <-gctx.Done():
+				return nil
+			}
+			done++
+			if opt.Progress != nil {
+				opt.Progress(done)
+			}
+			if ex == nil {
+				continue
+			}
+			mu.Lock()
+			sum.Scored++
+			for _, c := range append(append([]string{}, Criteria...), "overall") {
+				v := ex.Meta.Scores[c]
+				sum.sums[c] += v
+				if c != "overall" {
+					h := sum.Histogram[c]
+					h[int(v)]++
+					sum.Histogram[c] = h
+				}
+			}
+			keep := ex.Meta.Scores["overall"] >= opt.MinScore
+			if keep {
+				sum.Kept++
+			} else {
+				sum.Dropped++
+			}
+			mu.Unlock()
+			if keep {
+				if err := enc.Encode(ex); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	for c, v := range sum.sums {
+		if sum.Scored > 0 {
+			sum.Mean[c] = v / float64(sum.Scored)
+		}
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	if ctx.Err() != nil {
+		return sum, ctx.Err()
+	}
+	return sum, err
+}
+
+// judge asks for scores, re-asking invalid replies and retrying network
+// errors.
+func judge(ctx context.Context, opt *CurateOptions, ex *datasets.Example, src string, rng *rand.Rand) (Scores, string, int, error) {
+	msgs := judgePrompt(ex, src, opt.Persona)
+	reqs, net := 0, 0
+	for attempt := 0; ; {
+		rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		rep, err := opt.Backend.Chat(rctx, Request{Model: opt.Model, Messages: msgs, Schema: judgeSchema, Temperature: 0, Seed: opt.Seed + attempt, MaxTokens: 400})
+		cancel()
+		reqs++
+		if ctx.Err() != nil {
+			return Scores{}, "", reqs, ctx.Err()
+		}
+		var re *RetryError
+		if err != nil && (errors.As(err, &re) || rctx.Err() != nil) {
+			net++
+			if net > 8 {
+				return Scores{}, "server", reqs, err
+			}
+			time.Sleep(backoff(opt.Backoff, net, rng.Float64()))
+			continue
+		}
+		if err != nil {
+			return Scores{}, "server", reqs, err
+		}
+		s, verr := validateScores(rep.Content)
+		if verr == nil && !rep.Cut {
+			return s, "", reqs, nil
+		}
+		if rep.Cut {
+			verr = fmt.Errorf("the reply was cut off; keep the reason short")
+		}
+		attempt++
+		if attempt > opt.Retries {
+			return Scores{}, "invalid", reqs, verr
+		}
+		msgs = append(msgs[:2:2], Message{"assistant", truncate(rep.Content, 1000)}, Message{"user", "That reply was not usable: " + verr.Error() + ". Reply again with JSON that matches the schema."})
+	}
+}
