@@ -331,7 +331,8 @@ func passage(c *ingest.Chunk, ctxLen, replyTokens int, tc *tokens.Counter) strin
 	return b.String()
 }
 
-func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *Cache, tc *tokens.Counter, sum *Summary, mu *sync.Mutex, rng *rand.Rand) ([]datasets.Example, error) {
+// plan builds a task's first request and its cache key.
+func plan(t *task, opt *Options, info ModelInfo, tc *tokens.Counter) (Request, string) {
 	lim := opt.Limits
 	var schema json.RawMessage
 	var msgs []Message
@@ -357,6 +358,52 @@ func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *
 	}
 	key := Key(PromptVersion, opt.Model, opt.Persona.Hash(), t.kind, t.n, t.index, t.chunk.ID, datasets.ContentID([]datasets.Message{{Role: "chunk", Content: t.chunk.Text}}),
 		lim, opt.Temperature, seed, reply)
+	return Request{Model: opt.Model, Messages: msgs, Schema: schema, Temperature: opt.Temperature, Seed: seed, MaxTokens: reply}, key
+}
+
+// PlannedRequest is the first request of one task, for benchmarks that
+// send the same requests without tuneline's runner.
+type PlannedRequest struct {
+	Request  Request
+	Examples int // examples a valid reply yields
+}
+
+// Plan returns the first request of every task Run would do for the chunks
+// file (Options as for Run; info as Preflight returns it).
+func Plan(chunksPath string, opt Options, info ModelInfo) ([]PlannedRequest, error) {
+	opt.defaults()
+	f, err := datasets.Open(chunksPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tc := tokens.NewCounter()
+	var out []PlannedRequest
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var c ingest.Chunk
+		if json.Unmarshal(sc.Bytes(), &c) != nil || c.Text == "" {
+			continue
+		}
+		pairs := opt.PairsPerChunk
+		if pairs <= 0 {
+			pairs = min(max((c.Tokens+opt.TokensPerPair-1)/opt.TokensPerPair, 1), opt.MaxPairs)
+		}
+		r, _ := plan(&task{chunk: &c, kind: "qa", n: pairs}, &opt, info, tc)
+		out = append(out, PlannedRequest{r, pairs})
+		for k := range opt.Conversations {
+			r, _ := plan(&task{chunk: &c, kind: "conversation", n: opt.Turns, index: k}, &opt, info, tc)
+			out = append(out, PlannedRequest{r, 1})
+		}
+	}
+	return out, sc.Err()
+}
+
+func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *Cache, tc *tokens.Counter, sum *Summary, mu *sync.Mutex, rng *rand.Rand) ([]datasets.Example, error) {
+	lim := opt.Limits
+	req, key := plan(t, opt, info, tc)
+	msgs, schema, reply, seed := req.Messages, req.Schema, req.MaxTokens, req.Seed
 	var c cached
 	if ok, err := cache.Get(key, &c); err == nil && ok {
 		mu.Lock()
