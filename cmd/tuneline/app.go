@@ -72,6 +72,8 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
    synth     generate persona Q&A and conversations from chunks with a local model (Ollama)
    curate    score examples with an LLM judge (accuracy, grounding, persona, clarity) and filter
    export    validate, deduplicate, split and write openai | sharegpt | alpaca | vertex | hf
+   modelfile write an Ollama Modelfile (FROM, SYSTEM, PARAMETER, MESSAGE, ADAPTER, LICENSE, TEMPLATE)
+   create    create Ollama models (one or a batch) through the API, and smoke-test them
 
 Data goes to stdout, progress and logs to stderr; --json where output is scripted.
 
@@ -99,6 +101,8 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newIngestCmd(ios),
 			newSynthCmd(ios),
 			newCurateCmd(ios),
+			newModelfileCmd(ios),
+			newCreateCmd(ios),
 		},
 	}
 	for _, c := range app.Commands {
@@ -114,7 +118,8 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 
 // Run runs the CLI and returns the exit code.
 func Run(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
-	err := newApp(ios).RunContext(ctx, args)
+	app := newApp(ios)
+	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return ExitOK
 	}
