@@ -339,15 +339,15 @@ func plan(t *task, opt *Options, info ModelInfo, tc *tokens.Counter) (Request, s
 	var reply int
 	seed := taskSeed(opt, t)
 	// The reply budget assumes the worst case of one token per character
-	// (plus the JSON around the strings): a reply cut by the budget is
+	// (plus the JSON around the strings and the indentation a grammar allows): a reply cut by the budget is
 	// invalid, one that ends early costs nothing.
 	switch t.kind {
 	case "qa":
 		schema = qaSchema(t.n, lim)
-		reply = t.n*(lim.QuestionChars+lim.AnswerChars+80) + 100
+		reply = t.n*(lim.QuestionChars+lim.AnswerChars+300) + 100
 	default:
 		schema = convSchema(t.n, lim)
-		reply = t.n*(lim.QuestionChars+lim.AnswerChars+60) + 100
+		reply = t.n*(lim.QuestionChars+lim.AnswerChars+200) + 100
 	}
 	reply = min(reply, info.ContextLength/2)
 	text := passage(t.chunk, info.ContextLength, reply, tc)

@@ -67,6 +67,8 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 		Version: toolVersion(),
 		Description: `tuneline does the whole path from sources to a model as staged, resumable commands:
 
+   init      scaffold a workspace (tuneline.yaml, persona.yaml, sources/)
+   run       run a workspace: ingest, synth, curate, export, create; redo only what changed
    validate  check chat datasets (OpenAI messages, ShareGPT, Alpaca, Vertex) and print statistics
    ingest    extract chunked text with provenance from PDFs, web pages, transcripts, chat logs
    synth     generate persona Q&A and conversations from chunks with a local model (Ollama)
@@ -96,6 +98,8 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // Run maps errors to exit codes
 		Commands: []*cli.Command{
+			newInitCmd(ios),
+			newRunCmd(ios),
 			newValidateCmd(ios),
 			newExportCmd(ios),
 			newIngestCmd(ios),

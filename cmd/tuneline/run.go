@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/pipelines"
+)
+
+func newInitCmd(ios *iostreams.IOStreams) *cli.Command {
+	return &cli.Command{
+		Name:      "init",
+		Usage:     "scaffold a workspace: tuneline.yaml, persona.yaml and sources/",
+		ArgsUsage: "DIR",
+		Description: `Writes a workspace with comments that explain every field. Put your sources in
+DIR/sources, edit persona.yaml, then run: tuneline run DIR`,
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErr("init: give the workspace DIR")
+			}
+			files, err := pipelines.Init(c.Args().First())
+			if err != nil {
+				return err
+			}
+			for _, f := range files {
+				fmt.Fprintln(ios.Out, f)
+			}
+			fmt.Fprintf(ios.ErrOut, "next: put sources in %s/sources, edit persona.yaml, then tuneline run %s\n", c.Args().First(), c.Args().First())
+			return nil
+		},
+	}
+}
+
+// RunOptions are run's inputs.
+type RunOptions struct {
+	IO   *iostreams.IOStreams
+	Path string
+	JSON bool
+	pipelines.Options
+}
+
+func newRunCmd(ios *iostreams.IOStreams) *cli.Command {
+	o := &RunOptions{IO: ios}
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a workspace's pipeline: ingest, synth, curate, export, create — redoing only what changed",
+		ArgsUsage: "[DIR|tuneline.yaml]",
+		Description: `Runs the stages of the workspace (default: the current folder) in order, with
+outputs under build/ and a manifest (build/manifest.json) recording each stage's
+input hashes, parameters, outputs and the tool version. A stage whose inputs,
+parameters and outputs are unchanged is skipped, and says why; changing one source
+re-ingests only that source and the synth cache regenerates only its chunks'
+examples. A failed stage leaves the earlier stages' outputs in place and the
+next run starts from it.
+
+Without a reachable Ollama that has the configured model, tuneline starts its
+own with a tiny random-weight model (ollama.local: auto) and says loudly that the
+generated text is gibberish.
+
+EXAMPLES:
+   tuneline run examples/physics-expert
+   tuneline run --dry-run            # the plan and why each stage would run
+   tuneline run --from export        # re-export and re-create only
+   tuneline run --only synth --force`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "from", Usage: "start at `STAGE` (ingest, synth, curate, export, create)", Destination: &o.From},
+			&cli.StringFlag{Name: "only", Usage: "run only `STAGE`", Destination: &o.Only},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan and why each stage would run", Destination: &o.DryRun},
+			&cli.BoolFlag{Name: "force", Usage: "run the selected stages even when up to date", Destination: &o.Force},
+			&cli.BoolFlag{Name: "json", Usage: "print the stage table as JSON", Destination: &o.JSON},
+		},
+		Action: func(c *cli.Context) error {
+			o.Path = "."
+			if c.NArg() > 1 {
+				return usageErr("run: one workspace at a time")
+			}
+			if c.NArg() == 1 {
+				o.Path = c.Args().First()
+			}
+			cfg, err := pipelines.Load(o.Path)
+			if err != nil {
+				return err
+			}
+			o.Version = toolVersion()
+			o.Log = ios.ErrOut
+			res, err := pipelines.Run(c.Context, cfg, o.Options)
+			if res != nil {
+				if o.JSON {
+					enc := json.NewEncoder(ios.Out)
+					enc.SetIndent("", "  ")
+					enc.Encode(res)
+				} else {
+					tw := tabwriter.NewWriter(ios.Out, 2, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "STAGE\tACTION\tSECONDS\tWHY\tSUMMARY")
+					for _, s := range res.Stages {
+						fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\n", s.Stage, s.Action, s.Seconds, s.Reason, s.Summary)
+					}
+					tw.Flush()
+					if res.Gibberish {
+						fmt.Fprintf(ios.Out, "\nNOTE: generated with tuneline's tiny random-weight model: the examples are gibberish.\n"+
+							"The created model lives in %s; use it with: OLLAMA_MODELS=%s ollama serve\n", res.LocalOllama, res.LocalOllama)
+					}
+				}
+			}
+			return err
+		},
+	}
+}
