@@ -642,8 +642,12 @@ func (r *runner) create(ctx context.Context) (string, error) {
 		}
 		out = append(out, made{m.Name, from, host, res, smoke})
 		names = append(names, fmt.Sprintf("%s (%.1f MB)", m.Name, float64(res.Size)/1e6))
-		if text, err := spec.Render(); err == nil {
-			datasets.WriteFileAtomic(filepath.Join(r.build, "modelfiles", m.Name+".Modelfile"), []byte(text))
+		text, err := spec.Render()
+		if err != nil {
+			text = "# This model cannot be written as a Modelfile; it was created through the API.\n# " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"
+		}
+		if err := datasets.WriteFileAtomic(filepath.Join(r.build, "modelfiles", m.Name+".Modelfile"), []byte(text)); err != nil {
+			return "", err
 		}
 	}
 	b, _ := json.MarshalIndent(out, "", "  ")

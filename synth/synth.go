@@ -303,7 +303,9 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 
 func taskSeed(opt *Options, t *task) int {
 	h := fnv.New32a()
-	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%d", opt.Seed, t.chunk.ID, t.kind, t.index)
+	// The chunk's text, not its id: an unchanged chunk of an edited
+	// document keeps its seed and its cache entries.
+	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%d", opt.Seed, t.chunk.Text, t.kind, t.index)
 	return int(h.Sum32() & 0x7fffffff)
 }
 
@@ -356,7 +358,7 @@ func plan(t *task, opt *Options, info ModelInfo, tc *tokens.Counter) (Request, s
 	} else {
 		msgs = convPrompt(opt.Persona, text, t.n)
 	}
-	key := Key(PromptVersion, opt.Model, opt.Persona.Hash(), t.kind, t.n, t.index, t.chunk.ID, datasets.ContentID([]datasets.Message{{Role: "chunk", Content: t.chunk.Text}}),
+	key := Key(PromptVersion, opt.Model, opt.Persona.Hash(), t.kind, t.n, t.index, datasets.ContentID([]datasets.Message{{Role: "chunk", Content: t.chunk.Text}}),
 		lim, opt.Temperature, seed, reply)
 	return Request{Model: opt.Model, Messages: msgs, Schema: schema, Temperature: opt.Temperature, Seed: seed, MaxTokens: reply}, key
 }

@@ -1,0 +1,128 @@
+package pipelines
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tuneline/tuneline/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.Shutdown()
+	os.Exit(code)
+}
+
+// workspace copies examples/physics-expert (without build/) and points it
+// at the test server.
+func workspace(t *testing.T, host string) string {
+	t.Helper()
+	dst := t.TempDir()
+	src := "../examples/physics-expert"
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if strings.HasPrefix(rel, "build") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if rel == "tuneline.yaml" {
+			s := strings.Replace(string(b), `host: ""`, `host: "`+host+`"`, 1)
+			s = strings.Replace(s, "model: llama3.2", "model: "+testenv.TinyModel, 1)
+			s = strings.Replace(s, "from: llama3.2", "from: "+testenv.TinyModel, 1)
+			s = strings.Replace(s, "local: auto", "local: never", 1)
+			s = strings.Replace(s, "synth:\n", "synth:\n  max_question_chars: 40\n  max_answer_chars: 100\n", 1)
+			b = []byte(s)
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func actions(res *Result) map[string]StageResult {
+	m := map[string]StageResult{}
+	for _, s := range res.Stages {
+		m[s.Stage] = s
+	}
+	return m
+}
+
+// The whole path on a fresh workspace; a second run does nothing and says
+// why; editing one source redoes only what depends on it.
+func TestRunIncremental(t *testing.T) {
+	srv := testenv.Ollama(t)
+	dir := workspace(t, srv.URL)
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var log strings.Builder
+	res, err := Run(ctx, cfg, Options{Version: "test", Log: &log})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	for _, st := range Stages {
+		if a := actions(res)[st]; a.Action != "ran" {
+			t.Errorf("first run: %s %s (%s)", st, a.Action, a.Reason)
+		}
+	}
+	for _, f := range []string{"build/export/openai/train.jsonl", "build/export/hf/README.md", "build/export/hf/data/train-00000-of-00001.parquet",
+		"build/export/vertex/train.jsonl", "build/models.json", "build/manifest.json", "build/modelfiles/ada-physics.Modelfile"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	if res.Gibberish {
+		t.Error("used the configured server, so nothing should be flagged as gibberish")
+	}
+
+	res, err = Run(ctx, cfg, Options{Version: "test", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range Stages {
+		if a := actions(res)[st]; a.Action != "skipped" || a.Reason == "" {
+			t.Errorf("second run: %s %s (%s)", st, a.Action, a.Reason)
+		}
+	}
+
+	notes := filepath.Join(dir, "sources", "quantum-notes.md")
+	b, _ := os.ReadFile(notes)
+	os.WriteFile(notes, append(b, []byte("\nLasers emit photons that all share one wavelength and phase.\n")...), 0o644)
+	plan, err := Run(ctx, cfg, Options{Version: "test", DryRun: true, Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := actions(plan)["ingest"]; a.Action != "planned" || !strings.Contains(a.Reason, "quantum-notes.md") {
+		t.Errorf("dry run: ingest %+v", a)
+	}
+	res, err = Run(ctx, cfg, Options{Version: "test", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := actions(res)
+	if !strings.Contains(a["ingest"].Summary, "1 re-ingested, 5 unchanged") {
+		t.Errorf("ingest: %+v", a["ingest"])
+	}
+	// Only the changed chunk reaches the model: the document's other
+	// chunks have the same text and come from the cache.
+	if !strings.Contains(a["synth"].Summary, "8 tasks from cache, 1 requests") && !strings.Contains(a["synth"].Summary, "8 tasks from cache, 2 requests") {
+		t.Errorf("synth: %+v", a["synth"])
+	}
+	t.Log(a["synth"].Summary)
+}
