@@ -162,7 +162,54 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			return r.res, fmt.Errorf("stage %s: %w (earlier stages' outputs are kept; the next run starts here)", st, err)
 		}
 	}
+	if !opt.DryRun {
+		if err := r.snapshot(); err != nil {
+			return r.res, err
+		}
+	}
 	return r.res, nil
+}
+
+// HistoryDir holds one copy of the dataset per distinct build, named
+// TIME-HASH.jsonl, for `tuneline datasets list|diff`.
+func HistoryDir(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "history") }
+
+// snapshot keeps the dataset of this build when it differs from the last
+// one kept.
+func (r *runner) snapshot() error {
+	src := r.datasetFile()
+	h, err := hashFile(src)
+	if err != nil {
+		return nil // no dataset yet
+	}
+	dir := HistoryDir(r.cfg)
+	old, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	sort.Strings(old)
+	if len(old) > 0 && strings.HasSuffix(old[len(old)-1], "-"+h+".jsonl") {
+		return nil
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	name := time.Now().UTC().Format("20060102T150405Z") + "-" + h + ".jsonl"
+	return datasets.WriteFileAtomic(filepath.Join(dir, name), b)
+}
+
+// Files are the workspace's dataset files, for the datasets command.
+type Files struct {
+	Chunks, Synth, Curated, ChatLogs, Dataset string
+	Exports                                   []string
+}
+
+// WorkspaceFiles names a workspace's outputs.
+func WorkspaceFiles(cfg *Config) Files {
+	r := &runner{cfg: cfg, build: cfg.Path(cfg.Build)}
+	f := Files{Chunks: r.chunks(), Synth: r.synthOut(), Curated: r.curated(), ChatLogs: r.chatlogs(), Dataset: r.datasetFile()}
+	for _, x := range cfg.Export.Formats {
+		f.Exports = append(f.Exports, r.exportDir(x))
+	}
+	return f
 }
 
 func known(s string) bool {

@@ -76,6 +76,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
    export    validate, deduplicate, split and write openai | sharegpt | alpaca | vertex | hf
    modelfile write an Ollama Modelfile (FROM, SYSTEM, PARAMETER, MESSAGE, ADAPTER, LICENSE, TEMPLATE)
    create    create Ollama models (one or a batch) through the API, and smoke-test them
+   datasets  list, show (lineage), stats (coverage, scores), diff a workspace's datasets
 
 Data goes to stdout, progress and logs to stderr; --json where output is scripted.
 
@@ -107,6 +108,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newCurateCmd(ios),
 			newModelfileCmd(ios),
 			newCreateCmd(ios),
+			newDatasetsCmd(ios),
 		},
 	}
 	for _, c := range app.Commands {

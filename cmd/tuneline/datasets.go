@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/pipelines"
+)
+
+func countLines(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func printJSON(ios *iostreams.IOStreams, v any) error {
+	enc := json.NewEncoder(ios.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
+	var ws string
+	var asJSON bool
+	wsFlag := &cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Value: ".", Usage: "workspace `DIR`", Destination: &ws}
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &asJSON}
+	load := func() (*pipelines.Config, pipelines.Files, error) {
+		cfg, err := pipelines.Load(ws)
+		if err != nil {
+			return nil, pipelines.Files{}, err
+		}
+		return cfg, pipelines.WorkspaceFiles(cfg), nil
+	}
+	return &cli.Command{
+		Name:  "datasets",
+		Usage: "inspect a workspace's datasets: list, show (lineage), stats (coverage, scores), diff",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "the datasets of the workspace and of its earlier builds",
+				Flags: []cli.Flag{wsFlag, jsonFlag},
+				Action: func(c *cli.Context) error {
+					cfg, f, err := load()
+					if err != nil {
+						return err
+					}
+					type item struct {
+						Name, Path string
+						Records    int
+					}
+					items := []item{{"chunks", f.Chunks, countLines(f.Chunks)}, {"chat-log examples", f.ChatLogs, countLines(f.ChatLogs)},
+						{"synthesised", f.Synth, countLines(f.Synth)}, {"curated", f.Curated, countLines(f.Curated)}}
+					for _, e := range f.Exports {
+						for _, split := range []string{"train", "validation"} {
+							p := filepath.Join(e, split+".jsonl")
+							if _, err := os.Stat(p); err == nil {
+								items = append(items, item{"export " + filepath.Base(e) + " " + split, p, countLines(p)})
+							}
+						}
+					}
+					hist, _ := filepath.Glob(filepath.Join(pipelines.HistoryDir(cfg), "*.jsonl"))
+					sort.Strings(hist)
+					for _, h := range hist {
+						items = append(items, item{"build " + strings.TrimSuffix(filepath.Base(h), ".jsonl"), h, countLines(h)})
+					}
+					if asJSON {
+						return printJSON(ios, items)
+					}
+					tw := tabwriter.NewWriter(ios.Out, 2, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "DATASET\tRECORDS\tPATH")
+					for _, it := range items {
+						n := fmt.Sprint(it.Records)
+						if it.Records < 0 {
+							n = "-"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\n", it.Name, n, it.Path)
+					}
+					return tw.Flush()
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "an example and its lineage: chunk, source, page or time",
+				ArgsUsage: "ID",
+				Flags:     []cli.Flag{wsFlag, jsonFlag},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usageErr("datasets show: give an example ID")
+					}
+					_, f, err := load()
+					if err != nil {
+						return err
+					}
+					l, err := datasets.Find(c.Context, c.Args().First(), []string{f.Curated, f.Synth, f.ChatLogs}, f.Chunks)
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						return printJSON(ios, l)
+					}
+					w := ios.Out
+					fmt.Fprintf(w, "example %s (%s:%d)\n", l.Example.ID, l.File, l.Line)
+					for _, m := range l.Example.Messages {
+						fmt.Fprintf(w, "  %-9s %s\n", m.Role+":", strings.ReplaceAll(m.Content, "\n", "\n            "))
+					}
+					m := l.Example.Meta
+					fmt.Fprintf(w, "meta: persona %s, model %s, kind %s %s, scores %v\n", m.Persona, m.Model, m.Kind, m.QuestionType, m.Scores)
+					if ch := l.Chunk; ch != nil {
+						fmt.Fprintf(w, "from chunk %s of %s (%s)", ch.ID, ch.Source, ch.Kind)
+						if ch.Section != "" {
+							fmt.Fprintf(w, ", section %q", ch.Section)
+						}
+						if ch.PageStart > 0 {
+							fmt.Fprintf(w, ", pages %d-%d", ch.PageStart, ch.PageEnd)
+						}
+						if ch.TimeEnd > 0 {
+							fmt.Fprintf(w, ", %.1f-%.1f s", ch.TimeStart, ch.TimeEnd)
+						}
+						fmt.Fprintf(w, ":\n  %s\n", strings.ReplaceAll(ch.Text, "\n", "\n  "))
+					} else if m.Source != "" {
+						fmt.Fprintf(w, "from %s\n", m.Source)
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "stats",
+				Usage:     "counts, roles, scores and source coverage of a dataset",
+				ArgsUsage: "[FILE]",
+				Flags:     []cli.Flag{wsFlag, jsonFlag, &cli.StringFlag{Name: "chunks", Usage: "chunks `FILE` for coverage"}},
+				Action: func(c *cli.Context) error {
+					file, chunks := c.Args().First(), c.String("chunks")
+					if file == "" {
+						_, f, err := load()
+						if err != nil {
+							return err
+						}
+						file, chunks = f.Dataset, f.Chunks
+					}
+					s, err := datasets.Stats(c.Context, file, chunks)
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						return printJSON(ios, s)
+					}
+					w := ios.Out
+					fmt.Fprintf(w, "%s: %d examples (%d invalid), %d messages, roles %s\n", s.File, s.Examples, s.Invalid, s.Messages, countsInline(s.Roles))
+					fmt.Fprintf(w, "kinds %s; question types %s; personas %s\n", countsInline(s.Kinds), countsInline(s.Questions), countsInline(s.Personas))
+					for _, k := range sortedKeys(s.Scores) {
+						fmt.Fprintf(w, "score %-10s mean %.2f  %s\n", k, s.ScoreMeans[k], countsInline(s.Scores[k]))
+					}
+					for _, cov := range s.Coverage {
+						fmt.Fprintf(w, "source %s: %d of %d chunks produced %d examples", cov.Source, cov.ChunksUsed, cov.Chunks, cov.Examples)
+						if len(cov.Uncovered) > 0 {
+							fmt.Fprintf(w, "; none from %s", strings.Join(cov.Uncovered, ", "))
+							if cov.UncoveredMore > 0 {
+								fmt.Fprintf(w, " and %d more", cov.UncoveredMore)
+							}
+						}
+						fmt.Fprintln(w)
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "diff",
+				Usage:     "what changed between two datasets (default: the workspace's last two builds)",
+				ArgsUsage: "[A B]",
+				Flags:     []cli.Flag{wsFlag, jsonFlag},
+				Action: func(c *cli.Context) error {
+					a, b := c.Args().Get(0), c.Args().Get(1)
+					if a == "" || b == "" {
+						cfg, _, err := load()
+						if err != nil {
+							return err
+						}
+						hist, _ := filepath.Glob(filepath.Join(pipelines.HistoryDir(cfg), "*.jsonl"))
+						sort.Strings(hist)
+						if len(hist) < 2 {
+							return fmt.Errorf("the workspace has %d build(s) in its history; diff needs two (or give two files)", len(hist))
+						}
+						a, b = hist[len(hist)-2], hist[len(hist)-1]
+					}
+					d, err := datasets.Diff(c.Context, a, b)
+					if err != nil {
+						return err
+					}
+					if asJSON {
+						return printJSON(ios, d)
+					}
+					fmt.Fprintf(ios.Out, "%s: %d examples\n%s: %d examples\n%d added, %d removed, %d unchanged\n", a, d.CountA, b, d.CountB, d.Added, d.Removed, d.Same)
+					for _, s := range sortedKeys(d.SourcesB) {
+						if d.SourcesA[s] != d.SourcesB[s] {
+							fmt.Fprintf(ios.Out, "  %s: %d -> %d\n", s, d.SourcesA[s], d.SourcesB[s])
+						}
+					}
+					return nil
+				},
+			},
+		},
+	}
+}

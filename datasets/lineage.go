@@ -1,0 +1,296 @@
+package datasets
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// ChunkRef is what lineage needs of a chunk (the lines tuneline ingest
+// writes).
+type ChunkRef struct {
+	ID        string  `json:"id"`
+	DocID     string  `json:"doc_id"`
+	Source    string  `json:"source"`
+	Kind      string  `json:"kind"`
+	Title     string  `json:"title"`
+	Section   string  `json:"section"`
+	PageStart int     `json:"page_start"`
+	PageEnd   int     `json:"page_end"`
+	TimeStart float64 `json:"time_start"`
+	TimeEnd   float64 `json:"time_end"`
+	Tokens    int     `json:"tokens"`
+	Text      string  `json:"text"`
+}
+
+// ReadChunks streams a chunks file.
+func ReadChunks(path string, fn func(ChunkRef) error) error {
+	f, err := Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<20)
+	line := 0
+	for {
+		b, err := br.ReadBytes('\n')
+		if len(strings.TrimSpace(string(b))) > 0 {
+			line++
+			var c ChunkRef
+			if jerr := json.Unmarshal(b, &c); jerr != nil {
+				return fmt.Errorf("%s:%d: %w", path, line, jerr)
+			}
+			if ferr := fn(c); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// SourceCoverage is how much of one source produced examples.
+type SourceCoverage struct {
+	Source        string   `json:"source"`
+	Chunks        int      `json:"chunks"`
+	ChunksUsed    int      `json:"chunks_with_examples"`
+	Examples      int      `json:"examples"`
+	Uncovered     []string `json:"uncovered,omitempty"` // pages or time ranges without examples
+	UncoveredMore int      `json:"uncovered_more,omitempty"`
+}
+
+// DatasetStats summarises an examples file.
+type DatasetStats struct {
+	File        string                    `json:"file"`
+	Examples    int                       `json:"examples"`
+	Invalid     int                       `json:"invalid"`
+	Messages    int                       `json:"messages"`
+	Roles       map[string]int            `json:"roles"`
+	Kinds       map[string]int            `json:"kinds"`
+	Questions   map[string]int            `json:"question_types"`
+	Personas    map[string]int            `json:"personas"`
+	Scores      map[string]map[string]int `json:"scores"` // criterion -> rounded score -> count
+	ScoreMeans  map[string]float64        `json:"score_means"`
+	Chars       int64                     `json:"chars"`
+	PerSource   map[string]int            `json:"examples_per_source"`
+	Coverage    []SourceCoverage          `json:"coverage,omitempty"`
+	scoreSums   map[string]float64
+	scoreCounts map[string]int
+}
+
+// Stats reads an examples file (and, when chunksPath is set, the chunks it
+// came from, to report which documents, pages and time ranges produced no
+// example).
+func Stats(ctx context.Context, path, chunksPath string) (*DatasetStats, error) {
+	s := &DatasetStats{File: path, Roles: map[string]int{}, Kinds: map[string]int{}, Questions: map[string]int{}, Personas: map[string]int{},
+		Scores: map[string]map[string]int{}, ScoreMeans: map[string]float64{}, PerSource: map[string]int{},
+		scoreSums: map[string]float64{}, scoreCounts: map[string]int{}}
+	perChunk := map[string]int{}
+	for rec, err := range ReadFile(ctx, path) {
+		if err != nil {
+			return nil, err
+		}
+		if rec.Err != nil {
+			s.Invalid++
+			continue
+		}
+		ex := rec.Example
+		s.Examples++
+		s.Messages += len(ex.Messages)
+		for _, m := range ex.Messages {
+			s.Roles[m.Role]++
+			s.Chars += int64(len(m.Content))
+		}
+		if ex.Meta.Kind != "" {
+			s.Kinds[ex.Meta.Kind]++
+		}
+		if ex.Meta.QuestionType != "" {
+			s.Questions[ex.Meta.QuestionType]++
+		}
+		if ex.Meta.Persona != "" {
+			s.Personas[ex.Meta.Persona]++
+		}
+		src := ex.Meta.Source
+		if src == "" {
+			src = "(unknown)"
+		}
+		s.PerSource[src]++
+		if ex.Meta.ChunkID != "" {
+			perChunk[ex.Meta.ChunkID]++
+		}
+		for k, v := range ex.Meta.Scores {
+			if s.Scores[k] == nil {
+				s.Scores[k] = map[string]int{}
+			}
+			s.Scores[k][fmt.Sprintf("%.0f", v)]++
+			s.scoreSums[k] += v
+			s.scoreCounts[k]++
+		}
+	}
+	for k, v := range s.scoreSums {
+		s.ScoreMeans[k] = v / float64(s.scoreCounts[k])
+	}
+	if chunksPath != "" {
+		cov := map[string]*SourceCoverage{}
+		var order []string
+		err := ReadChunks(chunksPath, func(c ChunkRef) error {
+			sc := cov[c.Source]
+			if sc == nil {
+				sc = &SourceCoverage{Source: c.Source}
+				cov[c.Source] = sc
+				order = append(order, c.Source)
+			}
+			sc.Chunks++
+			if n := perChunk[c.ID]; n > 0 {
+				sc.ChunksUsed++
+				sc.Examples += n
+			} else {
+				where := c.Section
+				switch {
+				case c.PageStart > 0:
+					where = fmt.Sprintf("pages %d-%d", c.PageStart, c.PageEnd)
+				case c.TimeEnd > 0:
+					where = fmt.Sprintf("%s-%s", clock(c.TimeStart), clock(c.TimeEnd))
+				case where == "":
+					where = "chunk " + c.ID
+				}
+				if len(sc.Uncovered) < 10 {
+					sc.Uncovered = append(sc.Uncovered, where)
+				} else {
+					sc.UncoveredMore++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, src := range order {
+			s.Coverage = append(s.Coverage, *cov[src])
+		}
+	}
+	return s, nil
+}
+
+func clock(sec float64) string {
+	t := int(sec)
+	return fmt.Sprintf("%d:%02d:%02d", t/3600, t/60%60, t%60)
+}
+
+// Lineage is an example traced back to its chunk and source location.
+type Lineage struct {
+	Example Example   `json:"example"`
+	File    string    `json:"found_in"`
+	Line    int       `json:"line"`
+	Chunk   *ChunkRef `json:"chunk,omitempty"`
+}
+
+// Find looks an example up by id in the files, and its chunk in chunksPath.
+func Find(ctx context.Context, id string, files []string, chunksPath string) (*Lineage, error) {
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			continue
+		}
+		for rec, err := range ReadFile(ctx, f) {
+			if err != nil {
+				return nil, err
+			}
+			if rec.Err != nil {
+				continue
+			}
+			ex := rec.Example
+			ex.EnsureID()
+			if ex.ID != id {
+				continue
+			}
+			l := &Lineage{Example: ex, File: f, Line: rec.Pos.Line}
+			if chunksPath != "" && ex.Meta.ChunkID != "" {
+				ReadChunks(chunksPath, func(c ChunkRef) error {
+					if c.ID == ex.Meta.ChunkID {
+						cc := c
+						l.Chunk = &cc
+						return io.EOF
+					}
+					return nil
+				})
+			}
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("no example with id %q in %s", id, strings.Join(files, ", "))
+}
+
+// DatasetDiff is what changed between two examples files.
+type DatasetDiff struct {
+	A, B       string         `json:"-"`
+	CountA     int            `json:"examples_a"`
+	CountB     int            `json:"examples_b"`
+	Added      int            `json:"added"`
+	Removed    int            `json:"removed"`
+	Same       int            `json:"same"`
+	AddedIDs   []string       `json:"added_ids"`
+	RemovedIDs []string       `json:"removed_ids"`
+	SourcesA   map[string]int `json:"sources_a"`
+	SourcesB   map[string]int `json:"sources_b"`
+}
+
+// Diff compares two examples files by content id (ids are kept as hashes,
+// 8 bytes each).
+func Diff(ctx context.Context, a, b string) (*DatasetDiff, error) {
+	d := &DatasetDiff{A: a, B: b, SourcesA: map[string]int{}, SourcesB: map[string]int{}}
+	ids := map[string]bool{}
+	for rec, err := range ReadFile(ctx, a) {
+		if err != nil {
+			return nil, err
+		}
+		if rec.Err != nil {
+			continue
+		}
+		d.CountA++
+		ids[ContentID(rec.Example.Messages)] = true
+		d.SourcesA[rec.Example.Meta.Source]++
+	}
+	seen := map[string]bool{}
+	for rec, err := range ReadFile(ctx, b) {
+		if err != nil {
+			return nil, err
+		}
+		if rec.Err != nil {
+			continue
+		}
+		d.CountB++
+		id := ContentID(rec.Example.Messages)
+		seen[id] = true
+		d.SourcesB[rec.Example.Meta.Source]++
+		if ids[id] {
+			d.Same++
+		} else {
+			d.Added++
+			if len(d.AddedIDs) < 20 {
+				d.AddedIDs = append(d.AddedIDs, id)
+			}
+		}
+	}
+	var removed []string
+	for id := range ids {
+		if !seen[id] {
+			removed = append(removed, id)
+		}
+	}
+	sort.Strings(removed)
+	d.Removed = len(removed)
+	if len(removed) > 20 {
+		removed = removed[:20]
+	}
+	d.RemovedIDs = removed
+	return d, nil
+}
