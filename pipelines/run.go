@@ -20,6 +20,7 @@ import (
 	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/modelfile"
 	"github.com/tuneline/tuneline/persona"
+	"github.com/tuneline/tuneline/report"
 	"github.com/tuneline/tuneline/synth"
 )
 
@@ -166,8 +167,34 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		if err := r.snapshot(); err != nil {
 			return r.res, err
 		}
+		if _, err := os.Stat(r.datasetFile()); err == nil {
+			if err := WriteReport(ctx, cfg, ReportPath(cfg), opt.Version); err != nil {
+				return r.res, err
+			}
+			fmt.Fprintf(r.log, "report   %s\n", ReportPath(cfg))
+		}
 	}
 	return r.res, nil
+}
+
+// ReportPath is where run writes the HTML report.
+func ReportPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "report.html") }
+
+// WriteReport renders the workspace's report.
+func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
+	f := WorkspaceFiles(cfg)
+	in := report.Inputs{Title: cfg.Name, Dataset: f.Dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version}
+	if f.Dataset != f.Synth {
+		in.Synth = f.Synth
+	}
+	if len(f.Exports) > 0 {
+		in.ExportDir = f.Exports[0]
+	}
+	d, err := report.Collect(ctx, in)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return report.WriteFile(path, d)
 }
 
 // HistoryDir holds one copy of the dataset per distinct build, named

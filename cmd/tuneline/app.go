@@ -77,6 +77,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
    modelfile write an Ollama Modelfile (FROM, SYSTEM, PARAMETER, MESSAGE, ADAPTER, LICENSE, TEMPLATE)
    create    create Ollama models (one or a batch) through the API, and smoke-test them
    datasets  list, show (lineage), stats (coverage, scores), diff a workspace's datasets
+   report    write a workspace's self-contained HTML report with charts
 
 Data goes to stdout, progress and logs to stderr; --json where output is scripted.
 
@@ -109,6 +110,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newModelfileCmd(ios),
 			newCreateCmd(ios),
 			newDatasetsCmd(ios),
+			newReportCmd(ios),
 		},
 	}
 	for _, c := range app.Commands {

@@ -110,3 +110,35 @@ EXAMPLES:
 		},
 	}
 }
+
+func newReportCmd(ios *iostreams.IOStreams) *cli.Command {
+	var out string
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "write a workspace's self-contained HTML report (charts need no network)",
+		ArgsUsage: "[DIR]",
+		Description: `Token-length histogram, examples per source, question types, score distributions,
+the drop funnel (generated -> judged -> valid -> no exact duplicates -> no near
+duplicates) and source coverage (which documents, pages and time ranges produced
+no example). tuneline run writes it too, to build/report.html.`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "`FILE` (default build/report.html)", Destination: &out}},
+		Action: func(c *cli.Context) error {
+			dir := "."
+			if c.NArg() == 1 {
+				dir = c.Args().First()
+			}
+			cfg, err := pipelines.Load(dir)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = pipelines.ReportPath(cfg)
+			}
+			if err := pipelines.WriteReport(c.Context, cfg, out, toolVersion()); err != nil {
+				return err
+			}
+			fmt.Fprintln(ios.Out, out)
+			return nil
+		},
+	}
+}

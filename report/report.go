@@ -1,0 +1,221 @@
+// Package report renders a workspace's datasets as one self-contained HTML
+// page: token-length histogram, examples per source, score distributions,
+// the drop funnel and source coverage. The data is embedded as JSON and
+// drawn as SVG by a small inline script; nothing is fetched from a network.
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/tokens"
+)
+
+// Inputs are the files a report is built from.
+type Inputs struct {
+	Title       string
+	Dataset     string // curated (or synthesised) examples
+	Synth       string // before curation, for the low-score count
+	Chunks      string
+	ExportDir   string // one export folder holding export-report.json
+	GeneratedBy string
+}
+
+// Data is what the page shows (embedded as JSON).
+type Data struct {
+	Title         string                    `json:"title"`
+	Generated     string                    `json:"generated"`
+	Examples      int                       `json:"examples"`
+	TokenBins     []Bin                     `json:"token_bins"`
+	PerSource     []Bar                     `json:"per_source"`
+	Scores        map[string][]Bar          `json:"scores"`
+	ScoreMeans    map[string]float64        `json:"score_means"`
+	Funnel        []Bar                     `json:"funnel"`
+	Coverage      []datasets.SourceCoverage `json:"coverage"`
+	QuestionTypes []Bar                     `json:"question_types"`
+}
+
+// Bin is a histogram bin.
+type Bin struct {
+	From  int `json:"from"`
+	To    int `json:"to"`
+	Count int `json:"count"`
+}
+
+// Bar is a labelled count.
+type Bar struct {
+	Label string  `json:"label"`
+	Value float64 `json:"value"`
+}
+
+func bars(m map[string]int) []Bar {
+	var out []Bar
+	for k, v := range m {
+		out = append(out, Bar{k, float64(v)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
+	return out
+}
+
+// Collect reads the inputs.
+func Collect(ctx context.Context, in Inputs) (*Data, error) {
+	st, err := datasets.Stats(ctx, in.Dataset, in.Chunks)
+	if err != nil {
+		return nil, err
+	}
+	d := &Data{Title: in.Title, Generated: time.Now().UTC().Format(time.RFC3339) + " by " + in.GeneratedBy, Examples: st.Examples,
+		Scores: map[string][]Bar{}, ScoreMeans: st.ScoreMeans, Coverage: st.Coverage, QuestionTypes: bars(st.Questions)}
+	for src, n := range st.PerSource {
+		d.PerSource = append(d.PerSource, Bar{filepath.Base(src), float64(n)})
+	}
+	sort.Slice(d.PerSource, func(i, j int) bool { return d.PerSource[i].Label < d.PerSource[j].Label })
+	for k, m := range st.Scores {
+		d.Scores[k] = bars(m)
+	}
+	// token lengths (cookbook counting)
+	tc := tokens.NewCounter()
+	var lens []int
+	maxLen := 0
+	for rec, err := range datasets.ReadFile(ctx, in.Dataset) {
+		if err != nil {
+			return nil, err
+		}
+		if rec.Err != nil {
+			continue
+		}
+		c := format.Check(rec, tc, 0)
+		lens = append(lens, c.Tokens)
+		maxLen = max(maxLen, c.Tokens)
+	}
+	if len(lens) > 0 {
+		width := max(1, (maxLen+19)/20)
+		bins := make([]Bin, maxLen/width+1)
+		for i := range bins {
+			bins[i] = Bin{From: i * width, To: (i+1)*width - 1}
+		}
+		for _, l := range lens {
+			bins[l/width].Count++
+		}
+		d.TokenBins = bins
+	}
+	// funnel
+	synthN := 0
+	if in.Synth != "" {
+		for rec, err := range datasets.ReadFile(ctx, in.Synth) {
+			if err == nil && rec.Err == nil {
+				synthN++
+			}
+		}
+	}
+	d.Funnel = append(d.Funnel, Bar{"generated", float64(max(synthN, st.Examples))})
+	if synthN > 0 {
+		d.Funnel = append(d.Funnel, Bar{"after judge (low score dropped)", float64(st.Examples)})
+	}
+	if in.ExportDir != "" {
+		if b, err := os.ReadFile(filepath.Join(in.ExportDir, "export-report.json")); err == nil {
+			var rep format.Report
+			if json.Unmarshal(b, &rep) == nil {
+				inv, ex, near := 0, rep.Dropped["exact_duplicate"], rep.Dropped["near_duplicate"]
+				for k, v := range rep.Dropped {
+					if strings.HasPrefix(k, "invalid:") || strings.HasSuffix(k, ":incompatible") {
+						inv += v
+					}
+				}
+				d.Funnel = append(d.Funnel, Bar{"read by export", float64(rep.Read)}, Bar{"valid", float64(rep.Read - inv)},
+					Bar{"no exact duplicates", float64(rep.Read - inv - ex)}, Bar{"no near duplicates (written)", float64(rep.Read - inv - ex - near)})
+			}
+		}
+	}
+	return d, nil
+}
+
+// Write renders the page.
+func Write(w io.Writer, d *Data) error {
+	js, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return page.Execute(w, map[string]any{"Title": d.Title, "Data": template.JS(js)})
+}
+
+// WriteFile renders the page atomically.
+func WriteFile(path string, d *Data) error {
+	f, err := datasets.CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := Write(f, d); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return f.Commit()
+}
+
+var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} — tuneline report</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222}
+h1{font-size:1.6em}h2{font-size:1.15em;margin-top:2em}
+.chart{border:1px solid #ddd;padding:8px;border-radius:6px}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;font-size:13px}
+.muted{color:#777}
+</style></head><body>
+<h1>{{.Title}}</h1>
+<p class="muted" id="meta"></p>
+<h2>Tokens per example</h2><div class="chart" id="tokens"></div>
+<h2>Examples per source</h2><div class="chart" id="sources"></div>
+<h2>Question types</h2><div class="chart" id="qtypes"></div>
+<h2>Score distributions</h2><div id="scores"></div>
+<h2>From generation to dataset</h2><div class="chart" id="funnel"></div>
+<h2>Source coverage</h2><table id="coverage"><thead><tr><th>source</th><th>chunks</th><th>with examples</th><th>examples</th><th>no examples from</th></tr></thead><tbody></tbody></table>
+<script>
+const D = {{.Data}};
+const NS = "http://www.w3.org/2000/svg";
+function el(tag, attrs, parent) { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
+function barChart(id, items, color) {
+  const box = document.getElementById(id);
+  if (!items || !items.length) { box.textContent = "no data"; box.dataset.drawn = "0"; return; }
+  const W = 900, rowH = 22, H = items.length * rowH + 10, left = 230;
+  const svg = el("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H}, box);
+  const max = Math.max(...items.map(i => i.value), 1);
+  let n = 0;
+  items.forEach((it, i) => {
+    const y = 5 + i * rowH, w = Math.max(1, (W - left - 60) * it.value / max);
+    const t = el("text", {x: left - 6, y: y + 15, "text-anchor": "end", "font-size": 12}, svg); t.textContent = it.label;
+    el("rect", {x: left, y: y + 3, width: w, height: rowH - 6, fill: color, class: "bar"}, svg);
+    const v = el("text", {x: left + w + 4, y: y + 15, "font-size": 12}, svg); v.textContent = Math.round(it.value * 100) / 100;
+    n++;
+  });
+  box.dataset.drawn = String(n);
+}
+document.getElementById("meta").textContent = D.examples + " examples · generated " + D.generated;
+barChart("tokens", (D.token_bins || []).map(b => ({label: b.from + "–" + b.to, value: b.count})), "#4e79a7");
+barChart("sources", D.per_source, "#59a14f");
+barChart("qtypes", D.question_types, "#edc948");
+const sc = document.getElementById("scores");
+Object.keys(D.scores || {}).sort().forEach(k => {
+  const h = document.createElement("h3"); h.textContent = k + " (mean " + (D.score_means[k] || 0).toFixed(2) + ")"; sc.appendChild(h);
+  const d = document.createElement("div"); d.className = "chart"; d.id = "score-" + k; sc.appendChild(d);
+  barChart(d.id, D.scores[k], "#f28e2b");
+});
+sc.dataset.drawn = String(Object.keys(D.scores || {}).length);
+barChart("funnel", D.funnel, "#e15759");
+const tb = document.querySelector("#coverage tbody");
+(D.coverage || []).forEach(c => {
+  const tr = document.createElement("tr");
+  [c.source, c.chunks, c.chunks_with_examples, c.examples, (c.uncovered || []).join(", ")].forEach(v => { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+  tb.appendChild(tr);
+});
+document.body.dataset.rendered = "yes";
+</script></body></html>
+`))

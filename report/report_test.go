@@ -1,0 +1,59 @@
+package report
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/internal/testenv"
+)
+
+// The report renders in headless Chromium with no network: every chart
+// drew its bars.
+func TestReportRendersInChromium(t *testing.T) {
+	dir := t.TempDir()
+	data := "../examples/chat/physics-qa.jsonl"
+	if _, err := format.Export(context.Background(), []string{data}, format.Options{Target: format.TargetOpenAI, OutDir: filepath.Join(dir, "export"), Split: 0.8, NearDup: 0.8}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Collect(context.Background(), Inputs{Title: "physics", Dataset: data, ExportDir: filepath.Join(dir, "export"), GeneratedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Examples != 12 || len(d.TokenBins) == 0 || len(d.Funnel) < 4 {
+		t.Fatalf("data %+v", d)
+	}
+	out := filepath.Join(dir, "report.html")
+	if err := WriteFile(out, d); err != nil {
+		t.Fatal(err)
+	}
+	dom, err := testenv.DumpDOM(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dom, `data-rendered="yes"`) {
+		t.Fatalf("the page's script did not finish:\n%.2000s", dom)
+	}
+	for _, id := range []string{"tokens", "sources", "funnel"} {
+		m := regexp.MustCompile(`id="` + id + `"[^>]*data-drawn="(\d+)"`).FindStringSubmatch(dom)
+		if m == nil {
+			t.Errorf("chart %s not drawn", id)
+			continue
+		}
+		if n, _ := strconv.Atoi(m[1]); n == 0 {
+			t.Errorf("chart %s drew no bars", id)
+		}
+	}
+	if c := strings.Count(dom, `class="bar"`); c < 8 {
+		t.Errorf("%d bars in the DOM", c)
+	}
+	if strings.Contains(dom, "http://") || strings.Contains(dom, "https://") {
+		if regexp.MustCompile(`(src|href)="https?://`).MatchString(dom) {
+			t.Error("the report loads something from the network")
+		}
+	}
+}
