@@ -1,30 +1,31 @@
-package localollama
+package localollama_test
 
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/ollama/ollama/api"
-	"net/http"
-	"net/url"
+
+	"github.com/tuneline/tuneline/internal/testenv"
 )
 
-// A real ollama serves the tiny model, and a JSON-schema format gives
-// schema-valid replies from random weights.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.Shutdown()
+	os.Exit(code)
+}
+
+// A real ollama (installed, started and given the tiny model by this
+// package, through testenv) serves schema-valid replies from random weights.
 func TestTinyModelStructuredOutput(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	s := testenv.Ollama(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, Options{Log: os.Stderr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
-	if err := s.CreateTiny(ctx, "tiny"); err != nil {
-		t.Fatal(err)
-	}
 	u, _ := url.Parse(s.URL)
 	c := api.NewClient(u, http.DefaultClient)
 	schema := json.RawMessage(`{"type":"object","properties":{"question":{"type":"string","maxLength":40},"answer":{"type":"string","maxLength":80}},"required":["question","answer"]}`)
@@ -32,9 +33,9 @@ func TestTinyModelStructuredOutput(t *testing.T) {
 	for i := range 5 {
 		var out string
 		stream := false
-		err := c.Chat(ctx, &api.ChatRequest{Model: "tiny", Stream: &stream, Format: schema,
+		err := c.Chat(ctx, &api.ChatRequest{Model: testenv.TinyModel, Stream: &stream, Format: schema,
 			Messages: []api.Message{{Role: "user", Content: "Ask and answer a question about light."}},
-			Options:  map[string]any{"seed": i, "num_predict": 200, "temperature": 0.8}}, func(r api.ChatResponse) error {
+			Options:  map[string]any{"seed": i, "num_predict": 400, "temperature": 0.8}}, func(r api.ChatResponse) error {
 			out += r.Message.Content
 			return nil
 		})
@@ -50,5 +51,8 @@ func TestTinyModelStructuredOutput(t *testing.T) {
 	}
 	if valid < 5 {
 		t.Errorf("%d of 5 replies schema-valid", valid)
+	}
+	if s.Exited() {
+		t.Error("server exited")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -64,12 +65,12 @@ func (f *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestSynthSurvivesFaults(t *testing.T) {
 	srv := testenv.Ollama(t)
 	target, _ := url.Parse(srv.URL)
-	fp := &faultProxy{seen: map[string]int{}, real: httputil.NewSingleHostReverseProxy(target), stall: 3 * time.Second}
+	fp := &faultProxy{seen: map[string]int{}, real: httputil.NewSingleHostReverseProxy(target), stall: 8 * time.Second}
 	proxy := httptest.NewServer(fp)
 	defer proxy.Close()
 	chunks := writeChunks(t, 3)
 	opt := testOptions(t, proxy.URL)
-	opt.Timeout = 1500 * time.Millisecond
+	opt.Timeout = 6 * time.Second
 	opt.Backoff = 20 * time.Millisecond
 	opt.NetRetries = 30
 	opt.Retries = 10
@@ -78,12 +79,15 @@ func TestSynthSurvivesFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fp.mu.Lock()
+	seen := maps.Clone(fp.seen)
+	fp.mu.Unlock()
 	if sum.TasksDone != 6 || len(sum.Failures) != 0 || sum.Examples != 3*2+3 {
-		t.Fatalf("summary %+v (faults %v)", sum, fp.seen)
+		t.Fatalf("summary %+v (faults %v)", sum, seen)
 	}
 	for _, k := range []string{"reset", "500", "503", "stall", "garbage"} {
-		if fp.seen[k] == 0 {
-			t.Errorf("fault %s never injected: %v", k, fp.seen)
+		if seen[k] == 0 {
+			t.Errorf("fault %s never injected: %v", k, seen)
 		}
 	}
 	exs := readExamples(t, out.Bytes())
@@ -97,7 +101,7 @@ func TestSynthSurvivesFaults(t *testing.T) {
 	if len(exs) != sum.Examples {
 		t.Errorf("%d examples written, summary says %d", len(exs), sum.Examples)
 	}
-	t.Logf("faults injected %v; requests %d, network retries %d, re-asked %d", fp.seen, sum.Requests, sum.Retried, sum.Reasked)
+	t.Logf("faults injected %v; requests %d, network retries %d, re-asked %d", seen, sum.Requests, sum.Retried, sum.Reasked)
 }
 
 // The OpenAI-compatible backend against the real server's /v1.

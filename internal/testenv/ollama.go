@@ -3,7 +3,9 @@ package testenv
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +28,13 @@ var (
 func Ollama(t testing.TB) *localollama.Server {
 	t.Helper()
 	ollamaOnce.Do(func() {
+		// One test process at a time runs an Ollama: go test runs packages
+		// in parallel, and several servers generating on two cores slow
+		// every request past the tests' timeouts.
+		if err := lockMachine(); err != nil {
+			ollamaErr = err
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		defer cancel()
 		ollamaSrv, ollamaErr = localollama.Start(ctx, localollama.Options{Log: os.Stderr, NumParallel: 4, Debug: true})
@@ -39,9 +48,38 @@ func Ollama(t testing.TB) *localollama.Server {
 	return ollamaSrv
 }
 
-// Shutdown stops the shared server, if one was started.
+// Shutdown stops the shared server, if one was started, and lets the
+// next test process start its own.
 func Shutdown() {
 	if ollamaSrv != nil {
 		ollamaSrv.Stop()
+	}
+	unlockMachine()
+}
+
+var lockFile *os.File
+
+func lockMachine() error {
+	dir := localollama.CacheDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "test-ollama.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return err
+	}
+	lockFile = f
+	return nil
+}
+
+func unlockMachine() {
+	if lockFile != nil {
+		syscall.Flock(int(lockFile.Fd()), syscall.LOCK_UN)
+		lockFile.Close()
+		lockFile = nil
 	}
 }
