@@ -53,6 +53,11 @@ type Options struct {
 	Force   bool
 	Version string
 	Log     io.Writer // progress and plan
+	// Verbose logs each stage's inputs and their hashes.
+	Verbose bool
+	// Progress, when set, is told the items done in the running stage
+	// (tasks of synth, examples of curate); total is 0 when unknown.
+	Progress func(stage string, done, total int)
 }
 
 // StageResult is one line of the final table.
@@ -345,6 +350,11 @@ func (r *runner) stage(ctx context.Context, st string) error {
 		return nil
 	}
 	fmt.Fprintf(r.log, "%-8s running: %s\n", st, why)
+	if r.opt.Verbose {
+		for _, k := range sortedKeys(detail) {
+			fmt.Fprintf(r.log, "         input %s = %s\n", k, detail[k])
+		}
+	}
 	start := time.Now()
 	summary, err := r.exec(ctx, st)
 	if err != nil {
@@ -609,7 +619,8 @@ func (r *runner) synth(ctx context.Context) (string, error) {
 	}
 	defer f.Abort()
 	sum, err := synth.Run(ctx, r.chunks(), synth.Options{Model: model, Persona: r.persona, Backend: b, PairsPerChunk: c.Pairs, Conversations: c.Conversations,
-		Turns: c.Turns, Limits: lim, Parallel: c.Parallel, Temperature: 0.7, Seed: c.Seed, CacheDir: filepath.Join(r.build, "cache", "synth")}, f)
+		Turns: c.Turns, Limits: lim, Parallel: c.Parallel, Temperature: 0.7, Seed: c.Seed, CacheDir: filepath.Join(r.build, "cache", "synth"),
+		Progress: func(s *synth.Summary) { r.progress("synth", s.TasksDone, s.Tasks) }}, f)
 	if err != nil {
 		return "", err
 	}
@@ -637,7 +648,8 @@ func (r *runner) curate(ctx context.Context) (string, error) {
 	}
 	defer f.Abort()
 	sum, err := synth.Curate(ctx, r.synthOut(), synth.CurateOptions{Model: model, Backend: b, Persona: r.persona, Chunks: r.chunks(),
-		MinScore: r.cfg.Curate.MinScore, Parallel: r.cfg.Synth.Parallel, CacheDir: filepath.Join(r.build, "cache", "curate")}, f)
+		MinScore: r.cfg.Curate.MinScore, Parallel: r.cfg.Synth.Parallel, CacheDir: filepath.Join(r.build, "cache", "curate"),
+		Progress: func(done int) { r.progress("curate", done, 0) }}, f)
 	if err != nil {
 		return "", err
 	}
@@ -729,4 +741,19 @@ func (r *runner) create(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return "created " + strings.Join(names, ", "), nil
+}
+
+func (r *runner) progress(stage string, done, total int) {
+	if r.opt.Progress != nil {
+		r.opt.Progress(stage, done, total)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/pipelines"
+	"github.com/tuneline/tuneline/progress"
 )
 
 func newInitCmd(ios *iostreams.IOStreams) *cli.Command {
@@ -72,6 +73,7 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan and why each stage would run", Destination: &o.DryRun},
 			&cli.BoolFlag{Name: "force", Usage: "run the selected stages even when up to date", Destination: &o.Force},
 			&cli.BoolFlag{Name: "json", Usage: "print the stage table as JSON", Destination: &o.JSON},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log every stage's inputs and their hashes", Destination: &o.Verbose},
 		},
 		Action: func(c *cli.Context) error {
 			o.Path = "."
@@ -87,7 +89,23 @@ EXAMPLES:
 			}
 			o.Version = toolVersion()
 			o.Log = ios.ErrOut
+			var bar *progress.Bar
+			var barStage string
+			o.Progress = func(stage string, done, total int) {
+				if bar == nil || barStage != stage {
+					if bar != nil {
+						bar.Done()
+					}
+					bar = progress.New(ios.ErrOut, progress.Options{Label: "  " + stage, Live: ios.StderrTTY, Off: ios.Quiet})
+					barStage = stage
+				}
+				bar.SetTotal(int64(total))
+				bar.Set(int64(done))
+			}
 			res, err := pipelines.Run(c.Context, cfg, o.Options)
+			if bar != nil {
+				bar.Done()
+			}
 			if res != nil {
 				if o.JSON {
 					enc := json.NewEncoder(ios.Out)
