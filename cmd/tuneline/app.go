@@ -78,6 +78,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
    create    create Ollama models (one or a batch) through the API, and smoke-test them
    datasets  list, show (lineage), stats (coverage, scores), diff a workspace's datasets
    report    write a workspace's self-contained HTML report with charts
+   eval      compare built models with a prompt-engineered baseline on held-out questions
 
 Data goes to stdout, progress and logs to stderr; --json where output is scripted.
 
@@ -111,6 +112,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newCreateCmd(ios),
 			newDatasetsCmd(ios),
 			newReportCmd(ios),
+			newEvalCmd(ios),
 		},
 	}
 	for _, c := range app.Commands {

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/tuneline/tuneline/eval"
+	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/persona"
+)
+
+// EvalOptions are eval's inputs.
+type EvalOptions struct {
+	IO          *iostreams.IOStreams
+	Models      cli.StringSlice
+	Baseline    string
+	PersonaFile string
+	Questions   string
+	Limit       int
+	Judge       string
+	Host        string
+	JSON        bool
+	Side        bool
+	eval.Options
+}
+
+func newEvalCmd(ios *iostreams.IOStreams) *cli.Command {
+	o := &EvalOptions{IO: ios}
+	return &cli.Command{
+		Name:  "eval",
+		Usage: "ask held-out questions of built models and a prompt-engineered baseline; judge persona and grounding",
+		Description: `Asks every --model the questions (user/assistant examples: the validation split
+tuneline export wrote, by default build/export/openai/validation.jsonl), and with
+--baseline BASE also the base model with the persona as its system prompt — the
+prompt-engineering approach to compare fine-tuning against. A judge model scores
+each reply 1-5 for persona consistency, accuracy against the reference answer and
+grounding, and says whether it broke character; reply length, refusals and
+latency are measured too. Prints per-model means with 95% confidence intervals;
+--side shows the replies side by side; --json everything. Replies and judgements
+are cached like synth's.
+
+EXAMPLES:
+   tuneline eval --model ada-physics --baseline llama3.2 --persona persona.yaml --judge llama3.2
+   tuneline eval --model a --model b --questions held-out.jsonl --json > eval.json`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "model", Aliases: []string{"m"}, Usage: "model to evaluate (repeatable)", Destination: &o.Models},
+			&cli.StringFlag{Name: "baseline", Usage: "base `MODEL` asked with the persona as system prompt", Destination: &o.Baseline},
+			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
+			&cli.StringFlag{Name: "questions", Value: filepath.Join("build", "export", "openai", "validation.jsonl"), Usage: "questions `FILE` (examples JSONL)", Destination: &o.Questions},
+			&cli.IntFlag{Name: "limit", Usage: "ask at most this many questions", Destination: &o.Limit},
+			&cli.StringFlag{Name: "judge", Usage: "judge `MODEL` (default: the baseline, else the first model)", Destination: &o.Judge},
+			&cli.StringFlag{Name: "host", Value: defaultHost(), Usage: "Ollama server URL ($OLLAMA_HOST)", Destination: &o.Host},
+			&cli.IntFlag{Name: "parallel", Value: 2, Destination: &o.Parallel},
+			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Destination: &o.Timeout},
+			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "eval"), Usage: "cache `DIR`", Destination: &o.CacheDir},
+			&cli.BoolFlag{Name: "side", Usage: "print the replies side by side", Destination: &o.Side},
+			&cli.BoolFlag{Name: "json", Usage: "print the whole report as JSON", Destination: &o.JSON},
+		},
+		Action: func(c *cli.Context) error {
+			if len(o.Models.Value()) == 0 && o.Baseline == "" {
+				return usageErr("eval: give at least one --model or a --baseline")
+			}
+			if o.Baseline != "" && o.PersonaFile == "" {
+				return usageErr("eval: --baseline needs --persona (its system prompt)")
+			}
+			return runEval(c.Context, o)
+		},
+	}
+}
+
+func runEval(ctx context.Context, o *EvalOptions) error {
+	var err error
+	if o.PersonaFile != "" {
+		if o.Persona, err = persona.Load(o.PersonaFile); err != nil {
+			return err
+		}
+	}
+	if o.Backend, err = backendFor("ollama", o.Host, "", ""); err != nil {
+		return err
+	}
+	qs, err := eval.LoadQuestions(ctx, o.Questions, o.Limit)
+	if err != nil {
+		return err
+	}
+	var targets []eval.Target
+	for _, m := range o.Models.Value() {
+		targets = append(targets, eval.Target{Label: m, Model: m})
+	}
+	if o.Baseline != "" {
+		targets = append(targets, eval.Target{Label: "baseline " + o.Baseline, Model: o.Baseline, System: strings.TrimRight(o.Persona.System, "\n")})
+	}
+	if o.Judge == "" {
+		o.Judge = o.Baseline
+		if o.Judge == "" {
+			o.Judge = targets[0].Model
+		}
+	}
+	o.Options.Judge = o.Judge
+	rep, err := eval.Run(ctx, qs, targets, o.Options)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return printJSON(o.IO, rep)
+	}
+	w := o.IO.Out
+	fmt.Fprintf(w, "%d questions, judge %s\n", len(qs), rep.Judge)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tPERSONA\tACCURACY\tGROUNDING\tBROKE CHARACTER\tREFUSALS\tLATENCY s\tLENGTH\tERRORS")
+	f := func(s eval.Stat) string { return fmt.Sprintf("%.2f ± %.2f", s.Mean, s.CI95) }
+	for _, s := range rep.Summaries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.0f%%\t%.0f%%\t%.2f\t%.0f\t%d\n", s.Target, f(s.Persona), f(s.Accuracy), f(s.Grounding),
+			100*s.BrokeCharacter, 100*s.RefusalRate, s.Latency.Mean, s.Length.Mean, s.Errors)
+	}
+	tw.Flush()
+	if o.Side {
+		byQ := map[string][]eval.Answer{}
+		for _, a := range rep.Answers {
+			byQ[a.Question] = append(byQ[a.Question], a)
+		}
+		for _, q := range qs {
+			fmt.Fprintf(w, "\nQ: %s\n   reference: %s\n", q.Question, q.Reference)
+			for _, a := range byQ[q.ID] {
+				fmt.Fprintf(w, "   %s [persona %d, accuracy %d, grounding %d]: %s\n", a.Target, a.Judgement.Persona, a.Judgement.Accuracy, a.Judgement.Grounding, a.Reply)
+			}
+		}
+	}
+	return nil
+}
