@@ -203,6 +203,12 @@ func parseRecord(b []byte) (Example, string, *RowError) {
 		ex.Meta = *w.Meta
 	}
 	ex.Meta.Format = format
+	if format == FormatInteraction && present(w.Rating) {
+		if ex.Meta.Extra == nil {
+			ex.Meta.Extra = map[string]string{}
+		}
+		ex.Meta.Extra["rating"] = idString(w.Rating)
+	}
 	return ex, format, nil
 }
 

@@ -32,6 +32,8 @@ type Options struct {
 	Workers int
 	// EmitText writes each document's clean text instead of chunks.
 	EmitText bool
+	// GoodOnly keeps only the chat-log turns the user rated "good".
+	GoodOnly bool
 	// MaxBytes caps a source's size (default 200 MB; URLs 20 MB).
 	MaxBytes int64
 	// HTTP fetches URLs (default: 30 s timeout, 5 redirects).
@@ -239,7 +241,7 @@ func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter)
 	kind := DetectKind(src, data, contentType)
 	r.res.Kind = kind
 	if kind == KindChat {
-		return chatExamples(src, data, r)
+		return chatExamples(src, data, r, opt.GoodOnly)
 	}
 	d, err := Extract(src, data, kind, contentType)
 	if err != nil {
@@ -491,7 +493,8 @@ func DocumentText(d *Document) string {
 	return b.String()
 }
 
-func chatExamples(src string, data []byte, r result) result {
+func chatExamples(src string, data []byte, r result, goodOnly bool) result {
+	skipped := 0
 	for raw, err := range datasets.RawRecords(context.Background(), bytes.NewReader(data), src) {
 		if err != nil {
 			r.res.Warnings = append(r.res.Warnings, err.Error())
@@ -503,13 +506,20 @@ func chatExamples(src string, data []byte, r result) result {
 			continue
 		}
 		ex := rec.Example
+		if goodOnly && ex.Meta.Extra["rating"] != "good" {
+			skipped++
+			continue
+		}
 		ex.Meta.Source = src
 		ex.Meta.Kind = "chat-log"
 		ex.EnsureID()
 		r.exs = append(r.exs, ex)
 	}
 	r.res.Examples = len(r.exs)
-	if len(r.exs) == 0 {
+	if skipped > 0 {
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d turns not rated good left out (--good-only)", skipped))
+	}
+	if len(r.exs) == 0 && skipped == 0 {
 		r.res.Error = "chat log with no usable example"
 	}
 	return r

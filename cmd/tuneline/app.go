@@ -79,6 +79,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
    datasets  list, show (lineage), stats (coverage, scores), diff a workspace's datasets
    report    write a workspace's self-contained HTML report with charts
    eval      compare built models with a prompt-engineered baseline on held-out questions
+   chat      chat with memory (facts and past turns retrieved into the prompt); logs become examples
 
 Data goes to stdout, progress and logs to stderr; --json where output is scripted.
 
@@ -113,6 +114,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newDatasetsCmd(ios),
 			newReportCmd(ios),
 			newEvalCmd(ios),
+			newChatCmd(ios),
 		},
 	}
 	for _, c := range app.Commands {

@@ -25,6 +25,7 @@ type IngestOptions struct {
 	Chunk    ingest.ChunkOptions
 	Workers  int
 	JSON     bool
+	GoodOnly bool
 }
 
 func newIngestCmd(ios *iostreams.IOStreams) *cli.Command {
@@ -63,6 +64,7 @@ EXAMPLES:
 			&cli.IntFlag{Name: "chunk-tokens", Value: 512, Usage: "target chunk size in tokens", Destination: &o.Chunk.Target},
 			&cli.IntFlag{Name: "overlap", Value: 64, Usage: "tokens repeated between consecutive chunks", Destination: &o.Chunk.Overlap},
 			&cli.IntFlag{Name: "workers", Value: 4, Usage: "sources processed at once", Destination: &o.Workers},
+			&cli.BoolFlag{Name: "good-only", Usage: "from chat logs, keep only the turns rated good (tuneline chat's /good)", Destination: &o.GoodOnly},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON (to stdout when --out is a file, else stderr)", Destination: &o.JSON},
 		},
 		Action: func(c *cli.Context) error {
@@ -107,7 +109,7 @@ func runIngest(ctx context.Context, o *IngestOptions) error {
 		out.Examples, commitEx = ex, c
 	}
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "ingest", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
-	sum, err := ingest.Run(ctx, o.Sources, ingest.Options{Chunk: o.Chunk, Workers: o.Workers, EmitText: o.Emit == "text",
+	sum, err := ingest.Run(ctx, o.Sources, ingest.Options{Chunk: o.Chunk, Workers: o.Workers, EmitText: o.Emit == "text", GoodOnly: o.GoodOnly,
 		Progress: func(done, total int) { bar.Set(int64(done)) }}, out)
 	bar.Done()
 	if err != nil {
