@@ -63,6 +63,11 @@ type Config struct {
 	Create struct {
 		Enabled *bool `yaml:"enabled"`
 	} `yaml:"create"`
+	Eval struct {
+		Enabled   *bool `yaml:"enabled"`
+		Questions int   `yaml:"questions"`
+		Baseline  *bool `yaml:"baseline"`
+	} `yaml:"eval"`
 
 	dir string
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/eval"
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/localollama"
@@ -25,7 +26,7 @@ import (
 )
 
 // Stages in order.
-var Stages = []string{"ingest", "synth", "curate", "export", "create"}
+var Stages = []string{"ingest", "synth", "curate", "export", "create", "eval"}
 
 // StageRecord is what the manifest keeps of a stage.
 type StageRecord struct {
@@ -195,6 +196,9 @@ func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
 	if len(f.Exports) > 0 {
 		in.ExportDir = f.Exports[0]
 	}
+	if _, err := os.Stat(EvalPath(cfg)); err == nil {
+		in.Eval = EvalPath(cfg)
+	}
 	d, err := report.Collect(ctx, in)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -264,6 +268,8 @@ func (r *runner) enabled(st string) bool {
 		return on(c.Export.Enabled)
 	case "create":
 		return on(c.Create.Enabled) && len(c.Models) > 0
+	case "eval":
+		return on(c.Eval.Enabled) && on(c.Create.Enabled) && len(c.Models) > 0
 	}
 	return true
 }
@@ -440,6 +446,12 @@ func (r *runner) inputs(ctx context.Context, st string) (map[string]string, []st
 		d["models"] = hashJSON(c.Models)
 		d["base"] = c.Ollama.Model + "/" + c.Ollama.Local
 		return d, []string{filepath.Join(r.build, "models.json")}, nil
+	case "eval":
+		d["models"], _ = hashFile(filepath.Join(r.build, "models.json"))
+		d["questions"], _ = hashFile(r.questionsFile())
+		d["persona"] = r.persona.Hash()
+		d["params"] = hashJSON(c.Eval)
+		return d, []string{EvalPath(c)}, nil
 	}
 	return d, nil, nil
 }
@@ -464,6 +476,8 @@ func (r *runner) exec(ctx context.Context, st string) (string, error) {
 		return r.export(ctx)
 	case "create":
 		return r.create(ctx)
+	case "eval":
+		return r.eval(ctx)
 	}
 	return "", nil
 }
@@ -756,4 +770,61 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(k)
 	return k
+}
+
+// EvalPath is where run writes the evaluation.
+func EvalPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "eval.json") }
+
+// questionsFile holds the held-out questions: the validation split of the
+// OpenAI export, else the dataset.
+func (r *runner) questionsFile() string {
+	p := filepath.Join(r.exportDir("openai"), "validation.jsonl")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return r.datasetFile()
+}
+
+func (r *runner) eval(ctx context.Context) (string, error) {
+	host, model, err := r.ollama(ctx)
+	if err != nil {
+		return "", err
+	}
+	b, err := synth.NewOllama(host)
+	if err != nil {
+		return "", err
+	}
+	n := r.cfg.Eval.Questions
+	if n == 0 {
+		n = 10
+	}
+	qs, err := eval.LoadQuestions(ctx, r.questionsFile(), n)
+	if err != nil {
+		return "", err
+	}
+	var targets []eval.Target
+	for _, m := range r.cfg.Models {
+		targets = append(targets, eval.Target{Label: m.Name, Model: m.Name})
+	}
+	if on(r.cfg.Eval.Baseline) {
+		targets = append(targets, eval.Target{Label: "baseline " + model, Model: model, System: strings.TrimRight(r.persona.System, "\n")})
+	}
+	limit := 256
+	if r.res.Gibberish {
+		limit = 48
+	}
+	rep, err := eval.Run(ctx, qs, targets, eval.Options{Backend: b, Judge: model, Persona: r.persona, Parallel: r.cfg.Synth.Parallel, MaxTokens: limit,
+		CacheDir: filepath.Join(r.build, "cache", "eval")})
+	if err != nil {
+		return "", err
+	}
+	js, _ := json.MarshalIndent(rep, "", "  ")
+	if err := datasets.WriteFileAtomic(EvalPath(r.cfg), append(js, '\n')); err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, s := range rep.Summaries {
+		parts = append(parts, fmt.Sprintf("%s persona %.2f accuracy %.2f", s.Target, s.Persona.Mean, s.Accuracy.Mean))
+	}
+	return fmt.Sprintf("%d questions: %s", len(qs), strings.Join(parts, "; ")), nil
 }

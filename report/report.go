@@ -28,6 +28,7 @@ type Inputs struct {
 	Synth       string // before curation, for the low-score count
 	Chunks      string
 	ExportDir   string // one export folder holding export-report.json
+	Eval        string // eval.json written by tuneline eval / run (optional)
 	GeneratedBy string
 }
 
@@ -43,6 +44,21 @@ type Data struct {
 	Funnel        []Bar                     `json:"funnel"`
 	Coverage      []datasets.SourceCoverage `json:"coverage"`
 	QuestionTypes []Bar                     `json:"question_types"`
+	Eval          []EvalRow                 `json:"eval,omitempty"`
+}
+
+// EvalRow is one evaluated model's means.
+type EvalRow struct {
+	Model       string  `json:"model"`
+	Persona     float64 `json:"persona"`
+	PersonaCI   float64 `json:"persona_ci"`
+	Accuracy    float64 `json:"accuracy"`
+	AccuracyCI  float64 `json:"accuracy_ci"`
+	Grounding   float64 `json:"grounding"`
+	GroundingCI float64 `json:"grounding_ci"`
+	Broke       float64 `json:"broke_character"`
+	Refusals    float64 `json:"refusals"`
+	Latency     float64 `json:"latency"`
 }
 
 // Bin is a histogram bin.
@@ -107,6 +123,22 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 			bins[l/width].Count++
 		}
 		d.TokenBins = bins
+	}
+	if in.Eval != "" {
+		var er struct {
+			Summaries []struct {
+				Target                       string
+				Persona, Accuracy, Grounding struct{ Mean, CI95 float64 }
+				BrokeCharacter               float64                `json:"broke_character_rate"`
+				RefusalRate                  float64                `json:"refusal_rate"`
+				Latency                      struct{ Mean float64 } `json:"latency_seconds"`
+			}
+		}
+		if b, err := os.ReadFile(in.Eval); err == nil && json.Unmarshal(b, &er) == nil {
+			for _, s := range er.Summaries {
+				d.Eval = append(d.Eval, EvalRow{s.Target, s.Persona.Mean, s.Persona.CI95, s.Accuracy.Mean, s.Accuracy.CI95, s.Grounding.Mean, s.Grounding.CI95, s.BrokeCharacter, s.RefusalRate, s.Latency.Mean})
+			}
+		}
 	}
 	// funnel
 	synthN := 0
@@ -177,6 +209,8 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;pad
 <h2>Question types</h2><div class="chart" id="qtypes"></div>
 <h2>Score distributions</h2><div id="scores"></div>
 <h2>From generation to dataset</h2><div class="chart" id="funnel"></div>
+<h2>Evaluation: built models versus the prompt-engineered baseline</h2><div class="chart" id="eval"></div>
+<table id="evaltable"><thead><tr><th>model</th><th>persona</th><th>accuracy</th><th>grounding</th><th>broke character</th><th>refusals</th><th>latency s</th></tr></thead><tbody></tbody></table>
 <h2>Source coverage</h2><table id="coverage"><thead><tr><th>source</th><th>chunks</th><th>with examples</th><th>examples</th><th>no examples from</th></tr></thead><tbody></tbody></table>
 <script>
 const D = {{.Data}};
@@ -215,6 +249,17 @@ const tb = document.querySelector("#coverage tbody");
   const tr = document.createElement("tr");
   [c.source, c.chunks, c.chunks_with_examples, c.examples, (c.uncovered || []).join(", ")].forEach(v => { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
   tb.appendChild(tr);
+});
+const ev = [];
+(D.eval || []).forEach(e => { ev.push({label: e.model + " persona", value: e.persona}, {label: e.model + " accuracy", value: e.accuracy}, {label: e.model + " grounding", value: e.grounding}); });
+barChart("eval", ev, "#76b7b2");
+const et = document.querySelector("#evaltable tbody");
+(D.eval || []).forEach(e => {
+  const tr = document.createElement("tr");
+  [e.model, e.persona.toFixed(2) + " ± " + e.persona_ci.toFixed(2), e.accuracy.toFixed(2) + " ± " + e.accuracy_ci.toFixed(2),
+   e.grounding.toFixed(2) + " ± " + e.grounding_ci.toFixed(2), Math.round(100 * e.broke_character) + "%", Math.round(100 * e.refusals) + "%", e.latency.toFixed(2)]
+    .forEach(v => { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+  et.appendChild(tr);
 });
 document.body.dataset.rendered = "yes";
 </script></body></html>
