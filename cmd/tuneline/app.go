@@ -26,6 +26,7 @@ const exitCodesHelp = `EXIT CODES:
    1    the data has errors (validate), or the command failed
    2    usage error: unknown flag, missing argument
    3    export: files were written but exceed the target's documented limits
+   N    create --batch: N models failed (the others were created)
    130  interrupted (Ctrl-C); finished outputs are kept, partial ones removed`
 
 // version is set with -ldflags "-X main.version=..."; otherwise the module

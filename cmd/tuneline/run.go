@@ -48,7 +48,7 @@ func newRunCmd(ios *iostreams.IOStreams) *cli.Command {
 	o := &RunOptions{IO: ios}
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a workspace's pipeline: ingest, synth, curate, export, create — redoing only what changed",
+		Usage:     "run a workspace's pipeline: ingest, synth, curate, export, create, eval — redoing only what changed",
 		ArgsUsage: "[DIR|tuneline.yaml]",
 		Description: `Runs the stages of the workspace (default: the current folder) in order, with
 outputs under build/ and a manifest (build/manifest.json) recording each stage's
@@ -68,7 +68,7 @@ EXAMPLES:
    tuneline run --from export        # re-export and re-create only
    tuneline run --only synth --force`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "from", Usage: "start at `STAGE` (ingest, synth, curate, export, create)", Destination: &o.From},
+			&cli.StringFlag{Name: "from", Usage: "start at `STAGE` (ingest, synth, curate, export, create, eval)", Destination: &o.From},
 			&cli.StringFlag{Name: "only", Usage: "run only `STAGE`", Destination: &o.Only},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan and why each stage would run", Destination: &o.DryRun},
 			&cli.BoolFlag{Name: "force", Usage: "run the selected stages even when up to date", Destination: &o.Force},
