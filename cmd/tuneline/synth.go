@@ -119,19 +119,8 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 		return err
 	}
 	o.Persona = p
-	switch o.API {
-	case "ollama":
-		o.Backend, err = synth.NewOllama(o.Host)
-	case "openai":
-		if o.BaseURL == "" {
-			return usageErr("synth: --api openai needs --base-url")
-		}
-		o.Backend, err = synth.NewOpenAI(o.BaseURL, o.APIKey)
-	default:
-		return usageErr("synth: --api %q: want ollama or openai", o.API)
-	}
-	if err != nil {
-		return usageErr("synth: %v", err)
+	if o.Backend, err = backendFor(o.API, o.Host, o.BaseURL, o.APIKey); err != nil {
+		return err
 	}
 	o.Options.Timeout = o.Timeout
 	w, commit, abort, err := output(o.Out, o.IO.Out)

@@ -13,23 +13,15 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/tuneline/tuneline/localollama"
 )
 
 // DuckDBVersion is the @duckdb/node-api release the tests use.
 const DuckDBVersion = "1.5.6-r.1"
 
-// CacheDir is where installed tools live: $TUNELINE_CACHE, or
-// $XDG_CACHE_HOME/tuneline, or ~/.cache/tuneline.
-func CacheDir() string {
-	if d := os.Getenv("TUNELINE_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		d = os.TempDir()
-	}
-	return filepath.Join(d, "tuneline")
-}
+// CacheDir is where installed tools live (see localollama.CacheDir).
+func CacheDir() string { return localollama.CacheDir() }
 
 var (
 	duckOnce sync.Once
