@@ -114,13 +114,17 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 		maxLen = max(maxLen, c.Tokens)
 	}
 	if len(lens) > 0 {
-		width := max(1, (maxLen+19)/20)
-		bins := make([]Bin, maxLen/width+1)
+		minLen := lens[0]
+		for _, l := range lens {
+			minLen = min(minLen, l)
+		}
+		width := max(1, (maxLen-minLen+20)/20)
+		bins := make([]Bin, (maxLen-minLen)/width+1)
 		for i := range bins {
-			bins[i] = Bin{From: i * width, To: (i+1)*width - 1}
+			bins[i] = Bin{From: minLen + i*width, To: minLen + (i+1)*width - 1}
 		}
 		for _, l := range lens {
-			bins[l/width].Count++
+			bins[(l-minLen)/width].Count++
 		}
 		d.TokenBins = bins
 	}
@@ -163,7 +167,7 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 						inv += v
 					}
 				}
-				d.Funnel = append(d.Funnel, Bar{"read by export", float64(rep.Read)}, Bar{"valid", float64(rep.Read - inv)},
+				d.Funnel = append(d.Funnel, Bar{"read by export (with chat logs)", float64(rep.Read)}, Bar{"valid", float64(rep.Read - inv)},
 					Bar{"no exact duplicates", float64(rep.Read - inv - ex)}, Bar{"no near duplicates (written)", float64(rep.Read - inv - ex - near)})
 			}
 		}
