@@ -96,7 +96,14 @@ EXAMPLES:
 					if bar != nil {
 						bar.Done()
 					}
-					bar = progress.New(ios.ErrOut, progress.Options{Label: "  " + stage, Live: ios.StderrTTY, Off: ios.Quiet})
+					idx := 0
+					for i, st := range pipelines.Stages {
+						if st == stage {
+							idx = i + 1
+						}
+					}
+					label := fmt.Sprintf("[%d/%d] %s", idx, len(pipelines.Stages), stage)
+					bar = progress.New(ios.ErrOut, progress.Options{Label: label, Live: ios.StderrTTY, Off: ios.Quiet})
 					barStage = stage
 				}
 				bar.SetTotal(int64(total))
