@@ -8,11 +8,10 @@ package eval
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -221,22 +220,8 @@ func ask(ctx context.Context, opt *Options, cache *synth.Cache, t Target, q Ques
 
 // call sends one request, retrying network errors a few times.
 func call(ctx context.Context, opt *Options, r synth.Request) (synth.Reply, error) {
-	var last error
-	for try := range 5 {
-		rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-		rep, err := opt.Backend.Chat(rctx, r)
-		cancel()
-		if err == nil {
-			return rep, nil
-		}
-		last = err
-		var re *synth.RetryError
-		if !errors.As(err, &re) || ctx.Err() != nil {
-			return rep, err
-		}
-		time.Sleep(time.Duration(250*(1<<try)) * time.Millisecond)
-	}
-	return synth.Reply{}, last
+	rep, _, err := synth.Send(ctx, opt.Backend, r, opt.Timeout, 250*time.Millisecond, 5, rand.Float64)
+	return rep, err
 }
 
 func judge(ctx context.Context, opt *Options, q Question, reply string) (Judgement, error) {
@@ -311,14 +296,4 @@ func summarize(t Target, as []Answer) TargetSummary {
 		s.RefusalRate = float64(refused) / float64(n)
 	}
 	return s
-}
-
-// SortAnswers orders answers by question then target, for side by side.
-func SortAnswers(as []Answer) {
-	sort.SliceStable(as, func(i, j int) bool {
-		if as[i].Question != as[j].Question {
-			return as[i].Question < as[j].Question
-		}
-		return as[i].Target < as[j].Target
-	})
 }

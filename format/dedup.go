@@ -395,9 +395,6 @@ func (d *Deduper) where(i int) (file, line int) {
 	return f, int(d.kept.at(uint32(i)).line)
 }
 
-// Kept is the number of unique examples seen.
-func (d *Deduper) Kept() int { return d.kept.n }
-
 // IndexBytes is the memory the index holds.
 func (d *Deduper) IndexBytes() int {
 	return d.kept.bytes() + d.bandh.bytes() + len(d.exact.slots)*4 + len(d.bands.slots)*4

@@ -78,28 +78,6 @@ func (h *Histogram) Distribution() Distribution {
 	return Distribution{Min: int(h.min), Max: int(h.max), Mean: h.sum / float64(h.n), Median: q(0.5), P5: q(0.05), P95: q(0.95)}
 }
 
-// Distribute computes the distribution of v (sorted in place).
-func Distribute(v []int32) Distribution {
-	if len(v) == 0 {
-		return Distribution{}
-	}
-	slices.Sort(v)
-	var sum float64
-	for _, x := range v {
-		sum += float64(x)
-	}
-	return Distribution{Min: int(v[0]), Max: int(v[len(v)-1]), Mean: sum / float64(len(v)),
-		Median: quantile(v, 0.5), P5: quantile(v, 0.05), P95: quantile(v, 0.95)}
-}
-
-// quantile is numpy's default (linear) quantile of sorted v.
-func quantile(v []int32, q float64) float64 {
-	pos := q * float64(len(v)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(v)-1)
-	return float64(v[lo]) + (pos-float64(lo))*float64(v[hi]-v[lo])
-}
-
 // Fine-tuning pricing rules from the OpenAI cookbook's data-prep check.
 const (
 	TargetEpochs      = 3

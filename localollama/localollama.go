@@ -8,7 +8,6 @@ package localollama
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -208,12 +207,6 @@ func (s *Server) logTail() string {
 	return tail(b, 3000)
 }
 
-// Log returns the server's log so far.
-func (s *Server) Log() string {
-	b, _ := os.ReadFile(s.LogPath)
-	return string(b)
-}
-
 // Stop ends the server (its whole process group) and removes its folder
 // when Start created it.
 func (s *Server) Stop() error {
@@ -275,6 +268,3 @@ func (s *Server) CreateFromModelfile(ctx context.Context, name, modelfile string
 	}
 	return nil
 }
-
-// ErrNotRunning is returned when the server has exited.
-var ErrNotRunning = errors.New("the local ollama server is not running")

@@ -41,14 +41,13 @@ func (c *Client) API() *api.Client { return c.api }
 
 // Result describes a created model.
 type Result struct {
-	Name     string        `json:"name"`
-	Digest   string        `json:"digest"`
-	Size     int64         `json:"size"`
-	Seconds  float64       `json:"seconds"`
-	Uploaded int           `json:"blobs_uploaded"`
-	Reused   int           `json:"blobs_reused"`
-	Smoke    *SmokeResult  `json:"smoke,omitempty"`
-	Duration time.Duration `json:"-"`
+	Name     string       `json:"name"`
+	Digest   string       `json:"digest"`
+	Size     int64        `json:"size"`
+	Seconds  float64      `json:"seconds"`
+	Uploaded int          `json:"blobs_uploaded"`
+	Reused   int          `json:"blobs_reused"`
+	Smoke    *SmokeResult `json:"smoke,omitempty"`
 }
 
 // fileDigest hashes a file.
@@ -193,8 +192,7 @@ func (c *Client) Create(ctx context.Context, name string, s *Spec, progress io.W
 	if err := c.describe(ctx, res); err != nil {
 		return nil, err
 	}
-	res.Duration = time.Since(start)
-	res.Seconds = res.Duration.Seconds()
+	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }
 
@@ -254,8 +252,7 @@ func (c *Client) CreateCLI(ctx context.Context, bin, name string, s *Spec, progr
 	if err := c.describe(ctx, res); err != nil {
 		return nil, err
 	}
-	res.Duration = time.Since(start)
-	res.Seconds = res.Duration.Seconds()
+	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }
 

@@ -594,31 +594,31 @@ func (r *runner) ollama(ctx context.Context) (string, string, error) {
 	return r.host, r.model, nil
 }
 
+// hasModel tells whether the server at host answers and has model (synth's
+// preflight, without pulling).
 func hasModel(ctx context.Context, host, model string) bool {
-	c, err := modelfile.NewClient(host)
+	b, err := synth.NewOllama(host)
 	if err != nil {
 		return false
 	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	list, err := c.API().List(cctx)
+	_, err = b.Preflight(cctx, model, false)
+	return err == nil
+}
+
+// backend is the generation backend and model of this run.
+func (r *runner) backend(ctx context.Context) (synth.Backend, string, error) {
+	host, model, err := r.ollama(ctx)
 	if err != nil {
-		return false
+		return nil, "", err
 	}
-	for _, m := range list.Models {
-		if m.Name == model || m.Name == model+":latest" || strings.TrimSuffix(m.Name, ":latest") == model {
-			return true
-		}
-	}
-	return false
+	b, err := synth.NewOllama(host)
+	return b, model, err
 }
 
 func (r *runner) synth(ctx context.Context) (string, error) {
-	host, model, err := r.ollama(ctx)
-	if err != nil {
-		return "", err
-	}
-	b, err := synth.NewOllama(host)
+	b, model, err := r.backend(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -648,11 +648,7 @@ func (r *runner) synth(ctx context.Context) (string, error) {
 }
 
 func (r *runner) curate(ctx context.Context) (string, error) {
-	host, model, err := r.ollama(ctx)
-	if err != nil {
-		return "", err
-	}
-	b, err := synth.NewOllama(host)
+	b, model, err := r.backend(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -786,11 +782,7 @@ func (r *runner) questionsFile() string {
 }
 
 func (r *runner) eval(ctx context.Context) (string, error) {
-	host, model, err := r.ollama(ctx)
-	if err != nil {
-		return "", err
-	}
-	b, err := synth.NewOllama(host)
+	b, model, err := r.backend(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -67,14 +67,6 @@ func (b *Bar) SetTotal(total int64) {
 	b.mu.Unlock()
 }
 
-// Add adds to the amount done.
-func (b *Bar) Add(n int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.done += n
-	b.maybeDraw(false)
-}
-
 // Done draws the final state and ends the line.
 func (b *Bar) Done() {
 	b.mu.Lock()

@@ -297,3 +297,31 @@ func backoff(base time.Duration, n int, jitter float64) time.Duration {
 	d = min(d, 20*time.Second)
 	return time.Duration(float64(d) * (0.75 + 0.5*jitter))
 }
+
+// Send makes one request with a per-request timeout and retries what a
+// retry may cure — network errors, overload, 5xx, timeouts — up to tries
+// requests in all, waiting an exponential backoff from base (with jitter).
+// It returns the last reply and error and the number of requests made.
+func Send(ctx context.Context, b Backend, r Request, timeout, base time.Duration, tries int, jitter func() float64) (Reply, int, error) {
+	for n := 1; ; n++ {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		rep, err := b.Chat(rctx, r)
+		timedOut := rctx.Err() == context.DeadlineExceeded
+		cancel()
+		if ctx.Err() != nil {
+			return rep, n, ctx.Err()
+		}
+		if err == nil {
+			return rep, n, nil
+		}
+		var re *RetryError
+		if (!errors.As(err, &re) && !timedOut) || n >= tries {
+			return rep, n, err
+		}
+		select {
+		case <-time.After(backoff(base, n, jitter())):
+		case <-ctx.Done():
+			return rep, n, ctx.Err()
+		}
+	}
+}

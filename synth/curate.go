@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -350,23 +349,13 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 // errors.
 func judge(ctx context.Context, opt *CurateOptions, ex *datasets.Example, src string, rng *rand.Rand) (Scores, string, int, error) {
 	msgs := judgePrompt(ex, src, opt.Persona)
-	reqs, net := 0, 0
+	reqs := 0
 	for attempt := 0; ; {
-		rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-		rep, err := opt.Backend.Chat(rctx, Request{Model: opt.Model, Messages: msgs, Schema: judgeSchema, Temperature: 0, Seed: opt.Seed + attempt, MaxTokens: 400})
-		cancel()
-		reqs++
+		rep, n, err := Send(ctx, opt.Backend, Request{Model: opt.Model, Messages: msgs, Schema: judgeSchema, Temperature: 0, Seed: opt.Seed + attempt, MaxTokens: 400},
+			opt.Timeout, opt.Backoff, 9, rng.Float64)
+		reqs += n
 		if ctx.Err() != nil {
 			return Scores{}, "", reqs, ctx.Err()
-		}
-		var re *RetryError
-		if err != nil && (errors.As(err, &re) || rctx.Err() != nil) {
-			net++
-			if net > 8 {
-				return Scores{}, "server", reqs, err
-			}
-			time.Sleep(backoff(opt.Backoff, net, rng.Float64()))
-			continue
 		}
 		if err != nil {
 			return Scores{}, "server", reqs, err

@@ -405,7 +405,7 @@ func Plan(chunksPath string, opt Options, info ModelInfo) ([]PlannedRequest, err
 func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *Cache, tc *tokens.Counter, sum *Summary, mu *sync.Mutex, rng *rand.Rand) ([]datasets.Example, error) {
 	lim := opt.Limits
 	req, key := plan(t, opt, info, tc)
-	msgs, schema, reply, seed := req.Messages, req.Schema, req.MaxTokens, req.Seed
+	msgs, seed := req.Messages, req.Seed
 	var c cached
 	if ok, err := cache.Get(key, &c); err == nil && ok {
 		mu.Lock()
@@ -422,45 +422,24 @@ func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *
 		mu.Unlock()
 		return errors.New(cause)
 	}
-	netTries := 0
 	for attempt := 0; ; {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-		rep, err := opt.Backend.Chat(rctx, Request{Model: opt.Model, Messages: msgs, Schema: schema, Temperature: opt.Temperature, Seed: seed + attempt, MaxTokens: reply})
-		timedOut := rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
-		cancel()
+		req.Messages, req.Seed = msgs, seed+attempt
+		rep, n, err := Send(ctx, opt.Backend, req, opt.Timeout, opt.Backoff, opt.NetRetries+1, rng.Float64)
 		mu.Lock()
-		sum.Requests++
+		sum.Requests += n
+		sum.Retried += n - 1
 		sum.TokensIn += rep.TokensIn
 		sum.TokensOut += rep.TokensOut
 		mu.Unlock()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		var re *RetryError
-		if err != nil && (errors.As(err, &re) || timedOut) {
-			netTries++
-			if netTries > opt.NetRetries {
-				cause := "server"
-				if timedOut {
-					cause = "timeout"
-				}
-				return nil, fail(cause, err.Error())
-			}
-			mu.Lock()
-			sum.Retried++
-			mu.Unlock()
-			select {
-			case <-time.After(backoff(opt.Backoff, netTries, rng.Float64())):
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			continue
-		}
 		if err != nil {
-			return nil, fail("server", err.Error())
+			cause := "server"
+			if errors.Is(err, context.DeadlineExceeded) {
+				cause = "timeout"
+			}
+			return nil, fail(cause, err.Error())
 		}
 		var verr error
 		cause := "invalid"

@@ -158,20 +158,6 @@ func (c *Counter) piece(p string) int {
 	return n
 }
 
-// Message is what ChatCount needs of a chat message.
-type Message struct{ Role, Content string }
-
-// ChatCount counts the tokens of a conversation as the OpenAI cookbook's
-// num_tokens_from_messages does for gpt-3.5/gpt-4: 3 per message for the
-// framing, the role and the content, and 3 to prime the reply.
-func (c *Counter) ChatCount(msgs []Message) int {
-	n := 3
-	for _, m := range msgs {
-		n += 3 + c.Count(m.Role) + c.Count(m.Content)
-	}
-	return n
-}
-
 // Pre-tokenizer. cl100k_base splits text with
 //
 //	(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"strings"
 
@@ -154,4 +156,20 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 		fmt.Fprintln(ios.ErrOut, "tuneline: "+msg)
 	}
 	return code
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// summaryOut is where a command's summary goes: stdout when its data went
+// to a file, stderr when the data itself is on stdout.
+func summaryOut(ios *iostreams.IOStreams, out string) io.Writer {
+	if out != "-" && out != "" {
+		return ios.Out
+	}
+	return ios.ErrOut
 }

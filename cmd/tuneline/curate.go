@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -119,14 +118,9 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 	if err := commit(); err != nil {
 		return err
 	}
-	so := o.IO.ErrOut
-	if o.Out != "-" {
-		so = o.IO.Out
-	}
+	so := summaryOut(o.IO, o.Out)
 	if o.JSON {
-		enc := json.NewEncoder(so)
-		enc.SetIndent("", "  ")
-		enc.Encode(sum)
+		writeJSON(so, sum)
 	} else {
 		fmt.Fprintf(o.IO.ErrOut, "%d examples, %d scored (%d cached), %d kept, %d below --min-score %.2f, %d invalid input\n",
 			sum.Examples, sum.Scored, sum.Cached, sum.Kept, sum.Dropped, o.MinScore, sum.Invalid)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,9 +34,7 @@ func countLines(path string) int {
 }
 
 func printJSON(ios *iostreams.IOStreams, v any) error {
-	enc := json.NewEncoder(ios.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return writeJSON(ios.Out, v)
 }
 
 func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -109,9 +108,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 		return err
 	}
 	if o.JSON {
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(o.IO.Out, rep); err != nil {
 			return err
 		}
 	} else {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -123,14 +122,9 @@ func runIngest(ctx context.Context, o *IngestOptions) error {
 			return err
 		}
 	}
-	summaryOut := o.IO.ErrOut
-	if o.Out != "-" && o.Out != "" {
-		summaryOut = o.IO.Out
-	}
+	so := summaryOut(o.IO, o.Out)
 	if o.JSON {
-		enc := json.NewEncoder(summaryOut)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(sum); err != nil {
+		if err := writeJSON(so, sum); err != nil {
 			return err
 		}
 	} else {

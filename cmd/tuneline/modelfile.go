@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -284,9 +283,7 @@ func runCreate(ctx context.Context, o *CreateOptions) error {
 		return err
 	}
 	if o.JSON {
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(o.IO.Out, res)
 	}
 	printResults(o.IO.Out, []row{{name: o.Name, base: s.From, res: res}})
 	if res.Smoke != nil && !res.Smoke.OK {
@@ -393,9 +390,7 @@ func runBatch(ctx context.Context, o *CreateOptions) error {
 			}
 			out = append(out, j)
 		}
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
+		writeJSON(o.IO.Out, out)
 	} else {
 		printResults(o.IO.Out, rows)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -115,9 +114,7 @@ EXAMPLES:
 			}
 			if res != nil {
 				if o.JSON {
-					enc := json.NewEncoder(ios.Out)
-					enc.SetIndent("", "  ")
-					enc.Encode(res)
+					writeJSON(ios.Out, res)
 				} else {
 					tw := tabwriter.NewWriter(ios.Out, 2, 4, 2, ' ', 0)
 					fmt.Fprintln(tw, "STAGE\tACTION\tSECONDS\tWHY\tSUMMARY")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -142,14 +141,9 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 	if cerr := commit(); cerr != nil {
 		return cerr
 	}
-	so := o.IO.ErrOut
-	if o.Out != "-" {
-		so = o.IO.Out
-	}
+	so := summaryOut(o.IO, o.Out)
 	if o.JSON {
-		enc := json.NewEncoder(so)
-		enc.SetIndent("", "  ")
-		enc.Encode(sum)
+		writeJSON(so, sum)
 	} else {
 		fmt.Fprintf(o.IO.ErrOut, "%d chunks, %d of %d tasks done (%d from cache), %d examples; %d requests, %d re-asked, %d network retries\n",
 			sum.Chunks, sum.TasksDone, sum.Tasks, sum.Cached, sum.Examples, sum.Requests, sum.Reasked, sum.Retried)

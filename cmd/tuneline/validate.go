@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -76,9 +75,7 @@ func runValidate(ctx context.Context, o *ValidateOptions) error {
 		return err
 	}
 	if o.JSON {
-		enc := json.NewEncoder(o.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(s); err != nil {
+		if err := writeJSON(o.IO.Out, s); err != nil {
 			return err
 		}
 	} else {
