@@ -12,14 +12,25 @@ import (
 // so that a crash never leaves a half-written file behind.
 type AtomicFile struct {
 	*bufio.Writer
-	f    *os.File
-	path string
-	n    int64
-	done bool
+	f      *os.File
+	path   string
+	n      int64
+	done   bool
+	direct bool // path is a device or pipe (/dev/null, /dev/stdout): written in place
 }
 
 // CreateAtomic starts writing path (its directory is created if needed).
 func CreateAtomic(path string) (*AtomicFile, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		// Renaming over a device would replace it with a regular file.
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", path, err)
+		}
+		a := &AtomicFile{f: f, path: path, direct: true}
+		a.Writer = bufio.NewWriterSize(countWriter{a}, 1<<20)
+		return a, nil
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
@@ -57,6 +68,12 @@ func (a *AtomicFile) CommitAs(path string) error {
 	}
 	a.done = true
 	err := a.Flush()
+	if a.direct {
+		if cerr := a.f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	if err == nil {
 		err = a.f.Sync()
 	}
@@ -80,7 +97,9 @@ func (a *AtomicFile) Abort() {
 	}
 	a.done = true
 	a.f.Close()
-	os.Remove(a.f.Name())
+	if !a.direct {
+		os.Remove(a.f.Name())
+	}
 }
 
 // WriteFileAtomic writes data to path atomically.

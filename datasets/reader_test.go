@@ -3,8 +3,10 @@ package datasets
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -224,4 +226,33 @@ func FuzzFastPathMatchesGeneral(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Writing "atomically" to a device or pipe writes to it in place:
+// renaming over /dev/null would replace the device with a regular file.
+// Checked on a named pipe, which takes the same path harmlessly.
+func TestAtomicFileOnDevice(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- string(b)
+	}()
+	a, err := CreateAtomic(fifo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.WriteString("through the pipe\n")
+	if err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "through the pipe\n" {
+		t.Errorf("read %q", s)
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the pipe was replaced: %v %v", st.Mode(), err)
+	}
 }
