@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"unicode"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/tokens"
 )
 
 // Near-duplicate detection is one-permutation MinHash over word 2-gram
@@ -56,6 +55,9 @@ type DedupParams struct {
 // against the signature, so recall is what the bands are for. The check
 // accepts an estimated similarity down to 2.5 standard errors below the
 // threshold, so that pairs at the threshold are caught with ~98% probability.
+// The standard error is that of the bins that got values of their own (the
+// sparser signature's): in a short text many bins are copies of their
+// neighbours and say nothing new, so the estimate is looser there.
 func NewDedupParams(threshold float64) DedupParams {
 	p := DedupParams{Threshold: threshold, Bands: maxBands}
 	if threshold <= 0 {
@@ -66,7 +68,7 @@ func NewDedupParams(threshold float64) DedupParams {
 	p.Rows = min(max(r, 1), numBins/maxBands)
 	q := (1 + threshold) / 2 // chance that one bin's bit agrees at the threshold
 	for n := range p.accept {
-		p.accept[n] = threshold - 2.5*2*math.Sqrt(q*(1-q)/numBins)
+		p.accept[n] = threshold - 2.5*2*math.Sqrt(q*(1-q)/float64(max(n, 16)))
 	}
 	return p
 }
@@ -84,57 +86,44 @@ func mix64(x uint64) uint64 { // splitmix64 finalizer
 	return x
 }
 
+// exactHasher hashes a sequence of 64-bit values.
+type exactHasher struct{ h uint64 }
+
+func (e *exactHasher) add(v uint64) {
+	e.h = (e.h ^ v) * 0x9e3779b97f4a7c15
+	e.h ^= e.h >> 32
+}
+
+// Markers in the exact hash's stream: a collapsed run of white space, and
+// the end of a message.
 const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
+	markSpace = 0x5a5a5a5a5a5a5a5a
+	markEnd   = 0xa5a5a5a5a5a5a5a5
 )
 
-// exactHasher hashes a byte stream eight bytes at a time.
-type exactHasher struct {
-	h   uint64
-	acc uint64
-	n   uint
+// roleHash is the exact hash's value for a message's role.
+func roleHash(role string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(role); i++ {
+		h = (h ^ uint64(role[i])) * 1099511628211
+	}
+	return mix64(h)
 }
 
-func (e *exactHasher) byte(c byte) {
-	e.acc |= uint64(c) << (8 * e.n)
-	e.n++
-	if e.n == 8 {
-		e.h = (e.h ^ e.acc) * 0x9e3779b97f4a7c15
-		e.h ^= e.h >> 32
-		e.acc, e.n = 0, 0
-	}
-}
-
-func (e *exactHasher) sum() uint64 {
-	return mix64(e.h ^ e.acc ^ uint64(e.n)<<59)
-}
-
-// asciiKind classifies ASCII bytes for Fingerprint: 0 other, 1 space,
-// 2 letter or digit (lower case), 3 upper-case letter.
-var asciiKind = func() (t [128]uint8) {
-	for _, c := range " \t\n\r\v\f" {
-		t[c] = 1
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = 2
-		t[c-32] = 3
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = 2
-	}
-	return t
-}()
-
-// Fingerprint computes the example's exact hash and MinHash signature in
-// one pass over the text.
-func Fingerprint(msgs []datasets.Message, p DedupParams, buf []byte) Sig {
+// Fingerprint computes the example's exact hash and MinHash signature from
+// the normalised pieces of its messages (norm, as check fills it with
+// tokens.CountNorm in the pass that counts the tokens), without another
+// pass over the text.
+//
+// Exact: each message's role, then its pieces with case folded and every
+// run of white space collapsed to one marker (none at the ends), so that
+// texts that differ only in case and white space hash alike. Near: MinHash
+// over 2-grams of the word pieces (those with a letter or digit) of the
+// non-system messages.
+func Fingerprint(msgs []datasets.Message, norm *Norm, p DedupParams) Sig {
 	var s Sig
 	near := p.Threshold > 0
-	// Exact: role, then text folded to lower case with white space runs
-	// collapsed to one space and trimmed. Near: MinHash over word 2-grams of
-	// the non-system messages.
-	ex := exactHasher{h: fnvOffset}
+	ex := exactHasher{h: 14695981039346656037}
 	var binsv [numBins]uint32
 	for i := range binsv {
 		binsv[i] = math.MaxUint32
@@ -156,95 +145,39 @@ func Fingerprint(msgs []datasets.Message, p DedupParams, buf []byte) Sig {
 		}
 		nsh++
 	}
-	word := uint64(fnvOffset)
-	inWord := false
-	flush := func() {
-		if !inWord {
-			return
-		}
-		cur := mix64(word)
-		nw++
-		if nw >= shingleN {
-			add(cur)
-		}
-		prev = cur
-		word, inWord = fnvOffset, false
-	}
-	for _, m := range msgs {
-		for i := 0; i < len(m.Role); i++ {
-			ex.byte(m.Role[i])
-		}
-		ex.byte(0xff)
+	from := 0
+	for i, m := range msgs {
+		ex.add(roleHash(m.Role))
 		words := near && m.Role != datasets.RoleSystem
 		space, started := false, false
-		c := m.Content
-		for i := 0; i < len(c); {
-			b := c[i]
-			if b < utf8.RuneSelf {
-				i++
-				k := asciiKind[b]
-				if k == 1 {
-					space = started
-					if words {
-						flush()
-					}
-					continue
-				}
-				if space {
-					ex.byte(' ')
-					space = false
-				}
-				started = true
-				if k == 3 {
-					b += 'a' - 'A'
-				}
-				ex.byte(b)
-				if words {
-					if k >= 2 {
-						word = bits.RotateLeft64(word, 8) ^ uint64(b)
-						inWord = true
-					} else {
-						flush()
-					}
-				}
+		for _, v := range norm.H[from:norm.Ends[i]] {
+			if v == tokens.NormSpace {
+				space = started
 				continue
 			}
-			r, n := utf8.DecodeRuneInString(c[i:])
-			i += n
-			if unicode.IsSpace(r) {
-				space = started
-				if words {
-					flush()
-				}
-				continue
+			if v&tokens.NormLead != 0 && started {
+				space = true
 			}
 			if space {
-				ex.byte(' ')
+				ex.add(markSpace)
 				space = false
 			}
+			ex.add(v &^ (tokens.NormFlags &^ tokens.NormWord))
 			started = true
-			r = unicode.ToLower(r)
-			buf = utf8.AppendRune(buf[:0], r)
-			for _, x := range buf {
-				ex.byte(x)
-			}
-			if words {
-				if unicode.IsLetter(r) || unicode.IsNumber(r) {
-					for _, x := range buf {
-						word = (word ^ uint64(x)) * fnvPrime
-					}
-					inWord = true
-				} else {
-					flush()
+			space = v&tokens.NormTrail != 0
+			if words && v&tokens.NormWord != 0 {
+				w := v &^ tokens.NormFlags
+				nw++
+				if nw >= shingleN {
+					add(w)
 				}
+				prev = w
 			}
 		}
-		ex.byte(0xfe)
-		if words {
-			flush()
-		}
+		from = norm.Ends[i]
+		ex.add(markEnd)
 	}
-	s.Exact = ex.sum()
+	s.Exact = mix64(ex.h)
 	if !near {
 		return s
 	}

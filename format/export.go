@@ -189,21 +189,20 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 		}
 	}
 	toks := map[string]*Histogram{}
-	scan := ScanOptions{MaxTokens: opt.MaxTokens, Workers: opt.Workers, Progress: opt.Progress,
+	scan := ScanOptions{MaxTokens: opt.MaxTokens, Workers: opt.Workers, Progress: opt.Progress, Norm: true,
 		Prepare: func(c *Checked, w *WorkerState) {
 			if !c.Valid {
 				return
 			}
 			p := &prepared{}
 			ex := &c.Record.Example
-			p.sig = Fingerprint(ex.Messages, params, w.Buf)
+			p.sig = Fingerprint(ex.Messages, &w.Norm, params)
 			if opt.Target != TargetHF {
 				p.line, p.why = Encode(ex, opt.Target)
 			}
 			if p.why == "" && opt.Target == TargetVertex && c.Tokens > VertexMaxExampleTokens {
 				p.why = fmt.Sprintf("vertex allows at most %d tokens an example; this one has about %d", VertexMaxExampleTokens, c.Tokens)
 			}
-			w.Any = nil
 			c.prep = p
 		}}
 	err = Scan(ctx, files, scan, func(c *Checked) error {

@@ -21,6 +21,9 @@ type ScanOptions struct {
 	// the checks (for per-example work that keeps no state, such as dedup
 	// signatures or encoding for export).
 	Prepare func(c *Checked, w *WorkerState)
+	// Norm asks for every example's normalised pieces in WorkerState.Norm
+	// (for Prepare), computed in the same pass as the token counts.
+	Norm bool
 	// Progress, when set, is called with the bytes read so far.
 	Progress func(bytes int64)
 }
@@ -28,8 +31,7 @@ type ScanOptions struct {
 // WorkerState is per-worker scratch space handed to Prepare.
 type WorkerState struct {
 	Tokens *tokens.Counter
-	Buf    []byte
-	Any    any
+	Norm   Norm
 }
 
 const batchSize = 512
@@ -105,7 +107,11 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 			for b := range work {
 				b.out = make([]Checked, len(b.raws))
 				for i, raw := range b.raws {
-					b.out[i] = Check(raw.Decode(), ws.Tokens, opt.MaxTokens)
+					var norm *Norm
+					if opt.Norm {
+						norm = &ws.Norm
+					}
+					b.out[i] = check(raw.Decode(), ws.Tokens, opt.MaxTokens, norm)
 					if opt.Prepare != nil {
 						opt.Prepare(&b.out[i], ws)
 					}

@@ -82,6 +82,21 @@ var knownRoles = map[string]bool{datasets.RoleSystem: true, datasets.RoleUser: t
 // keeps no state and may run in parallel with other Check calls (each with
 // its own counter).
 func Check(rec datasets.Record, tc *tokens.Counter, maxTokens int) Checked {
+	return check(rec, tc, maxTokens, nil)
+}
+
+// Norm holds the normalised pieces of an example's messages (see
+// tokens.CountNorm): message i's are H[Ends[i-1]:Ends[i]].
+type Norm struct {
+	H    []uint64
+	Ends []int
+}
+
+// check is Check that also fills norm, when not nil, from the same pass.
+func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) Checked {
+	if norm != nil {
+		norm.H, norm.Ends = norm.H[:0], norm.Ends[:0]
+	}
 	c := Checked{Record: rec, Valid: true}
 	add := func(sev, cat, format string, args ...any) {
 		c.Issues = append(c.Issues, Issue{Pos: rec.Pos, Where: rec.Pos.String(), ID: rec.Example.ID,
@@ -137,7 +152,13 @@ func Check(rec datasets.Record, tc *tokens.Counter, maxTokens int) Checked {
 		add(SevWarning, WarnMissingUser, "no user message")
 	}
 	for _, m := range msgs {
-		n := tc.Count(m.Content)
+		var n int
+		if norm != nil {
+			n, norm.H = tc.CountNorm(m.Content, norm.H)
+			norm.Ends = append(norm.Ends, len(norm.H))
+		} else {
+			n = tc.Count(m.Content)
+		}
 		c.Tokens += 3 + tc.Count(m.Role) + n
 		if m.Role == datasets.RoleAssistant {
 			c.AssistantTokens += n

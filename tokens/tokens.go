@@ -13,6 +13,7 @@ package tokens
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -56,22 +57,29 @@ const maxCache = 1 << 18
 // Counter counts tokens. It is not safe for concurrent use: give each
 // goroutine its own.
 type Counter struct {
-	cache map[string]int32
+	cache map[string]entry
 	// short caches pieces of at most 7 bytes under the bytes packed into an
 	// integer with the length on top: no string hashing on the hot path.
 	short shortCache
 }
 
-// shortCache is an open-addressing table from packed pieces to counts.
+// entry is what the cache knows of a piece: its token count and its
+// normalised hash (see CountNorm).
+type entry struct {
+	n    int32
+	norm uint64
+}
+
+// shortCache is an open-addressing table from packed pieces to entries.
 type shortCache struct {
 	keys []uint64
-	vals []int32
+	vals []entry
 	n    int
 }
 
-func (t *shortCache) get(k uint64) (int32, bool) {
+func (t *shortCache) get(k uint64) (entry, bool) {
 	if len(t.keys) == 0 {
-		return 0, false
+		return entry{}, false
 	}
 	mask := uint64(len(t.keys) - 1)
 	for i := (k * 0x9e3779b97f4a7c15 >> 20) & mask; ; i = (i + 1) & mask {
@@ -79,19 +87,19 @@ func (t *shortCache) get(k uint64) (int32, bool) {
 		case k:
 			return t.vals[i], true
 		case 0:
-			return 0, false
+			return entry{}, false
 		}
 	}
 }
 
-func (t *shortCache) put(k uint64, v int32) {
+func (t *shortCache) put(k uint64, v entry) {
 	if (t.n+1)*2 > len(t.keys) {
 		if len(t.keys) >= maxCache*2 {
 			clear(t.keys)
 			t.n = 0
 		} else {
 			old, oldv := t.keys, t.vals
-			t.keys, t.vals = make([]uint64, max(4096, 2*len(old))), make([]int32, max(4096, 2*len(old)))
+			t.keys, t.vals = make([]uint64, max(4096, 2*len(old))), make([]entry, max(4096, 2*len(old)))
 			t.n = 0
 			for i, ok := range old {
 				if ok != 0 {
@@ -116,7 +124,7 @@ func NewCounter() *Counter {
 	if _, err := lib(); err != nil {
 		panic(err)
 	}
-	return &Counter{cache: make(map[string]int32, 1024)}
+	return &Counter{cache: make(map[string]entry, 1024)}
 }
 
 // Count returns the number of cl100k_base tokens in s.
@@ -128,34 +136,124 @@ func (c *Counter) Count(s string) int {
 	n := 0
 	for len(s) > 0 {
 		k := nextPiece(s)
-		n += c.piece(s[:k])
+		n += int(c.piece(s[:k]).n)
 		s = s[k:]
 	}
 	return n
 }
 
-func (c *Counter) piece(p string) int {
+// Normalised pieces. CountNorm also appends, for every piece of the text,
+// one 64-bit value that describes the piece with case and white space
+// normalised away: a hash of its text folded to lower case with the white
+// space around it trimmed, and flags. Text that differs only in case and in
+// the kind and amount of white space gives the same sequence once runs of
+// white space are collapsed (see the flags), which is what duplicate
+// detection needs; the values come from the same cache as the counts, so
+// they cost one pass over the text for both.
+const (
+	// NormSpace is the value of a piece that is all white space.
+	NormSpace uint64 = 1
+	// NormLead and NormTrail flag white space before and after the text of
+	// a piece (" word", "?\n").
+	NormLead  uint64 = 2
+	NormTrail uint64 = 4
+	// NormWord flags a piece with a letter or digit in it.
+	NormWord uint64 = 8
+	// NormFlags masks the flags; the rest is the hash.
+	NormFlags uint64 = 15
+)
+
+// CountNorm counts the tokens of s like Count and appends the normalised
+// value of each of its pieces to dst.
+func (c *Counter) CountNorm(s string, dst []uint64) (int, []uint64) {
+	if !utf8.ValidString(s) {
+		n := LibraryCount(s)
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		for len(s) > 0 {
+			k := nextPiece(s)
+			dst = append(dst, normalise(s[:k]))
+			s = s[k:]
+		}
+		return n, dst
+	}
+	n := 0
+	for len(s) > 0 {
+		k := nextPiece(s)
+		e := c.piece(s[:k])
+		n += int(e.n)
+		dst = append(dst, e.norm)
+		s = s[k:]
+	}
+	return n, dst
+}
+
+func (c *Counter) piece(p string) entry {
 	if len(p) <= 7 {
 		k := uint64(len(p)) << 56
 		for i := 0; i < len(p); i++ {
 			k |= uint64(p[i]) << (8 * i)
 		}
-		if n, ok := c.short.get(k); ok {
-			return int(n)
+		if e, ok := c.short.get(k); ok {
+			return e
 		}
-		n := LibraryCount(p)
-		c.short.put(k, int32(n))
-		return n
+		e := entry{int32(LibraryCount(p)), normalise(p)}
+		c.short.put(k, e)
+		return e
 	}
-	if n, ok := c.cache[p]; ok {
-		return int(n)
+	if e, ok := c.cache[p]; ok {
+		return e
 	}
-	n := LibraryCount(p)
+	e := entry{int32(LibraryCount(p)), normalise(p)}
 	if len(c.cache) >= maxCache {
 		clear(c.cache)
 	}
-	c.cache[p] = int32(n)
-	return n
+	c.cache[p] = e
+	return e
+}
+
+// normalise computes a piece's normalised value (see CountNorm).
+func normalise(p string) uint64 {
+	start, end := 0, len(p)
+	for start < end {
+		r, n := utf8.DecodeRuneInString(p[start:])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		start += n
+	}
+	if start == end {
+		return NormSpace
+	}
+	for end > start {
+		r, n := utf8.DecodeLastRuneInString(p[start:end])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		end -= n
+	}
+	var flags uint64
+	if start > 0 {
+		flags |= NormLead
+	}
+	if end < len(p) {
+		flags |= NormTrail
+	}
+	h := uint64(14695981039346656037) // FNV-1a over the lower-cased UTF-8
+	var buf [utf8.UTFMax]byte
+	for _, r := range p[start:end] {
+		if unicode.IsLetter(r) || unicode.IsNumber(r) {
+			flags |= NormWord
+		}
+		for _, b := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
+			h = (h ^ uint64(b)) * 1099511628211
+		}
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	h ^= h >> 31
+	return h&^NormFlags | flags
 }
 
 // Pre-tokenizer. cl100k_base splits text with

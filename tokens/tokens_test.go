@@ -49,10 +49,71 @@ func FuzzCountMatchesLibrary(f *testing.F) {
 	}
 	c := NewCounter()
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := c.Count(s), LibraryCount(s); got != want {
+		want := LibraryCount(s)
+		if got := c.Count(s); got != want {
 			t.Fatalf("Count(%q) = %d, library says %d", s, got, want)
 		}
+		got, norm := c.CountNorm(s, nil)
+		if got != want {
+			t.Fatalf("CountNorm(%q) = %d, library says %d", s, got, want)
+		}
+		checkNorm(t, s, norm)
 	})
+}
+
+// checkNorm checks CountNorm's values against the text: one per piece, and
+// the same sequence (flags aside) for the text in upper case when folding
+// keeps the pieces (ASCII).
+func checkNorm(t *testing.T, s string, norm []uint64) {
+	t.Helper()
+	if len(s) == 0 && len(norm) != 0 {
+		t.Fatalf("CountNorm(%q) gave %d values for no text", s, len(norm))
+	}
+	for _, v := range norm {
+		if v&NormSpace != 0 && v != NormSpace {
+			t.Fatalf("CountNorm(%q): value %x has the space bit with other bits", s, v)
+		}
+	}
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+		}
+	}
+	if ascii {
+		_, up := NewCounter().CountNorm(strings.ToUpper(s), nil)
+		if len(up) != len(norm) {
+			t.Fatalf("%q: %d pieces, %d in upper case", s, len(norm), len(up))
+		}
+		for i := range up {
+			if up[i] != norm[i] {
+				t.Fatalf("%q: piece %d normalises to %x, in upper case to %x", s, i, norm[i], up[i])
+			}
+		}
+	}
+}
+
+func TestCountNorm(t *testing.T) {
+	c := NewCounter()
+	for _, s := range []string{"", "hello", "Hello world", "  leading", "trailing  ", "a\n\nb", "don't I'll", "1234567 89", " ?!\n\n", "mixed \u00a0 spaces\u3000here", "bad \xff bytes"} {
+		n, norm := c.CountNorm(s, nil)
+		if want := LibraryCount(s); n != want {
+			t.Errorf("CountNorm(%q) = %d, library %d", s, n, want)
+		}
+		checkNorm(t, s, norm)
+	}
+	_, a := c.CountNorm(" Word", nil)
+	_, b := c.CountNorm("word", nil)
+	_, q := c.CountNorm(" ?\n", nil)
+	if len(a) != 1 || len(b) != 1 || a[0]&^NormFlags != b[0]&^NormFlags || a[0]&NormLead == 0 || b[0]&NormFlags != NormWord || a[0]&NormWord == 0 {
+		t.Errorf("\" Word\" -> %x, \"word\" -> %x: want one hash, the lead flag on the first, the word flag on both", a, b)
+	}
+	if len(q) != 1 || q[0]&NormFlags != NormLead|NormTrail {
+		t.Errorf("\" ?\\n\" -> %x: want one piece with lead and trail flags", q)
+	}
+	if _, sp := c.CountNorm(" \t", nil); len(sp) != 1 || sp[0] != NormSpace {
+		t.Errorf("white space only -> %x, want NormSpace", sp)
+	}
 }
 
 func BenchmarkCount(b *testing.B) {

@@ -100,7 +100,7 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	opt.Version = toolVersion()
 	opt.Progress = bar.Set
 	if os.Getenv("GOMEMLIMIT") == "" {
-		opt.MemoryLimit = 160 << 20
+		opt.MemoryLimit = 128 << 20
 	}
 	rep, err := format.Export(ctx, o.Files, opt)
 	bar.Done()
