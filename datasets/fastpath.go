@@ -1,8 +1,10 @@
 package datasets
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // parseOpenAIFast decodes the commonest record, {"messages":[{"role":
@@ -11,8 +13,12 @@ import (
 // value types, tool roles, invalid UTF-8, duplicate keys, ...), and the
 // caller falls back to the general decoder; a differential fuzz test holds
 // the two to the same result.
-func parseOpenAIFast(b []byte) (ex Example, ok bool) {
-	p := fastParser{b: b}
+//
+// With alias, strings without escapes point into b instead of being copied:
+// the caller must own b and never change it (Raw.Decode: each raw record
+// has a buffer of its own).
+func parseOpenAIFast(b []byte, alias bool) (ex Example, ok bool) {
+	p := fastParser{b: b, alias: alias}
 	p.ws()
 	if !p.lit('{') {
 		return ex, false
@@ -72,8 +78,9 @@ func parseOpenAIFast(b []byte) (ex Example, ok bool) {
 }
 
 type fastParser struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	alias bool
 }
 
 func (p *fastParser) ws() {
@@ -106,7 +113,22 @@ func (p *fastParser) str() (string, bool) {
 	}
 	start := p.i
 	ascii, esc := true, false
-	for p.i < len(p.b) {
+	for {
+		// Eight bytes at a time while none is a quote, a backslash or a
+		// control character.
+		for p.i+8 <= len(p.b) {
+			w := binary.LittleEndian.Uint64(p.b[p.i:])
+			if hasZero(w^(ones*'"'))|hasZero(w^(ones*'\\'))|hasLess(w, 0x20) != 0 {
+				break
+			}
+			if w&(ones*0x80) != 0 {
+				ascii = false
+			}
+			p.i += 8
+		}
+		if p.i >= len(p.b) {
+			break
+		}
 		c := p.b[p.i]
 		switch {
 		case c == '"':
@@ -122,6 +144,9 @@ func (p *fastParser) str() (string, bool) {
 				}
 				return out, true
 			}
+			if p.alias && len(s) > 0 {
+				return unsafe.String(&s[0], len(s)), true
+			}
 			return string(s), true
 		case c == '\\':
 			esc = true
@@ -136,6 +161,14 @@ func (p *fastParser) str() (string, bool) {
 	}
 	return "", false
 }
+
+const ones = 0x0101010101010101
+
+// hasZero is non-zero when a byte of w is zero; hasLess when a byte is
+// below n (n <= 128). Both are exact as "any" tests.
+func hasZero(w uint64) uint64 { return (w - ones) &^ w & (ones * 0x80) }
+
+func hasLess(w uint64, n uint64) uint64 { return (w - ones*n) &^ w & (ones * 0x80) }
 
 func (p *fastParser) messages() ([]Message, bool) {
 	if !p.lit('[') {

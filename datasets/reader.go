@@ -32,8 +32,14 @@ type Record struct {
 }
 
 // Decode parses a raw record into a Record.
+// The example's strings may point into r.Data, which must not change
+// afterwards.
 func (r Raw) Decode() Record {
-	ex, format, err := ParseRecord(r.Data)
+	ex, ok := parseOpenAIFast(r.Data, true)
+	format, err := FormatOpenAI, (*RowError)(nil)
+	if !ok {
+		ex, format, err = parseRecord(r.Data)
+	}
 	rec := Record{Pos: r.Pos, Example: ex, Format: format, Err: err, BadUTF8: !utf8.Valid(r.Data)}
 	if err == nil {
 		ex := &rec.Example

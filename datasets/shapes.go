@@ -133,7 +133,7 @@ func present(r json.RawMessage) bool {
 // from its keys. A record that cannot become a supervised chat example is
 // refused with a *RowError saying why; nothing is dropped silently.
 func ParseRecord(b []byte) (Example, string, *RowError) {
-	if ex, ok := parseOpenAIFast(b); ok {
+	if ex, ok := parseOpenAIFast(b, false); ok {
 		return ex, FormatOpenAI, nil
 	}
 	return parseRecord(b)

@@ -12,11 +12,14 @@
 package tokens
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tiktoken-go/tokenizer"
 )
@@ -58,8 +61,8 @@ const maxCache = 1 << 18
 // goroutine its own.
 type Counter struct {
 	cache map[string]entry
-	// short caches pieces of at most 7 bytes under the bytes packed into an
-	// integer with the length on top: no string hashing on the hot path.
+	// short caches pieces of at most 15 bytes under their bytes packed into
+	// two integers: no string hashing on the hot path.
 	short shortCache
 }
 
@@ -70,50 +73,89 @@ type entry struct {
 	norm uint64
 }
 
-// shortCache is an open-addressing table from packed pieces to entries.
+// shortCache is an open-addressing table from packed pieces (see pack) to
+// entries.
 type shortCache struct {
-	keys []uint64
+	keys []packed
 	vals []entry
 	n    int
 }
 
-func (t *shortCache) get(k uint64) (entry, bool) {
+// packed is a piece of at most 15 bytes: its first 8 bytes, then the rest
+// with the length in the top byte (so hi is never 0, the empty slot).
+type packed struct{ lo, hi uint64 }
+
+// maxPacked is the longest piece the short cache takes.
+const maxPacked = 15
+
+func le64(p string) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(p), 8))
+}
+
+func le32(p string) uint64 {
+	return uint64(binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(p), 4)))
+}
+
+// pack packs a piece of 1 to 15 bytes with a few overlapping loads.
+func pack(p string) packed {
+	n := len(p)
+	var k packed
+	switch {
+	case n >= 8:
+		k.lo = le64(p)
+		k.hi = le64(p[n-8:]) >> (8 * (16 - n)) // bytes 8..n-1
+	case n >= 4:
+		k.lo = le32(p) | le32(p[n-4:])<<(8*(n-4))
+	default:
+		for i := 0; i < n; i++ {
+			k.lo |= uint64(p[i]) << (8 * i)
+		}
+	}
+	k.hi |= uint64(n) << 56
+	return k
+}
+
+func (k packed) slot(mask uint64) uint64 {
+	return ((k.lo ^ bits.RotateLeft64(k.hi, 31)) * 0x9e3779b97f4a7c15 >> 20) & mask
+}
+
+func (t *shortCache) get(k packed) (entry, bool) {
 	if len(t.keys) == 0 {
 		return entry{}, false
 	}
 	mask := uint64(len(t.keys) - 1)
-	for i := (k * 0x9e3779b97f4a7c15 >> 20) & mask; ; i = (i + 1) & mask {
+	for i := k.slot(mask); ; i = (i + 1) & mask {
 		switch t.keys[i] {
 		case k:
 			return t.vals[i], true
-		case 0:
+		case packed{}:
 			return entry{}, false
 		}
 	}
 }
 
-func (t *shortCache) put(k uint64, v entry) {
+func (t *shortCache) put(k packed, v entry) {
 	if (t.n+1)*2 > len(t.keys) {
 		if len(t.keys) >= maxCache*2 {
 			clear(t.keys)
 			t.n = 0
 		} else {
 			old, oldv := t.keys, t.vals
-			t.keys, t.vals = make([]uint64, max(4096, 2*len(old))), make([]entry, max(4096, 2*len(old)))
+			t.keys, t.vals = make([]packed, max(4096, 2*len(old))), make([]entry, max(4096, 2*len(old)))
 			t.n = 0
 			for i, ok := range old {
-				if ok != 0 {
+				if ok != (packed{}) {
 					t.put(ok, oldv[i])
 				}
 			}
 		}
 	}
 	mask := uint64(len(t.keys) - 1)
-	i := (k * 0x9e3779b97f4a7c15 >> 20) & mask
-	for t.keys[i] != 0 && t.keys[i] != k {
+	i := k.slot(mask)
+	for t.keys[i] != (packed{}) && t.keys[i] != k {
 		i = (i + 1) & mask
 	}
-	if t.keys[i] == 0 {
+	if t.keys[i] == (packed{}) {
 		t.n++
 	}
 	t.keys[i], t.vals[i] = k, v
@@ -188,11 +230,8 @@ func (c *Counter) CountNorm(s string, dst []uint64) (int, []uint64) {
 }
 
 func (c *Counter) piece(p string) entry {
-	if len(p) <= 7 {
-		k := uint64(len(p)) << 56
-		for i := 0; i < len(p); i++ {
-			k |= uint64(p[i]) << (8 * i)
-		}
+	if len(p) <= maxPacked {
+		k := pack(p)
 		if e, ok := c.short.get(k); ok {
 			return e
 		}
@@ -333,7 +372,25 @@ func contraction(s string) int {
 	return 0
 }
 
+// asciiLetters returns a mask with the high bit of each byte of w that is
+// an ASCII letter set (exact per byte: no borrows cross bytes).
+func asciiLetters(w uint64) uint64 {
+	const ones, m, n = 0x0101010101010101, 0x60, 0x7b // 'a'-1, 'z'+1
+	x := w | ones*0x20                                // fold case; bytes >= 0x80 stay out
+	y := x & (ones * 127)
+	return (ones*(127+n) - y) &^ x & (y + ones*(127-m)) & (ones * 0x80)
+}
+
 func letters(s string, i int) int {
+	for i+8 <= len(s) {
+		t := asciiLetters(le64(s[i:]))
+		if t == 0x8080808080808080 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(^t&0x8080808080808080) / 8
+		break
+	}
 	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
 			if asciiClass[c] != clLetter {

@@ -136,3 +136,62 @@ func BenchmarkCount(b *testing.B) {
 		}
 	})
 }
+
+// pack's overlapping loads give the same key as packing byte by byte.
+func TestPack(t *testing.T) {
+	s := "abcdefghijklmnopqrstuvwxyz0123456789\u00e9\u4e2d"
+	for i := 0; i < len(s); i++ {
+		for n := 1; n <= maxPacked && i+n <= len(s); n++ {
+			p := s[i : i+n]
+			var want packed
+			for j := 0; j < n; j++ {
+				if j < 8 {
+					want.lo |= uint64(p[j]) << (8 * j)
+				} else {
+					want.hi |= uint64(p[j]) << (8 * (j - 8))
+				}
+			}
+			want.hi |= uint64(n) << 56
+			if got := pack(p); got != want {
+				t.Fatalf("pack(%q) = %x, want %x", p, got, want)
+			}
+		}
+	}
+}
+
+// asciiLetters flags exactly the ASCII letters, byte by byte.
+func TestASCIILetters(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		for pos := range 8 {
+			w := uint64(0x2020202020202020)&^(0xff<<(8*pos)) | uint64(b)<<(8*pos)
+			got := asciiLetters(w)>>(8*pos+7)&1 == 1
+			want := b < 0x80 && asciiClass[b] == clLetter
+			if got != want {
+				t.Fatalf("byte %#x at %d: letter %v, want %v", b, pos, got, want)
+			}
+			if others := asciiLetters(w) &^ (0x80 << (8 * pos)); others != 0 {
+				t.Fatalf("byte %#x at %d: spaces flagged as letters (%x)", b, pos, others)
+			}
+		}
+		for c := 0; c < 256; c++ { // every pair of neighbours: no borrow crosses bytes
+			w := uint64(0)
+			for pos := range 8 {
+				if pos%2 == 0 {
+					w |= uint64(b) << (8 * pos)
+				} else {
+					w |= uint64(c) << (8 * pos)
+				}
+			}
+			t1 := asciiLetters(w)
+			for pos := range 8 {
+				x := b
+				if pos%2 == 1 {
+					x = c
+				}
+				if got, want := t1>>(8*pos+7)&1 == 1, x < 0x80 && asciiClass[x] == clLetter; got != want {
+					t.Fatalf("bytes %#x/%#x: byte %d letter %v, want %v", b, c, pos, got, want)
+				}
+			}
+		}
+	}
+}
