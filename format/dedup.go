@@ -139,9 +139,7 @@ func Fingerprint(msgs []datasets.Message, norm *Norm, p DedupParams) Sig {
 		for j := range replicas {
 			y := bits.RotateLeft64(x, 16*j) * replicaMul[j]
 			bin := y >> 57
-			if v := uint32(y >> 25); v < binsv[bin] {
-				binsv[bin] = v
-			}
+			binsv[bin] = min(binsv[bin], uint32(y>>25)) // branch-free: updates are unpredictable
 		}
 		nsh++
 	}
