@@ -409,6 +409,13 @@ func letters(s string, i int) int {
 }
 
 func nextPiece(s string) int {
+	// The commonest pieces first: a word of ASCII letters, alone or after
+	// one space (rule 2 below).
+	if c := s[0]; c < utf8.RuneSelf && asciiClass[c] == clLetter {
+		return letters(s, 1)
+	} else if c == ' ' && len(s) > 1 && s[1] < utf8.RuneSelf && asciiClass[s[1]] == clLetter {
+		return letters(s, 2)
+	}
 	r0, n0 := decode(s, 0)
 	// 1. contractions
 	if r0 == '\'' {
