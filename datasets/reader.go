@@ -150,41 +150,54 @@ func peekFirst(br *bufio.Reader) (byte, error) {
 	}
 }
 
+// readLines yields the non-blank lines of br. Lines are cut out of large
+// buffers that are never reused, so a Raw's Data needs no copy of its own
+// (only a line that straddles two buffers is copied, to the next one).
 func readLines(ctx context.Context, br *bufio.Reader, name string, yield func(Raw, error) bool) {
+	const chunkSize = 1 << 20
 	line := 0
-	var long []byte
+	emit := func(b []byte) bool {
+		line++
+		if line%1024 == 0 && ctx.Err() != nil {
+			yield(Raw{}, ctx.Err())
+			return false
+		}
+		t := bytes.TrimSpace(b)
+		if len(t) == 0 {
+			return true
+		}
+		return yield(Raw{Pos: Pos{File: name, Line: line}, Data: t[:len(t):len(t)]}, nil)
+	}
+	var carry []byte
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			if len(long)+len(chunk) > maxLine {
-				yield(Raw{}, fmt.Errorf("%s:%d: line longer than %d MiB", name, line+1, maxLine>>20))
+		buf := make([]byte, max(chunkSize, 2*len(carry)))
+		n0 := copy(buf, carry)
+		n, err := io.ReadFull(br, buf[n0:])
+		data := buf[:n0+n]
+		start := 0
+		for {
+			i := bytes.IndexByte(data[start:], '\n')
+			if i < 0 {
+				break
+			}
+			if !emit(data[start : start+i+1]) {
 				return
 			}
-			long = append(long, chunk...)
-			continue
+			start += i + 1
 		}
-		data := chunk
-		if long != nil {
-			data = append(long, chunk...)
-			long = nil
-		}
-		if len(data) > 0 {
-			line++
-			if line%1024 == 0 && ctx.Err() != nil {
-				yield(Raw{}, ctx.Err())
-				return
-			}
-			t := bytes.TrimSpace(data)
-			if len(t) > 0 {
-				if !yield(Raw{Pos: Pos{File: name, Line: line}, Data: bytes.Clone(t)}, nil) {
-					return
-				}
-			}
-		}
+		carry = data[start:]
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line, err))
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				if len(carry) > 0 {
+					emit(carry)
+				}
+				return
 			}
+			yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line+1, err))
+			return
+		}
+		if len(carry) > maxLine {
+			yield(Raw{}, fmt.Errorf("%s:%d: line longer than %d MiB", name, line+1, maxLine>>20))
 			return
 		}
 	}

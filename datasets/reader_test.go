@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -255,5 +256,48 @@ func TestAtomicFileOnDevice(t *testing.T) {
 	}
 	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
 		t.Fatalf("the pipe was replaced: %v %v", st.Mode(), err)
+	}
+}
+
+// Lines are cut out of 1 MiB read buffers: lines that straddle buffers,
+// lines longer than a buffer, blank lines and a last line without a newline
+// all come back whole, with their line numbers.
+func TestRawRecordsAcrossBuffers(t *testing.T) {
+	var in strings.Builder
+	var want []string
+	wantLine := map[string]int{}
+	line := 0
+	for i, size := range []int{10, 1 << 20, 5, 3<<20 + 7, 1<<20 - 40, 0, 700000, 1, 2 << 20} {
+		line++
+		if size == 0 {
+			in.WriteString("\n") // blank line: counted, not yielded
+			continue
+		}
+		s := `{"n":` + strconv.Itoa(i) + `,"pad":"` + strings.Repeat("x", size) + `"}`
+		in.WriteString(s)
+		if i != 8 {
+			in.WriteString("\r\n")
+		}
+		want = append(want, s)
+		wantLine[s] = line
+	}
+	got := 0
+	for raw, err := range RawRecords(context.Background(), strings.NewReader(in.String()), "big.jsonl") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got >= len(want) || string(raw.Data) != want[got] {
+			t.Fatalf("record %d: %d bytes, want %d", got, len(raw.Data), len(want[min(got, len(want)-1)]))
+		}
+		if raw.Pos.Line != wantLine[want[got]] {
+			t.Errorf("record %d at line %d, want %d", got, raw.Pos.Line, wantLine[want[got]])
+		}
+		if cap(raw.Data) != len(raw.Data) {
+			t.Errorf("record %d: capacity %d beyond its %d bytes (an append would overwrite the next line)", got, cap(raw.Data), len(raw.Data))
+		}
+		got++
+	}
+	if got != len(want) {
+		t.Fatalf("%d records, want %d", got, len(want))
 	}
 }
