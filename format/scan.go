@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"runtime"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/ordered"
 	"github.com/tuneline/tuneline/tokens"
 )
 
@@ -36,12 +35,6 @@ type WorkerState struct {
 
 const batchSize = 512
 
-type batch struct {
-	raws []datasets.Raw
-	out  []Checked
-	done chan struct{}
-}
-
 // Scan reads the files in order, decodes and checks their records on several
 // workers, and calls fn with every checked record in input order, on the
 // calling goroutine. A file that cannot be read is an error; bad records are
@@ -51,93 +44,64 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	work := make(chan *batch, workers*2)
-	ordered := make(chan *batch, workers*4)
-
-	g.Go(func() error {
-		defer close(work)
-		defer close(ordered)
+	states := make([]*WorkerState, workers)
+	for w := range states {
+		states[w] = &WorkerState{Tokens: tokens.NewCounter()}
+	}
+	// Records go to the workers in batches, to keep the hand-over cheap.
+	batches := func(yield func([]datasets.Raw, error) bool) {
 		var read int64
-		b := &batch{done: make(chan struct{})}
-		send := func() error {
-			select {
-			case work <- b:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			select {
-			case ordered <- b:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			b = &batch{done: make(chan struct{})}
-			return nil
-		}
+		var b []datasets.Raw
 		for _, f := range files {
 			for raw, err := range datasets.RawFile(ctx, f) {
 				if err != nil {
-					return err
+					yield(nil, err)
+					return
 				}
 				read += int64(len(raw.Data)) + 1
-				b.raws = append(b.raws, raw)
-				if len(b.raws) == batchSize {
+				b = append(b, raw)
+				if len(b) == batchSize {
 					if opt.Progress != nil {
 						opt.Progress(read)
 					}
-					if err := send(); err != nil {
-						return err
+					if !yield(b, nil) {
+						return
 					}
+					b = nil
 				}
 			}
 		}
-		if len(b.raws) > 0 {
-			if err := send(); err != nil {
-				return err
-			}
+		if len(b) > 0 && !yield(b, nil) {
+			return
 		}
 		if opt.Progress != nil {
 			opt.Progress(read)
 		}
-		return nil
-	})
-	for range workers {
-		g.Go(func() error {
-			ws := &WorkerState{Tokens: tokens.NewCounter()}
-			for b := range work {
-				b.out = make([]Checked, len(b.raws))
-				for i, raw := range b.raws {
-					var norm *Norm
-					if opt.Norm {
-						norm = &ws.Norm
-					}
-					b.out[i] = check(raw.Decode(), ws.Tokens, opt.MaxTokens, norm)
-					if opt.Prepare != nil {
-						opt.Prepare(&b.out[i], ws)
-					}
-				}
-				b.raws = nil
-				close(b.done)
-			}
-			return nil
-		})
 	}
-	g.Go(func() error {
-		for b := range ordered {
-			select {
-			case <-b.done:
-			case <-ctx.Done():
-				return ctx.Err()
+	check1 := func(_ context.Context, w int, raws []datasets.Raw) []Checked {
+		ws := states[w]
+		out := make([]Checked, len(raws))
+		for i, raw := range raws {
+			var norm *Norm
+			if opt.Norm {
+				norm = &ws.Norm
 			}
-			for i := range b.out {
-				if err := fn(&b.out[i]); err != nil {
-					return err
-				}
+			out[i] = check(raw.Decode(), ws.Tokens, opt.MaxTokens, norm)
+			if opt.Prepare != nil {
+				opt.Prepare(&out[i], ws)
+			}
+		}
+		return out
+	}
+	err := ordered.Map(ctx, workers, 6*workers, batches, check1, func(out []Checked) error {
+		for i := range out {
+			if err := fn(&out[i]); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	if err := g.Wait(); err != nil {
+	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
 	return nil
