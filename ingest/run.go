@@ -19,10 +19,10 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/html/charset"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest/transcript"
+	"github.com/tuneline/tuneline/internal/ordered"
 	"github.com/tuneline/tuneline/tokens"
 )
 
@@ -155,41 +155,22 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 			return nil
 		}}
 	}
-	slots := make([]chan result, len(files))
-	for i := range slots {
-		slots[i] = make(chan result, 1)
+	counters := make([]*tokens.Counter, workers)
+	for w := range counters {
+		counters[w] = tokens.NewCounter()
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	next := make(chan int)
-	g.Go(func() error {
-		defer close(next)
+	indices := func(yield func(int, error) bool) {
 		for i := range files {
-			select {
-			case next <- i:
-			case <-gctx.Done():
-				return gctx.Err()
+			if !yield(i, nil) {
+				return
 			}
 		}
-		return nil
-	})
-	for range workers {
-		g.Go(func() error {
-			tc := tokens.NewCounter()
-			for i := range next {
-				slots[i] <- ingestOne(gctx, files[i], opt, tc)
-			}
-			return nil
-		})
 	}
 	sum := Summary{Kinds: map[string]int{}, Errors: map[string]string{}, Sources: []SourceResult{}}
-	g.Go(func() error {
-		for i := range files {
-			var r result
-			select {
-			case r = <-slots[i]:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
+	done := 0
+	err = ordered.Map(ctx, workers, 0, indices,
+		func(ctx context.Context, w int, i int) result { return ingestOne(ctx, files[i], opt, counters[w]) },
+		func(r result) error {
 			if r.res.Error != "" {
 				sum.Errors[r.res.Source] = r.res.Error
 			} else {
@@ -216,13 +197,12 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 					return err
 				}
 			}
+			done++
 			if opt.Progress != nil {
-				opt.Progress(i+1, len(files))
+				opt.Progress(done, len(files))
 			}
-		}
-		return nil
-	})
-	err = g.Wait()
+			return nil
+		})
 	return sum, err
 }
 
