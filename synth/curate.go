@@ -12,10 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/ordered"
 	"github.com/tuneline/tuneline/persona"
 )
 
@@ -196,115 +195,86 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 	if opt.Persona != nil {
 		personaHash = opt.Persona.Hash()
 	}
-	type job struct {
-		ex  datasets.Example
-		res chan *datasets.Example
-	}
 	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	jobs := make(chan *job)
-	order := make(chan *job, opt.Parallel*4)
-	g.Go(func() error {
-		defer close(jobs)
-		defer close(order)
-		for rec, err := range datasets.ReadFile(gctx, examplesPath) {
+	examples := func(yield func(datasets.Example, error) bool) {
+		for rec, err := range datasets.ReadFile(ctx, examplesPath) {
 			if err != nil {
-				return err
+				yield(datasets.Example{}, err)
+				return
 			}
 			mu.Lock()
 			sum.Examples++
-			mu.Unlock()
 			if rec.Err != nil {
-				mu.Lock()
 				sum.Invalid++
-				mu.Unlock()
-				continue
 			}
-			j := &job{ex: rec.Example, res: make(chan *datasets.Example, 1)}
-			select {
-			case order <- j:
-			case <-gctx.Done():
-				return nil
-			}
-			select {
-			case jobs <- j:
-			case <-gctx.Done():
-				return nil
+			mu.Unlock()
+			if rec.Err == nil && !yield(rec.Example, nil) {
+				return
 			}
 		}
-		return nil
-	})
-	for w := range opt.Parallel {
-		g.Go(func() error {
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for j := range jobs {
-				ex := j.ex
-				ex.EnsureID()
-				src := idx.text(ex.Meta.ChunkID)
-				key := Key(JudgePromptVersion, opt.Model, personaHash, ex.ID, src, opt.Seed)
-				var s Scores
-				ok, _ := cache.Get(key, &s)
-				if ok {
-					mu.Lock()
-					sum.Cached++
-					mu.Unlock()
-				} else {
-					var cause string
-					var err error
-					var reqs int
-					s, cause, reqs, err = judge(gctx, &opt, &ex, src, rng)
-					mu.Lock()
-					sum.Requests += reqs
-					mu.Unlock()
-					if err != nil {
-						if gctx.Err() != nil {
-							j.res <- nil
-							continue
-						}
-						mu.Lock()
-						sum.Failures[cause]++
-						mu.Unlock()
-						j.res <- nil
-						continue
-					}
-					cache.Put(key, &s)
-				}
-				if ex.Meta.Scores == nil {
-					ex.Meta.Scores = map[string]float64{}
-				}
-				vals := []int{s.Accuracy, s.Grounding, s.Persona, s.Clarity}
-				total := 0.0
-				for i, c := range Criteria {
-					ex.Meta.Scores[c] = float64(vals[i])
-					total += float64(vals[i])
-				}
-				ex.Meta.Scores["overall"] = total / float64(len(Criteria))
-				if ex.Meta.Extra == nil {
-					ex.Meta.Extra = map[string]string{}
-				}
-				ex.Meta.Extra["judge_reason"] = s.Reason
-				j.res <- &ex
-			}
-			return nil
-		})
 	}
-	g.Go(func() error {
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		done := 0
-		for j := range order {
-			var ex *datasets.Example
-			select {
-			case ex = <-j.res:
-			case <-gctx.Done():
-				return nil
+	rngs := make([]*rand.Rand, opt.Parallel)
+	for w := range rngs {
+		rngs[w] = rand.New(rand.NewPCG(uint64(w), 7))
+	}
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	done := 0
+	err := ordered.Map(ctx, opt.Parallel, 0, examples,
+		func(ctx context.Context, w int, in datasets.Example) *datasets.Example {
+			rng := rngs[w]
+			ex := in
+			ex.EnsureID()
+			src := idx.text(ex.Meta.ChunkID)
+			key := Key(JudgePromptVersion, opt.Model, personaHash, ex.ID, src, opt.Seed)
+			var s Scores
+			ok, _ := cache.Get(key, &s)
+			if ok {
+				mu.Lock()
+				sum.Cached++
+				mu.Unlock()
+			} else {
+				var cause string
+				var err error
+				var reqs int
+				s, cause, reqs, err = judge(ctx, &opt, &ex, src, rng)
+				mu.Lock()
+				sum.Requests += reqs
+				mu.Unlock()
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					mu.Lock()
+					sum.Failures[cause]++
+					mu.Unlock()
+					return nil
+				}
+				cache.Put(key, &s)
 			}
+			if ex.Meta.Scores == nil {
+				ex.Meta.Scores = map[string]float64{}
+			}
+			vals := []int{s.Accuracy, s.Grounding, s.Persona, s.Clarity}
+			total := 0.0
+			for i, c := range Criteria {
+				ex.Meta.Scores[c] = float64(vals[i])
+				total += float64(vals[i])
+			}
+			ex.Meta.Scores["overall"] = total / float64(len(Criteria))
+			if ex.Meta.Extra == nil {
+				ex.Meta.Extra = map[string]string{}
+			}
+			ex.Meta.Extra["judge_reason"] = s.Reason
+			return &ex
+		},
+		func(ex *datasets.Example) error {
 			done++
 			if opt.Progress != nil {
 				opt.Progress(done)
 			}
 			if ex == nil {
-				continue
+				return nil
 			}
 			mu.Lock()
 			sum.Scored++
@@ -329,10 +299,8 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 					return err
 				}
 			}
-		}
-		return nil
-	})
-	err := g.Wait()
+			return nil
+		})
 	for c, v := range sum.sums {
 		if sum.Scored > 0 {
 			sum.Mean[c] = v / float64(sum.Scored)

@@ -13,10 +13,9 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/ordered"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/tokens"
 )
@@ -175,22 +174,16 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 		return sum, err
 	}
 	sum.Chunks = n
-	tc := tokens.NewCounter()
 	cache := &Cache{Dir: opt.CacheDir}
 	var mu sync.Mutex // guards sum
 
-	// Producer: chunks -> tasks, in order, with a bounded window.
-	g, gctx := errgroup.WithContext(ctx)
-	tasks := make(chan *task)
-	results := make(chan chan taskResult, opt.Parallel*4)
-	slots := map[int]chan taskResult{}
-	var slotsMu sync.Mutex
-	g.Go(func() error {
-		defer close(tasks)
-		defer close(results)
+	// Chunks -> tasks, in order; tasks run on opt.Parallel workers and their
+	// examples are written in task order.
+	tasks := func(yield func(*task, error) bool) {
 		f, err := datasets.Open(chunksPath)
 		if err != nil {
-			return err
+			yield(nil, err)
+			return
 		}
 		defer f.Close()
 		br := bufio.NewReaderSize(f, 1<<20)
@@ -201,7 +194,8 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 				line++
 				var c ingest.Chunk
 				if err := json.Unmarshal(b, &c); err != nil || c.Text == "" {
-					return fmt.Errorf("%s:%d: not a chunk (want the JSON lines tuneline ingest writes): %v", chunksPath, line, err)
+					yield(nil, fmt.Errorf("%s:%d: not a chunk (want the JSON lines tuneline ingest writes): %v", chunksPath, line, err))
+					return
 				}
 				pairs := opt.PairsPerChunk
 				if pairs <= 0 {
@@ -214,68 +208,47 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 				for _, t := range ts {
 					t.seq = seq
 					seq++
-					ch := make(chan taskResult, 1)
-					slotsMu.Lock()
-					slots[t.seq] = ch
-					slotsMu.Unlock()
-					select {
-					case results <- ch: // reserves a place in the output window
-					case <-gctx.Done():
-						return nil
-					}
-					select {
-					case tasks <- t:
-					case <-gctx.Done():
-						return nil
-					}
 					mu.Lock()
 					sum.Tasks++
 					mu.Unlock()
+					if !yield(t, nil) {
+						return
+					}
 				}
 			}
 			if rerr == io.EOF {
-				return nil
+				return
 			}
 			if rerr != nil {
-				return rerr
+				yield(nil, rerr)
+				return
 			}
 		}
-	})
-	for w := range opt.Parallel {
-		g.Go(func() error {
-			rng := rand.New(rand.NewPCG(uint64(w), uint64(opt.Seed)))
-			for t := range tasks {
-				exs, err := runTask(gctx, t, &opt, info, cache, tc, sum, &mu, rng)
-				slotsMu.Lock()
-				ch := slots[t.seq]
-				delete(slots, t.seq)
-				slotsMu.Unlock()
-				if err != nil {
-					ch <- taskResult{}
-					continue
-				}
-				ch <- taskResult{examples: exs, done: true}
-			}
-			return nil
-		})
 	}
-	// Writer: in order.
-	g.Go(func() error {
-		enc := json.NewEncoder(out)
-		enc.SetEscapeHTML(false)
-		for ch := range results {
-			var r taskResult
-			select {
-			case r = <-ch:
-			case <-gctx.Done():
-				return nil
+	rngs := make([]*rand.Rand, opt.Parallel)
+	counters := make([]*tokens.Counter, opt.Parallel) // a Counter is not safe for concurrent use
+	for w := range rngs {
+		rngs[w] = rand.New(rand.NewPCG(uint64(w), uint64(opt.Seed)))
+		counters[w] = tokens.NewCounter()
+	}
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	err = ordered.Map(ctx, opt.Parallel, 0, tasks,
+		func(ctx context.Context, w int, t *task) taskResult {
+			exs, err := runTask(ctx, t, &opt, info, cache, counters[w], sum, &mu, rngs[w])
+			if err != nil {
+				return taskResult{}
 			}
+			return taskResult{examples: exs, done: true}
+		},
+		func(r taskResult) error {
 			for _, ex := range r.examples {
 				if err := enc.Encode(ex); err != nil {
 					return err
 				}
 			}
 			mu.Lock()
+			defer mu.Unlock()
 			if r.done {
 				sum.TasksDone++
 				sum.Examples += len(r.examples)
@@ -284,11 +257,8 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 			if opt.Progress != nil {
 				opt.Progress(sum)
 			}
-			mu.Unlock()
-		}
-		return nil
-	})
-	err = g.Wait()
+			return nil
+		})
 	sum.Seconds = time.Since(start).Seconds()
 	if sum.Seconds > 0 {
 		sum.ExamplesPerS = float64(sum.Examples) / sum.Seconds
