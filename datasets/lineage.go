@@ -91,6 +91,12 @@ type DatasetStats struct {
 // came from, to report which documents, pages and time ranges produced no
 // example).
 func Stats(ctx context.Context, path, chunksPath string) (*DatasetStats, error) {
+	return StatsFunc(ctx, path, chunksPath, nil)
+}
+
+// StatsFunc is Stats that also hands every valid record to visit (when not
+// nil), for callers that gather more in the same pass.
+func StatsFunc(ctx context.Context, path, chunksPath string, visit func(*Record)) (*DatasetStats, error) {
 	s := &DatasetStats{File: path, Roles: map[string]int{}, Kinds: map[string]int{}, Questions: map[string]int{}, Personas: map[string]int{},
 		Scores: map[string]map[string]int{}, ScoreMeans: map[string]float64{}, PerSource: map[string]int{},
 		scoreSums: map[string]float64{}, scoreCounts: map[string]int{}}
@@ -102,6 +108,9 @@ func Stats(ctx context.Context, path, chunksPath string) (*DatasetStats, error) 
 		if rec.Err != nil {
 			s.Invalid++
 			continue
+		}
+		if visit != nil {
+			visit(&rec)
 		}
 		ex := rec.Example
 		s.Examples++

@@ -52,6 +52,28 @@ func (h *Histogram) Add(v int) {
 // N is the number of values counted.
 func (h *Histogram) N() int { return h.n }
 
+// Range is the smallest and the largest value counted (0, 0 when none).
+func (h *Histogram) Range() (lo, hi int) { return int(h.min), int(h.max) }
+
+// Each calls fn with every distinct value counted and how many times, in
+// increasing order.
+func (h *Histogram) Each(fn func(value, count int)) {
+	for v, c := range h.small {
+		if c > 0 {
+			fn(v, int(c))
+		}
+	}
+	slices.Sort(h.large)
+	for i := 0; i < len(h.large); {
+		j := i
+		for j < len(h.large) && h.large[j] == h.large[i] {
+			j++
+		}
+		fn(int(h.large[i]), j-i)
+		i = j
+	}
+}
+
 // at returns the k-th smallest value (0-based).
 func (h *Histogram) at(k int) int32 {
 	for v, c := range h.small {

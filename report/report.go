@@ -85,7 +85,12 @@ func bars(m map[string]int) []Bar {
 
 // Collect reads the inputs.
 func Collect(ctx context.Context, in Inputs) (*Data, error) {
-	st, err := datasets.Stats(ctx, in.Dataset, in.Chunks)
+	// Token lengths (cookbook counting), in the same pass as the stats.
+	tc := tokens.NewCounter()
+	var lens format.Histogram
+	st, err := datasets.StatsFunc(ctx, in.Dataset, in.Chunks, func(rec *datasets.Record) {
+		lens.Add(format.Check(*rec, tc, 0).Tokens)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -98,34 +103,14 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 	for k, m := range st.Scores {
 		d.Scores[k] = bars(m)
 	}
-	// token lengths (cookbook counting)
-	tc := tokens.NewCounter()
-	var lens []int
-	maxLen := 0
-	for rec, err := range datasets.ReadFile(ctx, in.Dataset) {
-		if err != nil {
-			return nil, err
-		}
-		if rec.Err != nil {
-			continue
-		}
-		c := format.Check(rec, tc, 0)
-		lens = append(lens, c.Tokens)
-		maxLen = max(maxLen, c.Tokens)
-	}
-	if len(lens) > 0 {
-		minLen := lens[0]
-		for _, l := range lens {
-			minLen = min(minLen, l)
-		}
+	if lens.N() > 0 {
+		minLen, maxLen := lens.Range()
 		width := max(1, (maxLen-minLen+20)/20)
 		bins := make([]Bin, (maxLen-minLen)/width+1)
 		for i := range bins {
 			bins[i] = Bin{From: minLen + i*width, To: minLen + (i+1)*width - 1}
 		}
-		for _, l := range lens {
-			bins[(l-minLen)/width].Count++
-		}
+		lens.Each(func(v, n int) { bins[(v-minLen)/width].Count += n })
 		d.TokenBins = bins
 	}
 	if in.Eval != "" {

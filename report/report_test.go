@@ -27,6 +27,20 @@ func TestReportRendersInChromium(t *testing.T) {
 	if d.Examples != 12 || len(d.TokenBins) == 0 || len(d.Funnel) < 4 {
 		t.Fatalf("data %+v", d)
 	}
+	// The token bins hold every example once, and the shortest and the
+	// longest are the ends (as validate counts them).
+	sum, err := format.Validate(context.Background(), []string{data}, format.ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range d.TokenBins {
+		n += b.Count
+	}
+	if first, last := d.TokenBins[0], d.TokenBins[len(d.TokenBins)-1]; n != 12 || first.Count == 0 || last.Count == 0 ||
+		first.From != sum.TokensPerExample.Min || last.From > sum.TokensPerExample.Max || last.To < sum.TokensPerExample.Max {
+		t.Errorf("token bins %+v (total %d) do not span validate's %v..%v tokens", d.TokenBins, n, sum.TokensPerExample.Min, sum.TokensPerExample.Max)
+	}
 	out := filepath.Join(dir, "report.html")
 	if err := WriteFile(out, d); err != nil {
 		t.Fatal(err)
