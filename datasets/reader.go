@@ -31,15 +31,30 @@ type Record struct {
 	BadUTF8 bool
 }
 
+// CountLines counts the lines of a file that are not blank (records of a
+// JSON Lines file; path "-" or ending in .gz as for Open).
+func CountLines(path string) (int, error) {
+	f, err := Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
+			n++
+		}
+	}
+	return n, sc.Err()
+}
+
 // Decode parses a raw record into a Record.
 // The example's strings may point into r.Data, which must not change
 // afterwards.
 func (r Raw) Decode() Record {
-	ex, ok := parseOpenAIFast(r.Data, true)
-	format, err := FormatOpenAI, (*RowError)(nil)
-	if !ok {
-		ex, format, err = parseRecord(r.Data)
-	}
+	ex, format, err := parseAny(r.Data, true)
 	rec := Record{Pos: r.Pos, Example: ex, Format: format, Err: err, BadUTF8: !utf8.Valid(r.Data)}
 	if err == nil {
 		ex := &rec.Example

@@ -132,8 +132,12 @@ func present(r json.RawMessage) bool {
 // ParseRecord turns one JSON value into an example. The shape is detected
 // from its keys. A record that cannot become a supervised chat example is
 // refused with a *RowError saying why; nothing is dropped silently.
-func ParseRecord(b []byte) (Example, string, *RowError) {
-	if ex, ok := parseOpenAIFast(b, false); ok {
+func ParseRecord(b []byte) (Example, string, *RowError) { return parseAny(b, false) }
+
+// parseAny is ParseRecord; with alias, strings may point into b (see
+// parseOpenAIFast).
+func parseAny(b []byte, alias bool) (Example, string, *RowError) {
+	if ex, ok := parseOpenAIFast(b, alias); ok {
 		return ex, FormatOpenAI, nil
 	}
 	return parseRecord(b)

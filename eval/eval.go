@@ -151,9 +151,6 @@ func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Re
 	if opt.MaxTokens <= 0 {
 		opt.MaxTokens = 256
 	}
-	if opt.Timeout <= 0 {
-		opt.Timeout = 5 * time.Minute
-	}
 	for _, t := range append([]Target{{Model: opt.Judge}}, targets...) {
 		if _, err := opt.Backend.Preflight(ctx, t.Model, false); err != nil {
 			return nil, err
@@ -220,7 +217,7 @@ func ask(ctx context.Context, opt *Options, cache *synth.Cache, t Target, q Ques
 
 // call sends one request, retrying network errors a few times.
 func call(ctx context.Context, opt *Options, r synth.Request) (synth.Reply, error) {
-	rep, _, err := synth.Send(ctx, opt.Backend, r, opt.Timeout, 250*time.Millisecond, 5, rand.Float64)
+	rep, _, err := synth.Send(ctx, opt.Backend, r, opt.Timeout, 0, 5, rand.Float64)
 	return rep, err
 }
 

@@ -80,12 +80,12 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 	}
 	check1 := func(_ context.Context, w int, raws []datasets.Raw) []Checked {
 		ws := states[w]
+		var norm *Norm
+		if opt.Norm {
+			norm = &ws.Norm
+		}
 		out := make([]Checked, len(raws))
 		for i, raw := range raws {
-			var norm *Norm
-			if opt.Norm {
-				norm = &ws.Norm
-			}
 			out[i] = check(raw.Decode(), ws.Tokens, opt.MaxTokens, norm)
 			if opt.Prepare != nil {
 				opt.Prepare(&out[i], ws)

@@ -301,8 +301,15 @@ func backoff(base time.Duration, n int, jitter float64) time.Duration {
 // Send makes one request with a per-request timeout and retries what a
 // retry may cure — network errors, overload, 5xx, timeouts — up to tries
 // requests in all, waiting an exponential backoff from base (with jitter).
-// It returns the last reply and error and the number of requests made.
+// It returns the last reply and error and the number of requests made. A
+// timeout or base of 0 means 5 minutes and 250 ms.
 func Send(ctx context.Context, b Backend, r Request, timeout, base time.Duration, tries int, jitter func() float64) (Reply, int, error) {
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	if base <= 0 {
+		base = 250 * time.Millisecond
+	}
 	for n := 1; ; n++ {
 		rctx, cancel := context.WithTimeout(ctx, timeout)
 		rep, err := b.Chat(rctx, r)

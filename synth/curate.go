@@ -72,11 +72,8 @@ var judgeSchema = json.RawMessage(`{"type":"object","properties":{` +
 
 func validateScores(content string) (Scores, error) {
 	var s Scores
-	if strings.TrimSpace(content) == "" {
-		return s, fmt.Errorf("the reply is empty")
-	}
-	if err := json.Unmarshal([]byte(content), &s); err != nil {
-		return s, fmt.Errorf("the reply is not valid JSON: %v", err)
+	if err := decodeReply(content, &s); err != nil {
+		return s, err
 	}
 	for i, v := range []int{s.Accuracy, s.Grounding, s.Persona, s.Clarity} {
 		if v < 1 || v > 5 {
@@ -170,12 +167,6 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 	}
 	if opt.Retries <= 0 {
 		opt.Retries = 3
-	}
-	if opt.Timeout <= 0 {
-		opt.Timeout = 5 * time.Minute
-	}
-	if opt.Backoff <= 0 {
-		opt.Backoff = 250 * time.Millisecond
 	}
 	start := time.Now()
 	sum := &CurateSummary{Failures: map[string]int{}, Histogram: map[string][6]int{}, Mean: map[string]float64{}, sums: map[string]float64{}}

@@ -98,16 +98,25 @@ func convPrompt(p *persona.Persona, passage string, turns int) []Message {
 	return []Message{{"system", sys}, {"user", user}}
 }
 
+// decodeReply decodes a model's JSON reply into v, saying what is wrong
+// with it in words the model is re-asked with.
+func decodeReply(content string, v any) error {
+	if strings.TrimSpace(content) == "" {
+		return fmt.Errorf("the reply is empty")
+	}
+	if err := json.Unmarshal([]byte(content), v); err != nil {
+		return fmt.Errorf("the reply is not valid JSON: %v", err)
+	}
+	return nil
+}
+
 // validateQA checks a reply against what was asked.
 func validateQA(content string, n int, lim Limits) ([]QAPair, error) {
 	var v struct {
 		Pairs []QAPair `json:"pairs"`
 	}
-	if strings.TrimSpace(content) == "" {
-		return nil, fmt.Errorf("the reply is empty")
-	}
-	if err := json.Unmarshal([]byte(content), &v); err != nil {
-		return nil, fmt.Errorf("the reply is not valid JSON: %v", err)
+	if err := decodeReply(content, &v); err != nil {
+		return nil, err
 	}
 	if len(v.Pairs) != n {
 		return nil, fmt.Errorf("expected %d pairs, got %d", n, len(v.Pairs))
@@ -138,11 +147,8 @@ func validateConv(content string, turns int) ([]Turn, error) {
 	var v struct {
 		Turns []Turn `json:"turns"`
 	}
-	if strings.TrimSpace(content) == "" {
-		return nil, fmt.Errorf("the reply is empty")
-	}
-	if err := json.Unmarshal([]byte(content), &v); err != nil {
-		return nil, fmt.Errorf("the reply is not valid JSON: %v", err)
+	if err := decodeReply(content, &v); err != nil {
+		return nil, err
 	}
 	if len(v.Turns) != turns {
 		return nil, fmt.Errorf("expected %d turns, got %d", turns, len(v.Turns))

@@ -130,30 +130,6 @@ func (o *Options) defaults() {
 	if o.NetRetries <= 0 {
 		o.NetRetries = 8
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = 5 * time.Minute
-	}
-	if o.Backoff <= 0 {
-		o.Backoff = 250 * time.Millisecond
-	}
-}
-
-// CountChunks counts the chunk lines of a file.
-func CountChunks(path string) (int, error) {
-	f, err := datasets.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) != "" {
-			n++
-		}
-	}
-	return n, sc.Err()
 }
 
 // Run generates examples from the chunks file and writes them to out in
@@ -169,7 +145,7 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 		return sum, err
 	}
 	sum.ContextLength = info.ContextLength
-	n, err := CountChunks(chunksPath)
+	n, err := datasets.CountLines(chunksPath)
 	if err != nil {
 		return sum, err
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -159,6 +161,13 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 }
 
 // writeJSON prints v as indented JSON.
+// printFailures lists failure counts by cause, in the order of the causes.
+func printFailures(w io.Writer, failures map[string]int) {
+	for _, c := range slices.Sorted(maps.Keys(failures)) {
+		fmt.Fprintf(w, "  failed (%s): %d\n", c, failures[c])
+	}
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -130,9 +130,7 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 			fmt.Fprintf(o.IO.ErrOut, "  %-10s %5.2f %4d %4d %4d %4d %4d\n", c, sum.Mean[c], h[1], h[2], h[3], h[4], h[5])
 		}
 		fmt.Fprintf(o.IO.ErrOut, "  %-10s %5.2f\n", "overall", sum.Mean["overall"])
-		for c, n := range sum.Failures {
-			fmt.Fprintf(o.IO.ErrOut, "  failed (%s): %d\n", c, n)
-		}
+		printFailures(o.IO.ErrOut, sum.Failures)
 	}
 	if len(sum.Failures) > 0 {
 		return withCode(ExitFailure, fmt.Errorf("some examples could not be scored; run again to retry them"))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,18 +16,9 @@ import (
 )
 
 func countLines(path string) int {
-	f, err := os.Open(path)
+	n, err := datasets.CountLines(path)
 	if err != nil {
 		return -1
-	}
-	defer f.Close()
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) != "" {
-			n++
-		}
 	}
 	return n
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -148,14 +147,7 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 		fmt.Fprintf(o.IO.ErrOut, "%d chunks, %d of %d tasks done (%d from cache), %d examples; %d requests, %d re-asked, %d network retries\n",
 			sum.Chunks, sum.TasksDone, sum.Tasks, sum.Cached, sum.Examples, sum.Requests, sum.Reasked, sum.Retried)
 		fmt.Fprintf(o.IO.ErrOut, "tokens in %d, out %d; %.1f s, %.2f examples/s, %.0f tokens/s out\n", sum.TokensIn, sum.TokensOut, sum.Seconds, sum.ExamplesPerS, sum.TokensOutPerS)
-		var causes []string
-		for c := range sum.Failures {
-			causes = append(causes, c)
-		}
-		sort.Strings(causes)
-		for _, c := range causes {
-			fmt.Fprintf(o.IO.ErrOut, "  failed (%s): %d\n", c, sum.Failures[c])
-		}
+		printFailures(o.IO.ErrOut, sum.Failures)
 	}
 	if interrupted {
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted: %d of %d tasks done; run the same command again to finish (finished work is cached)", sum.TasksDone, sum.Tasks))
