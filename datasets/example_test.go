@@ -1,0 +1,43 @@
+package datasets
+
+import "testing"
+
+func TestContentID(t *testing.T) {
+	m := func(kv ...string) []Message {
+		var ms []Message
+		for i := 0; i < len(kv); i += 2 {
+			ms = append(ms, Message{Role: kv[i], Content: kv[i+1]})
+		}
+		return ms
+	}
+	base := ContentID(m("user", "hi", "assistant", "hello"))
+	if len(base) != 19 || base[:3] != "ex-" {
+		t.Fatalf("ContentID = %q, want ex- and 16 hex digits", base)
+	}
+	// Pinned: ids are written into datasets and compared across runs, so a
+	// change of the hash must be deliberate.
+	if want := "ex-60669814d8d5bfbd"; base != want {
+		t.Errorf("ContentID = %q, want %q", base, want)
+	}
+	for _, tc := range []struct {
+		name string
+		msgs []Message
+	}{
+		{"content boundary moved", m("user", "hih", "assistant", "ello")},
+		{"role and content boundary", m("use", "rhi", "assistant", "hello")},
+		{"other role", m("system", "hi", "assistant", "hello")},
+		{"one message more", m("user", "hi", "assistant", "hello", "user", "")},
+		{"case", m("user", "Hi", "assistant", "hello")},
+	} {
+		if got := ContentID(tc.msgs); got == base {
+			t.Errorf("%s: same id %s as the base conversation", tc.name, got)
+		}
+	}
+	if again := ContentID(m("user", "hi", "assistant", "hello")); again != base {
+		t.Errorf("not stable: %s then %s", base, again)
+	}
+	msgs := m("user", "hi", "assistant", "hello")
+	if n := testing.AllocsPerRun(100, func() { ContentID(msgs) }); n > 1 {
+		t.Errorf("ContentID allocates %v times, want 1 (the string)", n)
+	}
+}
