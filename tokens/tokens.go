@@ -177,8 +177,8 @@ func (c *Counter) Count(s string) int {
 	}
 	n := 0
 	for len(s) > 0 {
-		k := nextPiece(s)
-		n += int(c.piece(s[:k]).n)
+		k, e := c.next(s)
+		n += int(e.n)
 		s = s[k:]
 	}
 	return n
@@ -220,13 +220,58 @@ func (c *Counter) CountNorm(s string, dst []uint64) (int, []uint64) {
 	}
 	n := 0
 	for len(s) > 0 {
-		k := nextPiece(s)
-		e := c.piece(s[:k])
+		k, e := c.next(s)
 		n += int(e.n)
 		dst = append(dst, e.norm)
 		s = s[k:]
 	}
 	return n, dst
+}
+
+// next returns the length and the cache entry of the first piece of s
+// (valid UTF-8, not empty).
+func (c *Counter) next(s string) (int, entry) {
+	if k, key := shortWord(s); k > 0 {
+		if e, ok := c.short.get(key); ok {
+			return k, e
+		}
+		e := entry{int32(LibraryCount(s[:k])), normalise(s[:k])}
+		c.short.put(key, e)
+		return k, e
+	}
+	k := nextPiece(s)
+	return k, c.piece(s[:k])
+}
+
+// shortWord finds the commonest piece, a word of 1 to 14 ASCII letters
+// alone or after one space, and packs it (see pack) straight from two
+// 8-byte loads, without a loop or a branch on the word's length: word
+// lengths are random, and branching on them costs a misprediction per
+// piece. It returns 0 for anything else (nextPiece's general rules take
+// it): s shorter than 16 bytes, a letter run reaching 16 bytes or
+// continuing into a non-ASCII rune, which may be a letter.
+func shortWord(s string) (int, packed) {
+	if len(s) < 16 {
+		return 0, packed{}
+	}
+	const high = 0x8080808080808080
+	w0, w1 := le64(s), le64(s[8:])
+	sp := 0
+	if s[0] == ' ' {
+		sp = 1
+	}
+	// z: the high bit of every byte that is not a letter (the leading
+	// space counts as one).
+	z0 := ^asciiLetters(w0) & high &^ uint64(sp<<7)
+	z1 := ^asciiLetters(w1) & high
+	k0 := bits.TrailingZeros64(z0) >> 3 // 8 when the first word is all letters
+	k := k0 + bits.TrailingZeros64(z1)>>3&-(k0>>3)
+	if k <= sp || k >= 16 || s[k] >= utf8.RuneSelf {
+		return 0, packed{}
+	}
+	lo := w0 & (^uint64(0) >> (64 - 8*min(k, 8)))
+	hi := w1 & (1<<(8*max(k-8, 0)) - 1)
+	return k, packed{lo, hi | uint64(k)<<56}
 }
 
 func (c *Counter) piece(p string) entry {

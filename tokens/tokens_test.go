@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCountMatchesLibrary(t *testing.T) {
@@ -44,11 +45,13 @@ func TestCorpusMatchesLibrary(t *testing.T) {
 }
 
 func FuzzCountMatchesLibrary(f *testing.F) {
-	for _, s := range []string{"hello world", "don't\n\n  x", "12345 😀 'LL", "\u00a0\u2028 a"} {
+	for _, s := range []string{"hello world", "don't\n\n  x", "12345 😀 'LL", "\u00a0\u2028 a",
+		" Quantum entanglement particle wave function. Measurement?", "abcdefghijklmnopqr stuvwxyzabcdef ghij\u00e9klmno pq"} {
 		f.Add(s)
 	}
 	c := NewCounter()
 	f.Fuzz(func(t *testing.T, s string) {
+		checkShortWord(t, s)
 		want := LibraryCount(s)
 		if got := c.Count(s); got != want {
 			t.Fatalf("Count(%q) = %d, library says %d", s, got, want)
@@ -135,6 +138,49 @@ func BenchmarkCount(b *testing.B) {
 			LibraryCount(s)
 		}
 	})
+}
+
+// shortWord agrees with the general pre-tokenizer and with pack wherever it
+// takes a piece.
+func TestShortWord(t *testing.T) {
+	for _, s := range []string{
+		" Quantum entanglement particle wave function. Measurement? Observer relativity!",
+		"abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOP abcdefghijklmn abcdefghijklmno x",
+		"caf\u00e9 na\u00efve r\u00e9sum\u00e9s are words; \u00e9t\u00e9 too, and \u4e2d\u6587 text here",
+		"don't I'll we've 123 4567 x1y2z3 tab\tsep  two  spaces\n\nnew lines\r\n end",
+		"  \u00a0nbsp \u2028sep `~!@#$%^&*()_+-=[]{}|;:,.<>/? words after punctuation go here",
+	} {
+		checkShortWord(t, s)
+	}
+	taken := 0
+	s := " Quantum entanglement particle wave function. Measurement? Observer"
+	for i := range s {
+		if k, _ := shortWord(s[i:]); k > 0 {
+			taken++
+		}
+	}
+	if taken < 20 {
+		t.Errorf("shortWord took only %d of the positions of %q", taken, s)
+	}
+}
+
+func checkShortWord(t *testing.T, s string) {
+	t.Helper()
+	if !utf8.ValidString(s) {
+		return
+	}
+	for i := range s {
+		k, key := shortWord(s[i:])
+		if k == 0 {
+			continue
+		}
+		if want := nextPiece(s[i:]); k != want {
+			t.Fatalf("shortWord(%q) = %d bytes, nextPiece %d", s[i:], k, want)
+		}
+		if want := pack(s[i : i+k]); key != want {
+			t.Fatalf("shortWord(%q) key %x, pack %x", s[i:], key, want)
+		}
+	}
 }
 
 // pack's overlapping loads give the same key as packing byte by byte.
