@@ -136,7 +136,10 @@ func RawRecords(ctx context.Context, r io.Reader, name string) iter.Seq2[Raw, er
 		case first == '{' && prettyObject(br):
 			readValues(ctx, br, name, yield)
 		default:
-			readLines(ctx, br, name, yield)
+			// Lines are read straight into their own buffers: what br has
+			// buffered first, then the rest of r without br's copy.
+			buffered, _ := br.Peek(br.Buffered())
+			readLines(ctx, io.MultiReader(bytes.NewReader(buffered), r), name, yield)
 		}
 	}
 }
@@ -168,7 +171,7 @@ func peekFirst(br *bufio.Reader) (byte, error) {
 // readLines yields the non-blank lines of br. Lines are cut out of large
 // buffers that are never reused, so a Raw's Data needs no copy of its own
 // (only a line that straddles two buffers is copied, to the next one).
-func readLines(ctx context.Context, br *bufio.Reader, name string, yield func(Raw, error) bool) {
+func readLines(ctx context.Context, br io.Reader, name string, yield func(Raw, error) bool) {
 	const chunkSize = 1 << 20
 	line := 0
 	emit := func(b []byte) bool {

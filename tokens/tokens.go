@@ -74,11 +74,15 @@ type entry struct {
 }
 
 // shortCache is an open-addressing table from packed pieces (see pack) to
-// entries.
+// entries. Key and entry share a slot, so a lookup touches one cache line.
 type shortCache struct {
-	keys []packed
-	vals []entry
-	n    int
+	slots []slot
+	n     int
+}
+
+type slot struct {
+	k packed
+	e entry
 }
 
 // packed is a piece of at most 15 bytes: its first 8 bytes, then the rest
@@ -120,14 +124,14 @@ func (k packed) slot(mask uint64) uint64 {
 }
 
 func (t *shortCache) get(k packed) (entry, bool) {
-	if len(t.keys) == 0 {
+	mask := uint64(len(t.slots) - 1)
+	if len(t.slots) == 0 {
 		return entry{}, false
 	}
-	mask := uint64(len(t.keys) - 1)
 	for i := k.slot(mask); ; i = (i + 1) & mask {
-		switch t.keys[i] {
+		switch t.slots[i].k {
 		case k:
-			return t.vals[i], true
+			return t.slots[i].e, true
 		case packed{}:
 			return entry{}, false
 		}
@@ -135,30 +139,30 @@ func (t *shortCache) get(k packed) (entry, bool) {
 }
 
 func (t *shortCache) put(k packed, v entry) {
-	if (t.n+1)*2 > len(t.keys) {
-		if len(t.keys) >= maxCache*2 {
-			clear(t.keys)
+	if (t.n+1)*2 > len(t.slots) {
+		if len(t.slots) >= maxCache*2 {
+			clear(t.slots)
 			t.n = 0
 		} else {
-			old, oldv := t.keys, t.vals
-			t.keys, t.vals = make([]packed, max(4096, 2*len(old))), make([]entry, max(4096, 2*len(old)))
+			old := t.slots
+			t.slots = make([]slot, max(1024, 2*len(old)))
 			t.n = 0
-			for i, ok := range old {
-				if ok != (packed{}) {
-					t.put(ok, oldv[i])
+			for _, o := range old {
+				if o.k != (packed{}) {
+					t.put(o.k, o.e)
 				}
 			}
 		}
 	}
-	mask := uint64(len(t.keys) - 1)
+	mask := uint64(len(t.slots) - 1)
 	i := k.slot(mask)
-	for t.keys[i] != (packed{}) && t.keys[i] != k {
+	for t.slots[i].k != (packed{}) && t.slots[i].k != k {
 		i = (i + 1) & mask
 	}
-	if t.keys[i] == (packed{}) {
+	if t.slots[i].k == (packed{}) {
 		t.n++
 	}
-	t.keys[i], t.vals[i] = k, v
+	t.slots[i] = slot{k, v}
 }
 
 // NewCounter returns a Counter with an empty piece cache.
