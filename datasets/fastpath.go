@@ -229,7 +229,7 @@ func (p *fastParser) message() (Message, bool) {
 		}
 		switch {
 		case key == "role" && !seenRole:
-			seenRole, m.Role = true, v
+			seenRole, m.Role = true, internRole(v)
 		case key == "content" && !seenContent:
 			seenContent, m.Content = true, v
 		default:
@@ -240,4 +240,18 @@ func (p *fastParser) message() (Message, bool) {
 		return m, false
 	}
 	return m, true
+}
+
+// internRole returns the package's own string for the common roles, so that
+// later comparisons find equal pointers and do not reach into the line.
+func internRole(r string) string {
+	switch r {
+	case RoleUser:
+		return RoleUser
+	case RoleAssistant:
+		return RoleAssistant
+	case RoleSystem:
+		return RoleSystem
+	}
+	return r
 }

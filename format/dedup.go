@@ -86,13 +86,16 @@ func mix64(x uint64) uint64 { // splitmix64 finalizer
 	return x
 }
 
-// exactHasher hashes a sequence of 64-bit values.
-type exactHasher struct{ h uint64 }
+// exactHasher hashes a sequence of 64-bit values in two lanes that take
+// turns, so that consecutive values do not wait for each other's multiply.
+type exactHasher struct{ h, g uint64 }
 
 func (e *exactHasher) add(v uint64) {
-	e.h = (e.h ^ v) * 0x9e3779b97f4a7c15
-	e.h ^= e.h >> 32
+	h := (e.h ^ v) * 0x9e3779b97f4a7c15
+	e.h, e.g = e.g, h^h>>32
 }
+
+func (e *exactHasher) sum() uint64 { return mix64(e.h ^ bits.RotateLeft64(e.g, 32)) }
 
 // Markers in the exact hash's stream: a collapsed run of white space, and
 // the end of a message.
@@ -103,6 +106,24 @@ const (
 
 // roleHash is the exact hash's value for a message's role.
 func roleHash(role string) uint64 {
+	switch role { // the common roles, hashed once
+	case datasets.RoleUser:
+		return userHash
+	case datasets.RoleAssistant:
+		return assistantHash
+	case datasets.RoleSystem:
+		return systemHash
+	}
+	return hashRole(role)
+}
+
+var (
+	userHash      = hashRole(datasets.RoleUser)
+	assistantHash = hashRole(datasets.RoleAssistant)
+	systemHash    = hashRole(datasets.RoleSystem)
+)
+
+func hashRole(role string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(role); i++ {
 		h = (h ^ uint64(role[i])) * 1099511628211
@@ -120,10 +141,10 @@ func roleHash(role string) uint64 {
 // texts that differ only in case and white space hash alike. Near: MinHash
 // over 2-grams of the word pieces (those with a letter or digit) of the
 // non-system messages.
-func Fingerprint(msgs []datasets.Message, norm *Norm, p DedupParams) Sig {
+func Fingerprint(msgs []datasets.Message, norm *Norm, p *DedupParams) Sig {
 	var s Sig
 	near := p.Threshold > 0
-	ex := exactHasher{h: 14695981039346656037}
+	ex := exactHasher{h: 14695981039346656037, g: 0x243f6a8885a308d3}
 	var binsv [numBins]uint32
 	for i := range binsv {
 		binsv[i] = math.MaxUint32
@@ -147,22 +168,20 @@ func Fingerprint(msgs []datasets.Message, norm *Norm, p DedupParams) Sig {
 	for i, m := range msgs {
 		ex.add(roleHash(m.Role))
 		words := near && m.Role != datasets.RoleSystem
-		space, started := false, false
+		// space (0 or 1): white space came after the last piece; started:
+		// a piece with text came before. A piece preceded by white space is
+		// hashed with markSpace folded in, computed without branches (which
+		// piece has white space around it is unpredictable).
+		var space, started uint64
 		for _, v := range norm.H[from:norm.Ends[i]] {
 			if v == tokens.NormSpace {
 				space = started
 				continue
 			}
-			if v&tokens.NormLead != 0 && started {
-				space = true
-			}
-			if space {
-				ex.add(markSpace)
-				space = false
-			}
-			ex.add(v &^ (tokens.NormFlags &^ tokens.NormWord))
-			started = true
-			space = v&tokens.NormTrail != 0
+			space = (space | v>>1&1) & started // NormLead is bit 1
+			ex.add(v&^(tokens.NormFlags&^tokens.NormWord) ^ -space&markSpace)
+			started = 1
+			space = v >> 2 & 1 // NormTrail is bit 2
 			if words && v&tokens.NormWord != 0 {
 				w := v &^ tokens.NormFlags
 				nw++
@@ -175,7 +194,7 @@ func Fingerprint(msgs []datasets.Message, norm *Norm, p DedupParams) Sig {
 		from = norm.Ends[i]
 		ex.add(markEnd)
 	}
-	s.Exact = mix64(ex.h)
+	s.Exact = ex.sum()
 	if !near {
 		return s
 	}

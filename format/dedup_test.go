@@ -16,7 +16,7 @@ func sigOf(t *testing.T, p DedupParams, msgs ...string) Sig {
 	}
 	var n Norm
 	check(datasets.Record{Example: datasets.Example{Messages: ms}}, tokens.NewCounter(), 0, &n)
-	return Fingerprint(ms, &n, p)
+	return Fingerprint(ms, &n, &p)
 }
 
 const longA = "The quick brown fox jumps over the lazy dog near the river bank while the sun sets slowly behind the distant hills and birds sing their evening songs in the tall old trees"

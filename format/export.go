@@ -196,7 +196,7 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 			}
 			p := &prepared{}
 			ex := &c.Record.Example
-			p.sig = Fingerprint(ex.Messages, &w.Norm, params)
+			p.sig = Fingerprint(ex.Messages, &w.Norm, &params)
 			if opt.Target != TargetHF {
 				p.line, p.why = Encode(ex, opt.Target)
 			}
