@@ -100,6 +100,9 @@ func (r *Row) Example() Example {
 	return e
 }
 
+// contentPath is the Parquet column of the message texts.
+var contentPath = []string{"messages", "list", "element", "content"}
+
 // ParquetOptions configure a ParquetWriter.
 type ParquetOptions struct {
 	Compression compress.Codec // default Snappy
@@ -126,7 +129,10 @@ func NewParquetWriter(w io.Writer, opt ParquetOptions) *ParquetWriter {
 	if opt.RowGroupBytes <= 0 {
 		opt.RowGroupBytes = 64 << 20
 	}
-	opts := []parquet.WriterOption{parquet.Compression(opt.Compression), parquet.PageBufferSize(1 << 20)}
+	opts := []parquet.WriterOption{parquet.Compression(opt.Compression), parquet.PageBufferSize(1 << 20),
+		// Min/max of the message texts help no query and cost a byte
+		// comparison of every text.
+		parquet.SkipPageBounds(contentPath...), parquet.SkipPageStatistics(contentPath...)}
 	if opt.CreatedBy != "" {
 		opts = append(opts, parquet.CreatedBy(opt.CreatedBy, "", ""))
 	}
