@@ -41,3 +41,12 @@ func TestContentID(t *testing.T) {
 		t.Errorf("ContentID allocates %v times, want 1 (the string)", n)
 	}
 }
+
+func TestContentIDLongRole(t *testing.T) {
+	long := "a-role-name-longer-than-the-separator-buffer"
+	a := ContentID([]Message{{Role: long, Content: "x"}, {Role: "user", Content: "y"}})
+	b := ContentID([]Message{{Role: long + "x", Content: ""}, {Role: "user", Content: "y"}})
+	if a == b {
+		t.Errorf("role/content boundary lost for long roles: both %s", a)
+	}
+}

@@ -175,6 +175,7 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 		rep.Dedup.Bands, rep.Dedup.Rows = 0, 0
 	}
 	fileIdx := map[string]int{}
+	lastFile, lastIdx := "", 0 // the file of the last record, looked up once
 	for i, f := range files {
 		if _, ok := fileIdx[f]; !ok {
 			fileIdx[f] = i
@@ -225,7 +226,10 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 			drop(c, opt.Target+":incompatible", p.why)
 			return nil
 		}
-		v, f, l, err := dd.Add(&p.sig, fileIdx[c.Record.Pos.File], c.Record.Pos.Line)
+		if c.Record.Pos.File != lastFile {
+			lastFile, lastIdx = c.Record.Pos.File, fileIdx[c.Record.Pos.File]
+		}
+		v, f, l, err := dd.Add(&p.sig, lastIdx, c.Record.Pos.Line)
 		if err != nil {
 			return err
 		}
