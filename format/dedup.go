@@ -254,6 +254,10 @@ type Deduper struct {
 	exact slotTable // keyed by Sig.Exact
 	bands slotTable // keyed by band hash
 	kept  chunked[keptSig]
+	// bits holds the MinHash bits of kept example i, apart from the rest
+	// so that checking a candidate touches 16 bytes of a compact array.
+	bits  chunked[[2]uint64]
+	cands []uint32 // scratch: the candidates of one Add
 	bandh chunked[uint32] // Bands of kept example i at [i*P.Bands:]
 	// fileStart[f] is the index of the first kept example of file f.
 	fileStart []uint32
@@ -261,7 +265,6 @@ type Deduper struct {
 
 type keptSig struct {
 	exact  uint64
-	bits   [2]uint64
 	line   uint32
 	filled uint8
 }
@@ -298,16 +301,24 @@ func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine i
 		return ExactDup, f, l, nil
 	}
 	if d.P.Threshold > 0 && s.Near {
-		for b := 0; b < d.P.Bands && found < 0; b++ {
+		// All candidates first, then their checks: the checks' loads are
+		// independent of each other, so their cache misses overlap.
+		cands := d.cands[:0]
+		for b := 0; b < d.P.Bands; b++ {
 			d.bands.lookup(uint64(s.Bands[b]), func(e uint32) bool {
-				i := e / uint32(d.P.Bands)
-				k := d.kept.at(i)
-				if Similarity(s, &Sig{Bits: k.bits}) >= d.P.accept[min(s.Filled, k.filled)] {
-					found = int(i)
-					return false
-				}
+				cands = append(cands, e/uint32(d.P.Bands))
 				return true
 			})
+		}
+		d.cands = cands
+		for _, i := range cands {
+			// Unrelated examples share a band now and then; most fail the
+			// loosest acceptance line before their filled count is read.
+			sim := Similarity(s, &Sig{Bits: *d.bits.at(i)})
+			if sim >= d.P.accept[0] && sim >= d.P.accept[min(s.Filled, d.kept.at(i).filled)] {
+				found = int(i)
+				break
+			}
 		}
 		if found >= 0 {
 			f, l := d.where(found)
@@ -318,7 +329,8 @@ func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine i
 		d.fileStart = append(d.fileStart, uint32(d.kept.n))
 	}
 	idx := uint32(d.kept.n)
-	d.kept.append(keptSig{exact: s.Exact, bits: s.Bits, line: uint32(min(line, math.MaxUint32)), filled: s.Filled})
+	d.kept.append(keptSig{exact: s.Exact, line: uint32(min(line, math.MaxUint32)), filled: s.Filled})
+	d.bits.append(s.Bits)
 	if err := d.exact.insert(s.Exact, idx); err != nil {
 		return 0, 0, 0, err
 	}
@@ -347,7 +359,7 @@ func (d *Deduper) where(i int) (file, line int) {
 
 // IndexBytes is the memory the index holds.
 func (d *Deduper) IndexBytes() int {
-	return d.kept.bytes() + d.bandh.bytes() + len(d.exact.slots)*4 + len(d.bands.slots)*4
+	return d.kept.bytes() + d.bits.bytes() + d.bandh.bytes() + len(d.exact.slots)*4 + len(d.bands.slots)*4
 }
 
 // slotTable is an open-addressing hash table whose 32-bit slots hold an

@@ -75,3 +75,16 @@ func TestFingerprintNear(t *testing.T) {
 		t.Error("an example without words got a near-duplicate signature")
 	}
 }
+
+// Add rejects most candidates on the loosest acceptance line before it reads
+// their filled counts: that line must be the lowest.
+func TestAcceptLineLowestFirst(t *testing.T) {
+	for _, th := range []float64{0.5, 0.8, 0.95} {
+		p := NewDedupParams(th)
+		for n, a := range p.accept {
+			if a < p.accept[0] {
+				t.Errorf("threshold %v: accept[%d] = %v below accept[0] = %v", th, n, a, p.accept[0])
+			}
+		}
+	}
+}

@@ -26,5 +26,15 @@ func main() {
 			os.Exit(code)
 		}
 	}
+	// TUNELINE_MEMPROFILE=FILE writes a heap profile with every allocation
+	// made (alloc_space), for finding churn.
+	if p := os.Getenv("TUNELINE_MEMPROFILE"); p != "" {
+		code := Run(ctx, os.Args, iostreams.System())
+		if f, err := os.Create(p); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+		os.Exit(code)
+	}
 	os.Exit(Run(ctx, os.Args, iostreams.System()))
 }
