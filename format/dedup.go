@@ -257,7 +257,7 @@ type Deduper struct {
 	// bits holds the MinHash bits of kept example i, apart from the rest
 	// so that checking a candidate touches 16 bytes of a compact array.
 	bits  chunked[[2]uint64]
-	cands []uint32 // scratch: the candidates of one Add
+	cands []uint32        // scratch: the candidates of one Add
 	bandh chunked[uint32] // Bands of kept example i at [i*P.Bands:]
 	// fileStart[f] is the index of the first kept example of file f.
 	fileStart []uint32
