@@ -4,6 +4,8 @@
 #
 # usage: bench/export.sh [N_EXAMPLES ...]      (default: 200000)
 # Prints wall time and peak RSS of both, and the ratios. Needs python3, node, npm.
+# ROUNDS=N (default 5) runs both tools N times, alternating, and compares
+# the medians: a single run of either varies by 10-30% on a shared VM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -43,9 +45,18 @@ for N in "${@:-200000}"; do
     python3 "$SHARED/bench/gen-chat-jsonl" "$N" "$DATA" 2> "$DATA.stats"
   fi
   echo "== $N examples, $(du -m "$DATA" | cut -f1) MB; planted: $(cat "$DATA.stats")"
-  rm -rf "$OUT/hf-$N" "$OUT/duck-$N.parquet"
-  read -r _ t_secs t_rss < <(measure tuneline-$N "$OUT/tuneline" -q export --format hf --json --out "$OUT/hf-$N" "$DATA")
-  read -r _ d_secs d_rss < <(measure duckdb-$N node "$OUT/duck.cjs" "$DUCK" "$DATA" "$OUT/duck-$N.parquet")
+  ts=(); tr=(); ds=(); dr=()
+  for r in $(seq "${ROUNDS:-5}"); do
+    rm -rf "$OUT/hf-$N" "$OUT/duck-$N.parquet"
+    read -r _ a b < <(measure tuneline-$N "$OUT/tuneline" -q export --format hf --json --out "$OUT/hf-$N" "$DATA")
+    ts+=("$a"); tr+=("$b")
+    read -r _ a b < <(measure duckdb-$N node "$OUT/duck.cjs" "$DUCK" "$DATA" "$OUT/duck-$N.parquet")
+    ds+=("$a"); dr+=("$b")
+  done
+  med() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+  echo "   tuneline runs: ${ts[*]} s; duckdb runs: ${ds[*]} s"
+  t_secs=$(med "${ts[@]}"); t_rss=$(printf '%s\n' "${tr[@]}" | sort -g | tail -1)
+  d_secs=$(med "${ds[@]}"); d_rss=$(printf '%s\n' "${dr[@]}" | sort -g | tail -1)
   python3 - "$OUT/tuneline-$N.stdout" "$DATA.stats" <<'PY'
 import json, sys
 rep = json.load(open(sys.argv[1])); planted = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
@@ -57,7 +68,7 @@ print(f"   found: invalid {inv} (planted {planted['invalid']}), exact+near dupli
       f"dedup index {rep['dedup']['index_bytes']/1e6:.1f} MB for {rep['examples_written']} kept")
 PY
   awk -v ts="$t_secs" -v tr="$t_rss" -v ds="$d_secs" -v dr="$d_rss" 'BEGIN {
-    printf "   tuneline export hf: %6.2f s  %6.0f MiB peak RSS\n", ts, tr/1024
-    printf "   duckdb to parquet:  %6.2f s  %6.0f MiB peak RSS\n", ds, dr/1024
+    printf "   tuneline export hf: %6.2f s (median)  %6.0f MiB peak RSS (max)\n", ts, tr/1024
+    printf "   duckdb to parquet:  %6.2f s (median)  %6.0f MiB peak RSS (max)\n", ds, dr/1024
     printf "   ratio tuneline/duckdb: time %.2f, RSS %.2f\n", ts/ds, tr/dr }'
 done
