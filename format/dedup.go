@@ -204,28 +204,29 @@ func Fingerprint(msgs []datasets.Message, norm *Norm, p *DedupParams) Sig {
 	if nsh == 0 {
 		return s
 	}
-	// Densify empty bins by borrowing from the next filled one, rotated.
+	// Filled bins and the low bit of every bin, without branches.
 	var filled [2]uint64
-	for i, v := range binsv {
-		if v != math.MaxUint32 {
-			filled[i>>6] |= 1 << (i & 63)
+	for h := range 2 {
+		var f, b uint64
+		for k, v := range binsv[h*64 : h*64+64] {
+			var e uint64
+			if v != math.MaxUint32 {
+				e = 1
+			}
+			f |= e << k
+			b |= uint64(v&1) << k
 		}
+		filled[h], s.Bits[h] = f, b
 	}
 	s.Filled = uint8(min(bits.OnesCount64(filled[0])+bits.OnesCount64(filled[1]), 255))
-	for i := range numBins {
-		if filled[i>>6]&(1<<(i&63)) != 0 {
-			continue
+	// Densify empty bins by borrowing from the next filled one, rotated.
+	for h := range 2 {
+		for empty := ^filled[h]; empty != 0; empty &= empty - 1 {
+			i := h*64 + bits.TrailingZeros64(empty)
+			j := nextFilled(filled, i)
+			binsv[i] = binsv[j] + uint32((j-i+numBins)%numBins)*0x9e3779b9
+			s.Bits[h] = s.Bits[h]&^(1<<(i&63)) | uint64(binsv[i]&1)<<(i&63)
 		}
-		for d := 1; d < numBins; d++ {
-			j := (i + d) % numBins
-			if filled[j>>6]&(1<<(j&63)) != 0 {
-				binsv[i] = binsv[j] + uint32(d)*0x9e3779b9
-				break
-			}
-		}
-	}
-	for i := range numBins {
-		s.Bits[i>>6] |= uint64(binsv[i]&1) << (i & 63)
 	}
 	for b := 0; b < p.Bands; b++ {
 		bh := uint64(b+1) * 0x9e3779b97f4a7c15
@@ -236,6 +237,22 @@ func Fingerprint(msgs []datasets.Message, norm *Norm, p *DedupParams) Sig {
 	}
 	s.Near = true
 	return s
+}
+
+// nextFilled returns the first bin after i (circularly) whose bit is set in
+// filled (which has at least one bit set).
+func nextFilled(filled [2]uint64, i int) int {
+	for d := 0; d < 3; d++ {
+		h := (i>>6 + d) % 2
+		w := filled[h]
+		if d == 0 {
+			w &^= 1<<(i&63+1) - 1 // only bins after i in i's word (none when i&63 is 63)
+		}
+		if w != 0 {
+			return h*64 + bits.TrailingZeros64(w)
+		}
+	}
+	return i
 }
 
 // Similarity estimates the Jaccard similarity of two signatures from their

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -85,6 +86,37 @@ func TestAcceptLineLowestFirst(t *testing.T) {
 			if a < p.accept[0] {
 				t.Errorf("threshold %v: accept[%d] = %v below accept[0] = %v", th, n, a, p.accept[0])
 			}
+		}
+	}
+}
+
+// nextFilled finds what a walk bin by bin finds.
+func TestNextFilled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 20000; n++ {
+		var f [2]uint64
+		switch n % 4 {
+		case 0:
+			f = [2]uint64{rng.Uint64(), rng.Uint64()}
+		case 1: // sparse
+			f[rng.IntN(2)] = 1 << rng.IntN(64)
+		default:
+			f = [2]uint64{rng.Uint64() & rng.Uint64() & rng.Uint64(), rng.Uint64() & rng.Uint64()}
+		}
+		if f == [2]uint64{} {
+			continue
+		}
+		i := rng.IntN(numBins)
+		want := -1
+		for d := 1; d <= numBins; d++ {
+			j := (i + d) % numBins
+			if f[j>>6]&(1<<(j&63)) != 0 {
+				want = j
+				break
+			}
+		}
+		if got := nextFilled(f, i); got != want {
+			t.Fatalf("nextFilled(%x, %d) = %d, want %d", f, i, got, want)
 		}
 	}
 }
