@@ -274,8 +274,10 @@ type Deduper struct {
 	// bits holds the MinHash bits of kept example i, apart from the rest
 	// so that checking a candidate touches 16 bytes of a compact array.
 	bits  chunked[[2]uint64]
-	cands []uint32        // scratch: the candidates of one Add
-	bandh chunked[uint32] // Bands of kept example i at [i*P.Bands:]
+	cands []uint32 // scratch: the candidates of one Add
+	// touched keeps the touched slots' values from being optimised away.
+	touched uint32
+	bandh   chunked[uint32] // Bands of kept example i at [i*P.Bands:]
 	// fileStart[f] is the index of the first kept example of file f.
 	fileStart []uint32
 }
@@ -305,6 +307,15 @@ const (
 // increasing order). It returns Unique (and remembers it), or ExactDup or
 // NearDup with the file index and line of the kept example it repeats.
 func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine int, err error) {
+	// Touch the home slots of every key first: the loads are independent,
+	// so their cache misses overlap instead of coming one lookup at a time.
+	t := d.exact.touch(s.Exact)
+	if d.P.Threshold > 0 && s.Near {
+		for b := 0; b < d.P.Bands; b++ {
+			t |= d.bands.touch(uint64(s.Bands[b]))
+		}
+	}
+	d.touched += t & 1
 	found := -1
 	d.exact.lookup(s.Exact, func(i uint32) bool {
 		if d.kept.at(i).exact == s.Exact {
@@ -364,6 +375,16 @@ func (d *Deduper) Add(s *Sig, file int, line int) (verdict int, ofFile, ofLine i
 	return Unique, 0, 0, nil
 }
 
+// Reserve makes room for n kept examples in all, so that the tables do not
+// grow (and move every entry, a cache miss each) on the way there. It is an
+// optimisation only: more examples than reserved still fit.
+func (d *Deduper) Reserve(n int) {
+	d.exact.reserve(n)
+	if d.P.Threshold > 0 {
+		d.bands.reserve(n * d.P.Bands)
+	}
+}
+
 var errIndexFull = fmt.Errorf("the deduplication index is full (%d entries: about %d million examples with near-duplicate detection); use --near-dup 0 or export in parts", MaxEntries, MaxEntries/maxBands/1_000_000)
 
 func (d *Deduper) where(i int) (file, line int) {
@@ -417,22 +438,47 @@ func (t *slotTable) lookup(key uint64, fn func(uint32) bool) {
 	}
 }
 
+// touch loads the home slot of key (see Deduper.Add).
+func (t *slotTable) touch(key uint64) uint32 {
+	if len(t.slots) == 0 {
+		return 0
+	}
+	return t.slots[mix64(key)&uint64(len(t.slots)-1)]
+}
+
 func (t *slotTable) insert(key uint64, e uint32) error {
 	if t.n >= MaxEntries {
 		return errIndexFull
 	}
 	if (t.n+1)*4 > len(t.slots)*3 {
-		old := t.slots
-		t.slots = make([]uint32, max(1024, 2*len(old)))
-		for _, v := range old {
-			if v != 0 {
-				t.put(t.keyOf(v&entryMask-1), v&entryMask-1)
-			}
-		}
+		t.grow(max(1024, 2*len(t.slots)))
 	}
 	t.put(key, e)
 	t.n++
 	return nil
+}
+
+// grow moves the entries to a table of size slots (a power of two).
+func (t *slotTable) grow(size int) {
+	old := t.slots
+	t.slots = make([]uint32, size)
+	for _, v := range old {
+		if v != 0 {
+			t.put(t.keyOf(v&entryMask-1), v&entryMask-1)
+		}
+	}
+}
+
+// reserve grows the table once to hold n entries at most 3/4 full.
+func (t *slotTable) reserve(n int) {
+	n = min(n, MaxEntries)
+	size := max(1024, len(t.slots))
+	for size*3 < n*4 {
+		size *= 2
+	}
+	if size > len(t.slots) {
+		t.grow(size)
+	}
 }
 
 func (t *slotTable) put(key uint64, e uint32) {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
+	"strings"
+	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -127,6 +129,10 @@ type prepared struct {
 	why  string // why the target cannot hold the example
 }
 
+// reserveAfter is the number of records Export reads before it sizes the
+// dedup index from the share of them kept.
+const reserveAfter = 8192
+
 // Vertex AI Gemini tuning limits.
 const (
 	VertexMaxExampleTokens    = 131072
@@ -206,10 +212,36 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 			}
 			c.prep = p
 		}}
+	// Size the dedup index once, from the input's size and the first
+	// records, instead of growing it by doubling (each growth moves every
+	// entry, a cache miss each: a third of the index's time).
+	var total int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() && !strings.HasSuffix(f, ".gz") {
+			total += st.Size()
+		}
+	}
+	var readBytes, readBatches atomic.Int64
+	progress := scan.Progress
+	scan.Progress = func(b int64) {
+		readBytes.Store(b)
+		readBatches.Add(1)
+		if progress != nil {
+			progress(b)
+		}
+	}
+	reserved := false
 	err = Scan(ctx, files, scan, func(c *Checked) error {
 		k.Seen(c)
 		tally.Add(c)
 		rep.Read++
+		if !reserved && rep.Read == reserveAfter {
+			reserved = true
+			if b := readBytes.Load(); b > 0 && total > 0 {
+				records := float64(readBatches.Load()*batchSize) / float64(b) * float64(total)
+				dd.Reserve(int(records * float64(rep.Written) / float64(rep.Read)))
+			}
+		}
 		if !c.Valid {
 			cat := ""
 			for _, is := range c.Issues {

@@ -80,3 +80,34 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDedupAdd times the deduplication index on the signatures of the
+// export benchmark's first 200k examples.
+func BenchmarkDedupAdd(b *testing.B) {
+	p := NewDedupParams(0.8)
+	var sigs []Sig
+	tc := tokens.NewCounter()
+	var n Norm
+	for raw, err := range datasets.RawFile(context.Background(), "../bench/out/gen-200000.jsonl") {
+		if err != nil {
+			b.Skip("no benchmark data (run bench/export.sh):", err)
+		}
+		c := check(raw.Decode(), tc, 0, &n)
+		if c.Valid {
+			sigs = append(sigs, Fingerprint(c.Record.Example.Messages, &n, &p))
+		}
+	}
+	for _, reserve := range []bool{false, true} {
+		b.Run(map[bool]string{false: "grow", true: "reserve"}[reserve], func(b *testing.B) {
+			for b.Loop() {
+				d := NewDeduper(p)
+				if reserve {
+					d.Reserve(len(sigs))
+				}
+				for i := range sigs {
+					d.Add(&sigs[i], 0, i)
+				}
+			}
+		})
+	}
+}
