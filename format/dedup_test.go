@@ -120,3 +120,38 @@ func TestNextFilled(t *testing.T) {
 		}
 	}
 }
+
+// Reserve changes the index's growth, never its answers, also when fewer or
+// more examples come than were reserved.
+func TestReserveSameVerdicts(t *testing.T) {
+	p := NewDedupParams(0.8)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var sigs []Sig
+	for i := 0; i < 20000; i++ {
+		if i > 0 && rng.IntN(10) == 0 { // a repeat, exact or with other bits
+			s := sigs[rng.IntN(len(sigs))]
+			if rng.IntN(2) == 0 {
+				s.Exact = rng.Uint64()
+				s.Bits[0] ^= 1 << rng.IntN(64)
+			}
+			sigs = append(sigs, s)
+			continue
+		}
+		s := Sig{Exact: rng.Uint64(), Bits: [2]uint64{rng.Uint64(), rng.Uint64()}, Near: true, Filled: 128}
+		for b := range s.Bands {
+			s.Bands[b] = uint32(rng.IntN(1<<16)) | 1 // some bands shared by unrelated sigs
+		}
+		sigs = append(sigs, s)
+	}
+	for _, n := range []int{100, 18000, 100000} {
+		plain, reserved := NewDeduper(p), NewDeduper(p)
+		reserved.Reserve(n)
+		for i := range sigs {
+			v1, f1, l1, err1 := plain.Add(&sigs[i], 0, i+1)
+			v2, f2, l2, err2 := reserved.Add(&sigs[i], 0, i+1)
+			if v1 != v2 || f1 != f2 || l1 != l2 || err1 != err2 {
+				t.Fatalf("Reserve(%d): example %d: %d %d %d %v, without %d %d %d %v", n, i, v2, f2, l2, err2, v1, f1, l1, err1)
+			}
+		}
+	}
+}
