@@ -3,6 +3,7 @@ package datasets
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -111,35 +112,43 @@ func (p *fastParser) str() (string, bool) {
 	if !p.lit('"') {
 		return "", false
 	}
-	start := p.i
+	b, i := p.b, p.i
+	start := i
+	var high uint64 // OR of the bytes passed 8 at a time (bit 7: non-ASCII)
 	ascii, esc := true, false
 	for {
 		// Eight bytes at a time while none is a quote, a backslash or a
-		// control character.
-		for p.i+8 <= len(p.b) {
-			w := binary.LittleEndian.Uint64(p.b[p.i:])
-			if hasZero(w^(ones*'"'))|hasZero(w^(ones*'\\'))|hasLess(w, 0x20) != 0 {
+		// control character; then straight to the first that is (the
+		// lowest flagged byte of each test is exact).
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if m := hasZero(w^(ones*'"')) | hasZero(w^(ones*'\\')) | hasLess(w, 0x20); m != 0 {
+				k := bits.TrailingZeros64(m) / 8
+				high |= w & (1<<(8*k) - 1)
+				i += k
 				break
 			}
-			if w&(ones*0x80) != 0 {
-				ascii = false
-			}
-			p.i += 8
+			high |= w
+			i += 8
 		}
-		if p.i >= len(p.b) {
+		if i >= len(b) {
 			break
 		}
-		c := p.b[p.i]
+		c := b[i]
 		switch {
 		case c == '"':
-			s := p.b[start:p.i]
-			p.i++
+			s := b[start:i]
+			i++
+			p.i = i
+			if high&(ones*0x80) != 0 {
+				ascii = false
+			}
 			if !ascii && !utf8.Valid(s) {
 				return "", false
 			}
 			if esc {
 				var out string
-				if json.Unmarshal(p.b[start-1:p.i], &out) != nil {
+				if json.Unmarshal(b[start-1:i], &out) != nil {
 					return "", false
 				}
 				return out, true
@@ -150,15 +159,17 @@ func (p *fastParser) str() (string, bool) {
 			return string(s), true
 		case c == '\\':
 			esc = true
-			p.i += 2
+			i += 2
 			continue
 		case c < 0x20:
+			p.i = i
 			return "", false
 		case c >= 0x80:
 			ascii = false
 		}
-		p.i++
+		i++
 	}
+	p.i = i
 	return "", false
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 )
 
 const chatSamples = "../../shared/corpora/chat-samples/"
@@ -228,6 +229,35 @@ func FuzzFastPathMatchesGeneral(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The 8-byte string scan finds a quote, an escape, a control character or
+// a non-ASCII byte at every offset of a word, and its result matches the
+// general decoder's.
+func TestFastPathStringOffsets(t *testing.T) {
+	specials := []string{`\"`, `\\`, `\n`, `\u00e9`, "\u00e9", "\xe9", "\x01", "\u4e2d", "\xff\xfe"}
+	for _, sp := range specials {
+		for off := 0; off < 48; off++ {
+			content := strings.Repeat("a", off%24) + sp + strings.Repeat("b", 20*(off/24)) // ending right after sp, or not
+			line := []byte(`{"messages":[{"role":"user","content":"` + content + `"},{"role":"assistant","content":"` + strings.Repeat("c", off) + `"}]}`)
+			fast, ok := parseOpenAIFast(bytes.Clone(line), true)
+			slow, _, err := parseRecord(line)
+			if !ok {
+				if err == nil && utf8.Valid(line) && !strings.ContainsRune(content, 1) {
+					t.Errorf("offset %d, %q: fast path refused a valid record", off, sp)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("offset %d, %q: fast path accepted, general decoder refused: %v", off, sp, err)
+			}
+			for i := range fast.Messages {
+				if fast.Messages[i] != slow.Messages[i] {
+					t.Fatalf("offset %d, %q: message %d fast %q, general %q", off, sp, i, fast.Messages[i].Content, slow.Messages[i].Content)
+				}
+			}
+		}
+	}
 }
 
 // Writing "atomically" to a device or pipe writes to it in place:
