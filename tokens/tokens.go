@@ -368,6 +368,7 @@ const (
 	clOther = iota
 	clLetter
 	clNumber
+	clPunct // printable ASCII that is not a letter, digit, space or '\''
 )
 
 var asciiClass = func() (t [128]uint8) {
@@ -376,6 +377,11 @@ var asciiClass = func() (t [128]uint8) {
 	}
 	for c := '0'; c <= '9'; c++ {
 		t[c] = clNumber
+	}
+	for c := '!'; c <= '~'; c++ {
+		if t[c] == clOther && c != '\'' {
+			t[c] = clPunct
+		}
 	}
 	return t
 }()
@@ -464,6 +470,10 @@ func nextPiece(s string) int {
 		return letters(s, 1)
 	} else if c == ' ' && len(s) > 1 && s[1] < utf8.RuneSelf && asciiClass[s[1]] == clLetter {
 		return letters(s, 2)
+	} else if c < utf8.RuneSelf && asciiClass[c] == clPunct && (len(s) == 1 || s[1] == ' ') {
+		// One punctuation mark before a space or the end (rule 4: rule 2
+		// needs a letter next, rule 4's run and newlines stop at the space).
+		return 1
 	}
 	r0, n0 := decode(s, 0)
 	// 1. contractions

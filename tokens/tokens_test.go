@@ -46,7 +46,8 @@ func TestCorpusMatchesLibrary(t *testing.T) {
 
 func FuzzCountMatchesLibrary(f *testing.F) {
 	for _, s := range []string{"hello world", "don't\n\n  x", "12345 😀 'LL", "\u00a0\u2028 a",
-		" Quantum entanglement particle wave function. Measurement?", "abcdefghijklmnopqr stuvwxyzabcdef ghij\u00e9klmno pq"} {
+		" Quantum entanglement particle wave function. Measurement?", "abcdefghijklmnopqr stuvwxyzabcdef ghij\u00e9klmno pq",
+		"Yes. No! Why? a, b; c: (d) [e] {f} -g +h =i x.y 'q' \"r\" $5 #1 @u ~v `w` \\ |z end.", "a.\n b.\r\n", "x'\u00e9 !\u00e9"} {
 		f.Add(s)
 	}
 	c := NewCounter()
