@@ -101,7 +101,10 @@ func (r *Row) Example() Example {
 }
 
 // contentPath is the Parquet column of the message texts.
-var contentPath = []string{"messages", "list", "element", "content"}
+var (
+	contentPath = []string{"messages", "list", "element", "content"}
+	rolePath    = []string{"messages", "list", "element", "role"}
+)
 
 // ParquetOptions configure a ParquetWriter.
 type ParquetOptions struct {
@@ -130,9 +133,10 @@ func NewParquetWriter(w io.Writer, opt ParquetOptions) *ParquetWriter {
 		opt.RowGroupBytes = 64 << 20
 	}
 	opts := []parquet.WriterOption{parquet.Compression(opt.Compression), parquet.PageBufferSize(1 << 20),
-		// Min/max of the message texts help no query and cost a byte
-		// comparison of every text.
-		parquet.SkipPageBounds(contentPath...), parquet.SkipPageStatistics(contentPath...)}
+		// Min/max of the message texts and roles help no query and cost a
+		// byte comparison of every value.
+		parquet.SkipPageBounds(contentPath...), parquet.SkipPageStatistics(contentPath...),
+		parquet.SkipPageBounds(rolePath...), parquet.SkipPageStatistics(rolePath...)}
 	if opt.CreatedBy != "" {
 		opts = append(opts, parquet.CreatedBy(opt.CreatedBy, "", ""))
 	}

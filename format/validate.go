@@ -153,7 +153,11 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 	}
 	for _, m := range msgs {
 		var n int
-		if norm != nil {
+		if norm != nil && !rec.BadUTF8 {
+			// The record's bytes are valid UTF-8, so its decoded text is.
+			n, norm.H = tc.CountNormValid(m.Content, norm.H)
+			norm.Ends = append(norm.Ends, len(norm.H))
+		} else if norm != nil {
 			n, norm.H = tc.CountNorm(m.Content, norm.H)
 			norm.Ends = append(norm.Ends, len(norm.H))
 		} else {

@@ -222,6 +222,13 @@ func (c *Counter) CountNorm(s string, dst []uint64) (int, []uint64) {
 		}
 		return n, dst
 	}
+	return c.CountNormValid(s, dst)
+}
+
+// CountNormValid is CountNorm for text known to be valid UTF-8 (decoded
+// JSON from valid input is): it skips the check. Counts of invalid text
+// are undefined.
+func (c *Counter) CountNormValid(s string, dst []uint64) (int, []uint64) {
 	n := 0
 	for len(s) > 0 {
 		k, e := c.next(s)
