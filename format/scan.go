@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/internal/ordered"
@@ -35,10 +36,14 @@ type WorkerState struct {
 
 const batchSize = 512
 
+// batchPool holds the []Checked of finished batches.
+var batchPool sync.Pool
+
 // Scan reads the files in order, decodes and checks their records on several
 // workers, and calls fn with every checked record in input order, on the
 // calling goroutine. A file that cannot be read is an error; bad records are
-// not (they come back as Checked with Valid false).
+// not (they come back as Checked with Valid false). fn must not keep the
+// *Checked it is given after it returns.
 func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked) error) error {
 	workers := opt.Workers
 	if workers <= 0 {
@@ -84,7 +89,11 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 		if opt.Norm {
 			norm = &ws.Norm
 		}
-		out := make([]Checked, len(raws))
+		out, _ := batchPool.Get().([]Checked)
+		if cap(out) < len(raws) {
+			out = make([]Checked, len(raws))
+		}
+		out = out[:len(raws)]
 		for i, raw := range raws {
 			out[i] = check(raw.Decode(), ws.Tokens, opt.MaxTokens, norm)
 			if opt.Prepare != nil {
@@ -99,6 +108,11 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 				return err
 			}
 		}
+		// fn keeps no *Checked (it must not), so the batch's slice is
+		// reused: about 200 KB a batch of pointerful memory not allocated
+		// and swept again.
+		clear(out)
+		batchPool.Put(out)
 		return nil
 	})
 	if err != nil {
