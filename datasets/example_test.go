@@ -1,6 +1,9 @@
 package datasets
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestContentID(t *testing.T) {
 	m := func(kv ...string) []Message {
@@ -48,5 +51,14 @@ func TestContentIDLongRole(t *testing.T) {
 	b := ContentID([]Message{{Role: long + "x", Content: ""}, {Role: "user", Content: "y"}})
 	if a == b {
 		t.Errorf("role/content boundary lost for long roles: both %s", a)
+	}
+}
+
+func BenchmarkContentID(b *testing.B) {
+	msgs := []Message{{Role: "system", Content: strings.Repeat("You are a physics expert. ", 5)},
+		{Role: "user", Content: strings.Repeat("Why is the sky blue? ", 4)},
+		{Role: "assistant", Content: strings.Repeat("Rayleigh scattering of sunlight by the air. ", 12)}}
+	for b.Loop() {
+		ContentID(msgs)
 	}
 }
