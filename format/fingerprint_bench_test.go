@@ -8,8 +8,26 @@ import (
 	"github.com/tuneline/tuneline/tokens"
 )
 
-// BenchmarkFingerprint times the per-example dedup work on the export
-// benchmark's data (bench/export.sh generates it).
+// benchRecords reads the first n records (all when n is 0) of the export
+// benchmark's data, which bench/export.sh generates, and the bytes they
+// take.
+func benchRecords(b *testing.B, n int) ([]datasets.Raw, int64) {
+	var raws []datasets.Raw
+	var bytes int64
+	for raw, err := range datasets.RawFile(context.Background(), "../bench/out/gen-200000.jsonl") {
+		if err != nil {
+			b.Skip("no benchmark data (run bench/export.sh):", err)
+		}
+		raws = append(raws, raw)
+		bytes += int64(len(raw.Data))
+		if len(raws) == n {
+			break
+		}
+	}
+	return raws, bytes
+}
+
+// BenchmarkFingerprint times the per-example dedup work.
 func BenchmarkFingerprint(b *testing.B) {
 	type ex struct {
 		msgs []datasets.Message
@@ -17,20 +35,11 @@ func BenchmarkFingerprint(b *testing.B) {
 	}
 	var exs []ex
 	tc := tokens.NewCounter()
-	var bytes int64
-	for raw, err := range datasets.RawFile(context.Background(), "../bench/out/gen-200000.jsonl") {
-		if err != nil {
-			b.Skip("no benchmark data (run bench/export.sh):", err)
-		}
+	raws, bytes := benchRecords(b, 20000)
+	for _, raw := range raws {
 		var n Norm
-		c := check(raw.Decode(), tc, 0, &n)
-		if !c.Valid {
-			continue
-		}
-		bytes += int64(len(raw.Data))
-		exs = append(exs, ex{c.Record.Example.Messages, Norm{H: append([]uint64(nil), n.H...), Ends: append([]int(nil), n.Ends...)}})
-		if len(exs) == 20000 {
-			break
+		if c := check(raw.Decode(), tc, 0, &n); c.Valid {
+			exs = append(exs, ex{c.Record.Example.Messages, n})
 		}
 	}
 	p := NewDedupParams(0.8)
@@ -42,21 +51,10 @@ func BenchmarkFingerprint(b *testing.B) {
 	}
 }
 
-// BenchmarkCheck times decoding, checking and counting (with the
-// normalised pieces) on the export benchmark's data.
+// BenchmarkCheck times decoding, and checking with token counts and the
+// normalised pieces.
 func BenchmarkCheck(b *testing.B) {
-	var raws []datasets.Raw
-	var bytes int64
-	for raw, err := range datasets.RawFile(context.Background(), "../bench/out/gen-200000.jsonl") {
-		if err != nil {
-			b.Skip("no benchmark data (run bench/export.sh):", err)
-		}
-		raws = append(raws, raw)
-		bytes += int64(len(raw.Data))
-		if len(raws) == 20000 {
-			break
-		}
-	}
+	raws, bytes := benchRecords(b, 20000)
 	tc := tokens.NewCounter()
 	var n Norm
 	b.Run("decode", func(b *testing.B) {
@@ -82,18 +80,15 @@ func BenchmarkCheck(b *testing.B) {
 }
 
 // BenchmarkDedupAdd times the deduplication index on the signatures of the
-// export benchmark's first 200k examples.
+// benchmark's 200k examples, growing by doubling or reserved up front.
 func BenchmarkDedupAdd(b *testing.B) {
 	p := NewDedupParams(0.8)
 	var sigs []Sig
 	tc := tokens.NewCounter()
 	var n Norm
-	for raw, err := range datasets.RawFile(context.Background(), "../bench/out/gen-200000.jsonl") {
-		if err != nil {
-			b.Skip("no benchmark data (run bench/export.sh):", err)
-		}
-		c := check(raw.Decode(), tc, 0, &n)
-		if c.Valid {
+	raws, _ := benchRecords(b, 0)
+	for _, raw := range raws {
+		if c := check(raw.Decode(), tc, 0, &n); c.Valid {
 			sigs = append(sigs, Fingerprint(c.Record.Example.Messages, &n, &p))
 		}
 	}
