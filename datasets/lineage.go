@@ -252,8 +252,9 @@ type DatasetDiff struct {
 	SourcesB   map[string]int `json:"sources_b"`
 }
 
-// Diff compares two examples files by content id (ids are kept as hashes,
-// 8 bytes each).
+// Diff compares two examples files by content id, recomputed from the
+// messages on both sides (so files written by any version compare alike);
+// only the ids of the first file are held in memory.
 func Diff(ctx context.Context, a, b string) (*DatasetDiff, error) {
 	d := &DatasetDiff{A: a, B: b, SourcesA: map[string]int{}, SourcesB: map[string]int{}}
 	ids := map[string]bool{}
