@@ -657,9 +657,10 @@ func (r *runner) curate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer f.Abort()
+	total, _ := datasets.CountLines(r.synthOut()) // for progress only: Curate reports a bad file
 	sum, err := synth.Curate(ctx, r.synthOut(), synth.CurateOptions{Model: model, Backend: b, Persona: r.persona, Chunks: r.chunks(),
 		MinScore: r.cfg.Curate.MinScore, Parallel: r.cfg.Synth.Parallel, CacheDir: filepath.Join(r.build, "cache", "curate"),
-		Progress: func(done int) { r.progress("curate", done, 0) }}, f)
+		Progress: func(done int) { r.progress("curate", done, total) }}, f)
 	if err != nil {
 		return "", err
 	}

@@ -24,7 +24,10 @@ type Bar struct {
 	last    time.Time
 	every   time.Duration
 	printed bool
+	shown   int64 // done at the last line drawn
+	onLine  bool  // a live bar is on the terminal's current line
 	off     bool
+	now     func() time.Time
 }
 
 // Options configure a Bar.
@@ -37,6 +40,8 @@ type Options struct {
 	Live     bool
 	LogEvery time.Duration
 	Off      bool
+	// Now is the clock (default time.Now); tests set it.
+	Now func() time.Time
 }
 
 // New starts a bar writing to w.
@@ -48,8 +53,11 @@ func New(w io.Writer, o Options) *Bar {
 	if o.Live {
 		every = 100 * time.Millisecond
 	}
-	now := time.Now()
-	return &Bar{w: w, label: o.Label, total: o.Total, bytes: o.Bytes, live: o.Live, start: now, last: now, every: every, off: o.Off}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	now := o.Now()
+	return &Bar{w: w, label: o.Label, total: o.Total, bytes: o.Bytes, live: o.Live, start: now, last: now, every: every, off: o.Off, now: o.Now, shown: -1}
 }
 
 // Set records the amount done so far.
@@ -67,16 +75,22 @@ func (b *Bar) SetTotal(total int64) {
 	b.mu.Unlock()
 }
 
-// Done draws the final state and ends the line.
+// Done draws the state reached, unless a line already shows it, and ends
+// a live bar's line. A bar that never drew anything stays silent (short
+// work needs no progress). Work may go on after Done: the next Set draws
+// again, and the next Done ends that.
 func (b *Bar) Done() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.off || !b.printed {
 		return
 	}
-	b.maybeDraw(true)
-	if b.live {
+	if b.shown != b.done {
+		b.maybeDraw(true)
+	}
+	if b.onLine {
 		fmt.Fprintln(b.w)
+		b.onLine = false
 	}
 }
 
@@ -87,17 +101,29 @@ func (b *Bar) amount(n int64) string {
 	return fmt.Sprint(n)
 }
 
-func (b *Bar) maybeDraw(force bool) {
-	if b.off {
-		return
+// rate formats items (or bytes) per second with the digits that matter:
+// slow work such as model requests runs at less than one a second.
+func rate(n float64, bytes bool) string {
+	if bytes {
+		return fmt.Sprintf("%.1f MB/s", n/1e6)
 	}
-	now := time.Now()
-	if !force && now.Sub(b.last) < b.every {
-		return
+	switch {
+	case n >= 10:
+		return fmt.Sprintf("%.0f/s", n)
+	case n >= 1:
+		return fmt.Sprintf("%.1f/s", n)
+	default:
+		return fmt.Sprintf("%.2f/s", n)
 	}
-	b.last = now
-	b.printed = true
-	el := now.Sub(b.start).Seconds()
+}
+
+// eta is the time left at the rate so far, f being the share done.
+func eta(elapsed time.Duration, f float64) time.Duration {
+	return time.Duration(float64(elapsed) * (1 - f) / f).Round(time.Second)
+}
+
+// line is the text of one progress line.
+func (b *Bar) line(elapsed time.Duration) string {
 	var sb strings.Builder
 	sb.WriteString(b.label + " " + b.amount(b.done))
 	if b.total > 0 {
@@ -110,20 +136,31 @@ func (b *Bar) maybeDraw(force bool) {
 		}
 		fmt.Fprintf(&sb, " %3.0f%%", f*100)
 		if f > 0 && f < 1 {
-			fmt.Fprintf(&sb, " ETA %s", (time.Duration(el*(1-f)/f) * time.Second / time.Second).Round(time.Second))
+			fmt.Fprintf(&sb, " ETA %s", eta(elapsed, f))
 		}
 	}
-	if el > 0 {
-		rate := float64(b.done) / el
-		if b.bytes {
-			fmt.Fprintf(&sb, " %.1f MB/s", rate/1e6)
-		} else {
-			fmt.Fprintf(&sb, " %.0f/s", rate)
-		}
+	if elapsed > 0 {
+		sb.WriteString(" " + rate(float64(b.done)/elapsed.Seconds(), b.bytes))
 	}
+	return sb.String()
+}
+
+func (b *Bar) maybeDraw(force bool) {
+	if b.off {
+		return
+	}
+	now := b.now()
+	if !force && now.Sub(b.last) < b.every {
+		return
+	}
+	b.last = now
+	b.printed = true
+	b.shown = b.done
+	text := b.line(now.Sub(b.start))
 	if b.live {
-		fmt.Fprintf(b.w, "\r\033[K%s", sb.String())
+		fmt.Fprintf(b.w, "\r\033[K%s", text)
+		b.onLine = true
 	} else {
-		fmt.Fprintln(b.w, sb.String())
+		fmt.Fprintln(b.w, text)
 	}
 }

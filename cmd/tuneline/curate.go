@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/progress"
@@ -105,7 +106,12 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 		return err
 	}
 	defer abort()
-	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "curate", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	var total int64 // unknown for standard input, which can be read once only
+	if o.Examples != "-" && !o.IO.Quiet {
+		n, _ := datasets.CountLines(o.Examples) // Curate reports an unreadable file
+		total = int64(n)
+	}
+	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "curate", Total: total, Live: o.IO.StderrTTY, Off: o.IO.Quiet})
 	o.Progress = func(done int) { bar.Set(int64(done)) }
 	sum, err := synth.Curate(ctx, o.Examples, o.CurateOptions, w)
 	bar.Done()

@@ -87,31 +87,21 @@ EXAMPLES:
 				return err
 			}
 			o.Version = toolVersion()
-			o.Log = ios.ErrOut
-			var bar *progress.Bar
-			var barStage string
-			o.Progress = func(stage string, done, total int) {
-				if bar == nil || barStage != stage {
-					if bar != nil {
-						bar.Done()
+			bars := progress.NewStages(ios.ErrOut, progress.Options{Live: ios.StderrTTY, Off: ios.Quiet}, func(stage string) string {
+				idx := 0
+				for i, st := range pipelines.Stages {
+					if st == stage {
+						idx = i + 1
 					}
-					idx := 0
-					for i, st := range pipelines.Stages {
-						if st == stage {
-							idx = i + 1
-						}
-					}
-					label := fmt.Sprintf("[%d/%d] %s", idx, len(pipelines.Stages), stage)
-					bar = progress.New(ios.ErrOut, progress.Options{Label: label, Live: ios.StderrTTY, Off: ios.Quiet})
-					barStage = stage
 				}
-				bar.SetTotal(int64(total))
-				bar.Set(int64(done))
-			}
+				return fmt.Sprintf("[%d/%d] %s", idx, len(pipelines.Stages), stage)
+			})
+			// Log lines go through the bars, so that a stage's last
+			// progress line comes before its "done" line.
+			o.Log = bars.Log()
+			o.Progress = func(stage string, done, total int) { bars.Set(stage, int64(done), int64(total)) }
 			res, err := pipelines.Run(c.Context, cfg, o.Options)
-			if bar != nil {
-				bar.Done()
-			}
+			bars.Done()
 			if res != nil {
 				if o.JSON {
 					writeJSON(ios.Out, res)

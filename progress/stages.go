@@ -1,0 +1,77 @@
+package progress
+
+import (
+	"io"
+	"sync"
+	"time"
+)
+
+// Stages shows the progress of work that runs in named stages, one after
+// another (a pipeline), with log lines between them: each stage gets its
+// own bar, and a log line first shows where the running bar is (Done), so
+// that a stage's last progress line comes before its log of being done,
+// never after the next stage's lines. Its methods are safe for concurrent
+// use.
+type Stages struct {
+	mu    sync.Mutex
+	w     io.Writer
+	opt   Options
+	label func(stage string) string
+	bar   *Bar
+	stage string
+}
+
+// NewStages shows stage progress on w. o's Label and Total are
+// ignored; label names a stage's bar (nil: the stage's name).
+func NewStages(w io.Writer, o Options, label func(stage string) string) *Stages {
+	if label == nil {
+		label = func(s string) string { return s }
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Stages{w: w, opt: o, label: label}
+}
+
+// Set records the items done in stage (total 0 when unknown).
+func (s *Stages) Set(stage string, done, total int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bar == nil || s.stage != stage {
+		s.finish()
+		o := s.opt
+		o.Label = s.label(stage)
+		s.bar, s.stage = New(s.w, o), stage
+	}
+	s.bar.SetTotal(total)
+	s.bar.Set(done)
+}
+
+// Done finishes the running bar.
+func (s *Stages) Done() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.finish()
+}
+
+func (s *Stages) finish() {
+	if s.bar != nil {
+		s.bar.Done()
+		s.bar = nil
+	}
+}
+
+// Log is a writer for log lines: each write first brings the running
+// bar's line up to date and ends it, then goes to the same output.
+func (s *Stages) Log() io.Writer { return stagesLog{s} }
+
+type stagesLog struct{ s *Stages }
+
+func (l stagesLog) Write(p []byte) (int, error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.s.bar != nil {
+		l.s.bar.Done()
+	}
+	return l.s.w.Write(p)
+}
