@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -98,6 +99,10 @@ type Options struct {
 	Timeout   time.Duration
 	Seed      int
 	CacheDir  string
+	// Progress, when set, is told the answers done (asked and judged, or
+	// failed) and their total after each; calls may come from several
+	// goroutines, one at a time.
+	Progress func(done, total int)
 }
 
 // LoadQuestions reads user/assistant examples as questions: the first user
@@ -159,6 +164,8 @@ func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Re
 	cache := &synth.Cache{Dir: opt.CacheDir}
 	rep := &Report{Judge: opt.Judge, Questions: qs}
 	answers := make([]Answer, len(qs)*len(targets))
+	var mu sync.Mutex
+	done := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opt.Parallel)
 	for ti, t := range targets {
@@ -166,6 +173,12 @@ func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Re
 			g.Go(func() error {
 				a := ask(gctx, &opt, cache, t, q)
 				answers[ti*len(qs)+qi] = a
+				if opt.Progress != nil {
+					mu.Lock()
+					done++
+					opt.Progress(done, len(answers))
+					mu.Unlock()
+				}
 				return nil
 			})
 		}

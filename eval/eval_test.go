@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,10 +39,21 @@ func TestEvalRealServer(t *testing.T) {
 	}
 	targets := []Target{{Label: "tuned", Model: testenv.TinyModel}, {Label: "baseline", Model: testenv.TinyModel, System: p.System}}
 	opt := Options{Backend: b, Judge: testenv.TinyModel, Persona: p, Parallel: 4, MaxTokens: 64, Timeout: 2 * time.Minute, CacheDir: filepath.Join(t.TempDir(), "cache")}
+	var progress []int
+	opt.Progress = func(done, total int) {
+		if total != 8 {
+			t.Errorf("progress total %d, want 8", total)
+		}
+		progress = append(progress, done)
+	}
 	rep, err := Run(context.Background(), qs, targets, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fmt.Sprint(progress) != "[1 2 3 4 5 6 7 8]" {
+		t.Errorf("progress %v", progress)
+	}
+	opt.Progress = nil
 	if len(rep.Answers) != 8 || len(rep.Summaries) != 2 {
 		t.Fatalf("%d answers, %d summaries", len(rep.Answers), len(rep.Summaries))
 	}

@@ -807,7 +807,7 @@ func (r *runner) eval(ctx context.Context) (string, error) {
 		limit = 48
 	}
 	rep, err := eval.Run(ctx, qs, targets, eval.Options{Backend: b, Judge: model, Persona: r.persona, Parallel: r.cfg.Synth.Parallel, MaxTokens: limit,
-		CacheDir: filepath.Join(r.build, "cache", "eval")})
+		CacheDir: filepath.Join(r.build, "cache", "eval"), Progress: func(done, total int) { r.progress("eval", done, total) }})
 	if err != nil {
 		return "", err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tuneline/tuneline/eval"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/persona"
+	"github.com/tuneline/tuneline/progress"
 )
 
 // EvalOptions are eval's inputs.
@@ -102,7 +103,13 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		}
 	}
 	o.Options.Judge = o.Judge
+	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "eval answers", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	o.Options.Progress = func(done, total int) {
+		bar.SetTotal(int64(total))
+		bar.Set(int64(done))
+	}
 	rep, err := eval.Run(ctx, qs, targets, o.Options)
+	bar.Done()
 	if err != nil {
 		return err
 	}
