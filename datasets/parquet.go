@@ -2,6 +2,8 @@ package datasets
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -192,6 +194,7 @@ func (p *ParquetWriter) Close() error {
 }
 
 // ReadParquet streams the examples of a Parquet file written by tuneline.
+// A file that is not Parquet, or is damaged, gives an error naming it.
 func ReadParquet(ctx context.Context, path string) iter.Seq2[Example, error] {
 	return func(yield func(Example, error) bool) {
 		f, err := os.Open(path)
@@ -200,8 +203,39 @@ func ReadParquet(ctx context.Context, path string) iter.Seq2[Example, error] {
 			return
 		}
 		defer f.Close()
-		r := parquet.NewGenericReader[Row](f)
-		defer r.Close()
+		st, err := f.Stat()
+		if err != nil {
+			yield(Example{}, fmt.Errorf("open dataset: %w", err))
+			return
+		}
+		for ex, err := range readParquet(ctx, f, st.Size(), path) {
+			if !yield(ex, err) {
+				return
+			}
+		}
+	}
+}
+
+// readParquet streams the examples of the Parquet data in r.
+func readParquet(ctx context.Context, r io.ReaderAt, size int64, name string) iter.Seq2[Example, error] {
+	return func(yield func(Example, error) bool) {
+		var pr *parquet.GenericReader[Row]
+		err := parquetSafely(func() error {
+			if err := checkParquetFrame(r, size); err != nil {
+				return err
+			}
+			pf, err := parquet.OpenFile(r, size)
+			if err != nil {
+				return err
+			}
+			pr = parquet.NewGenericReader[Row](pf)
+			return nil
+		})
+		if err != nil {
+			yield(Example{}, fmt.Errorf("%s: not a Parquet dataset: %w", name, err))
+			return
+		}
+		defer pr.Close()
 		rows := make([]Row, 128)
 		for {
 			if ctx.Err() != nil {
@@ -209,7 +243,11 @@ func ReadParquet(ctx context.Context, path string) iter.Seq2[Example, error] {
 				return
 			}
 			clear(rows)
-			n, err := r.Read(rows)
+			var n int
+			err := parquetSafely(func() (err error) {
+				n, err = pr.Read(rows)
+				return err
+			})
 			for i := range n {
 				if !yield(rows[i].Example(), nil) {
 					return
@@ -219,9 +257,45 @@ func ReadParquet(ctx context.Context, path string) iter.Seq2[Example, error] {
 				return
 			}
 			if err != nil {
-				yield(Example{}, fmt.Errorf("%s: %w", path, err))
+				yield(Example{}, fmt.Errorf("%s: %w", name, err))
 				return
 			}
 		}
 	}
+}
+
+// checkParquetFrame checks the magic numbers and the footer's length
+// before the library reads the footer: it allocates the length the file
+// claims (up to 4 GB) before it finds that the file is shorter.
+func checkParquetFrame(r io.ReaderAt, size int64) error {
+	if size < 12 {
+		return fmt.Errorf("%d bytes: too short for Parquet", size)
+	}
+	var head [4]byte
+	var tail [8]byte
+	if _, err := r.ReadAt(head[:], 0); err != nil {
+		return err
+	}
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return err
+	}
+	if string(head[:]) != "PAR1" || string(tail[4:]) != "PAR1" {
+		return errors.New("no PAR1 magic number at its start and end")
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return fmt.Errorf("footer of %d bytes in a file of %d", n, size)
+	}
+	return nil
+}
+
+// parquetSafely runs f, turning a panic of the Parquet library (which
+// panics on some malformed files instead of returning an error) into an
+// error.
+func parquetSafely(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed Parquet: %v", p)
+		}
+	}()
+	return f()
 }
