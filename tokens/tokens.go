@@ -54,6 +54,28 @@ func LibraryCount(s string) int {
 	return len(ids)
 }
 
+// pieceTokens counts the tokens of one piece of the pre-tokenizer. The
+// library's generated regexp leaves DEL (U+007F) out of its character
+// classes, so it drops that byte from its count; tiktoken counts it as
+// one token (cl100k_base id 221), and no other token of the vocabulary
+// holds it, so BPE never merges it with its neighbours: a piece with DEL
+// counts as its runs between DELs plus one per DEL.
+// TestLibraryDropsDEL shows the library's behaviour.
+func pieceTokens(p string) int {
+	if strings.IndexByte(p, del) < 0 {
+		return LibraryCount(p)
+	}
+	n := strings.Count(p, "\x7f")
+	for seg := range strings.SplitSeq(p, "\x7f") {
+		if seg != "" {
+			n += LibraryCount(seg)
+		}
+	}
+	return n
+}
+
+const del = 0x7f
+
 // maxCache bounds the piece cache of one Counter.
 const maxCache = 1 << 18
 
@@ -291,14 +313,14 @@ func (c *Counter) piece(p string) entry {
 		if e, ok := c.short.get(k); ok {
 			return e
 		}
-		e := entry{int32(LibraryCount(p)), normalise(p)}
+		e := entry{int32(pieceTokens(p)), normalise(p)}
 		c.short.put(k, e)
 		return e
 	}
 	if e, ok := c.cache[p]; ok {
 		return e
 	}
-	e := entry{int32(LibraryCount(p)), normalise(p)}
+	e := entry{int32(pieceTokens(p)), normalise(p)}
 	if len(c.cache) >= maxCache {
 		clear(c.cache)
 	}
