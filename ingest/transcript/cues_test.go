@@ -1,6 +1,8 @@
 package transcript
 
 import (
+	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,8 +115,23 @@ func FuzzParseTranscripts(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// lines as the parsers count them: CR LF, CR and LF end one
+		nl := bytes.Count(bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n")), []byte("\n")) + 1
 		for _, k := range []string{KindWebVTT, KindSRT, KindSBV, KindText} {
-			Parse(b, k)
+			lines, probs := Parse(b, k)
+			for _, l := range lines {
+				if math.IsNaN(l.Start) || math.IsNaN(l.End) || l.Start < 0 || l.End < l.Start {
+					t.Fatalf("%s: line with times %v..%v", k, l.Start, l.End)
+				}
+				if strings.TrimSpace(l.Text) == "" {
+					t.Fatalf("%s: empty line %+v", k, l)
+				}
+			}
+			for _, p := range probs {
+				if p.Line < 1 || p.Line > nl || p.Reason == "" {
+					t.Fatalf("%s: problem %+v in a file of %d lines", k, p, nl)
+				}
+			}
 		}
 		Detect(b)
 	})
