@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/tokens"
@@ -261,7 +262,18 @@ func FuzzExtractPDF(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ExtractPDF(data) // must not panic or hang
+		_, segs, pages, _, err := ExtractPDF(data) // must not panic or hang
+		if err != nil {
+			return
+		}
+		for _, s := range segs {
+			if s.Page < 1 || s.Page > pages {
+				t.Fatalf("segment on page %d of %d: %+v", s.Page, pages, s)
+			}
+			if !utf8.ValidString(s.Text) {
+				t.Fatalf("segment text is not UTF-8: %q", s.Text)
+			}
+		}
 	})
 }
 
@@ -269,7 +281,18 @@ func FuzzExtractHTML(f *testing.F) {
 	f.Add([]byte("<html><body><article><h1>T</h1><p>Some text here.</p></article></body></html>"))
 	f.Add([]byte("<table><tr><td>a<td>b</table><script>x</script>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ExtractHTML(data, "")
+		title, segs, err := ExtractHTML(data, "")
+		if err != nil {
+			return
+		}
+		if !utf8.ValidString(title) {
+			t.Fatalf("title is not UTF-8: %q", title)
+		}
+		for _, s := range segs {
+			if !utf8.ValidString(s.Text) || (!s.Heading && strings.TrimSpace(s.Text) == "") {
+				t.Fatalf("segment %+v", s)
+			}
+		}
 	})
 }
 
