@@ -258,8 +258,16 @@ func TestChunker(t *testing.T) {
 }
 
 func FuzzExtractPDF(f *testing.F) {
-	b, _ := os.ReadFile(corpora + "pdf-samples/001-trivial/minimal-document.pdf")
-	f.Add(b)
+	// small real files with text, links, annotations, password and images
+	for _, name := range []string{"001-trivial/minimal-document.pdf", "016-libre-office-link/libre-office-link.pdf",
+		"024-annotations/annotated_pdf.pdf", "005-libreoffice-writer-password/libreoffice-writer-password.pdf",
+		"007-imagemagick-images/imagemagick-ASCII85Decode.pdf"} {
+		b, err := os.ReadFile(corpora + "pdf-samples/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Add([]byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, segs, pages, _, err := ExtractPDF(data) // must not panic or hang
