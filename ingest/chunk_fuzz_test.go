@@ -10,7 +10,8 @@ import (
 
 // FuzzMarkdownChunks: any text extracts and chunks without a panic, and
 // no word of the extracted text is lost: each one (white space aside) is
-// in the chunks, in order of first appearance.
+// in the chunks (looked for after the previous word first, then anywhere,
+// since overlaps repeat words).
 func FuzzMarkdownChunks(f *testing.F) {
 	for _, s := range []string{
 		"# Title\n\nFirst sentence. Second one! Third?\n\n## Part\n\n- item one\n- item two\n\n```\ncode\n```\n",

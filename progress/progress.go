@@ -13,21 +13,20 @@ import (
 
 // Bar is one progress display. Its methods are safe for concurrent use.
 type Bar struct {
-	mu      sync.Mutex
-	w       io.Writer
-	label   string
-	total   int64
-	done    int64
-	bytes   bool
-	live    bool
-	start   time.Time
-	last    time.Time
-	every   time.Duration
-	printed bool
-	shown   int64 // done at the last line drawn
-	onLine  bool  // a live bar is on the terminal's current line
-	off     bool
-	now     func() time.Time
+	mu     sync.Mutex
+	w      io.Writer
+	label  string
+	total  int64
+	done   int64
+	bytes  bool
+	live   bool
+	start  time.Time
+	last   time.Time
+	every  time.Duration
+	shown  int64 // done at the last line drawn; -1 before the first
+	onLine bool  // a live bar is on the terminal's current line
+	off    bool
+	now    func() time.Time
 }
 
 // Options configure a Bar.
@@ -82,7 +81,7 @@ func (b *Bar) SetTotal(total int64) {
 func (b *Bar) Done() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.off || !b.printed {
+	if b.off || b.shown < 0 {
 		return
 	}
 	if b.shown != b.done {
@@ -154,7 +153,6 @@ func (b *Bar) maybeDraw(force bool) {
 		return
 	}
 	b.last = now
-	b.printed = true
 	b.shown = b.done
 	text := b.line(now.Sub(b.start))
 	if b.live {

@@ -3,7 +3,6 @@ package progress
 import (
 	"io"
 	"sync"
-	"time"
 )
 
 // Stages shows the progress of work that runs in named stages, one after
@@ -26,9 +25,6 @@ type Stages struct {
 func NewStages(w io.Writer, o Options, label func(stage string) string) *Stages {
 	if label == nil {
 		label = func(s string) string { return s }
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	return &Stages{w: w, opt: o, label: label}
 }

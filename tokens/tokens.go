@@ -62,11 +62,11 @@ func LibraryCount(s string) int {
 // counts as its runs between DELs plus one per DEL.
 // TestLibraryDropsDEL shows the library's behaviour.
 func pieceTokens(p string) int {
-	if strings.IndexByte(p, del) < 0 {
+	if !strings.Contains(p, del) {
 		return LibraryCount(p)
 	}
-	n := strings.Count(p, "\x7f")
-	for seg := range strings.SplitSeq(p, "\x7f") {
+	n := strings.Count(p, del)
+	for seg := range strings.SplitSeq(p, del) {
 		if seg != "" {
 			n += LibraryCount(seg)
 		}
@@ -74,7 +74,7 @@ func pieceTokens(p string) int {
 	return n
 }
 
-const del = 0x7f
+const del = "\x7f"
 
 // maxCache bounds the piece cache of one Counter.
 const maxCache = 1 << 18
