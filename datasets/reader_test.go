@@ -11,9 +11,11 @@ import (
 	"syscall"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tuneline/tuneline/internal/testenv"
 )
 
-const chatSamples = "../../shared/corpora/chat-samples/"
+var chatSamples = testenv.Corpus("chat-samples") + "/"
 
 // Every file of the chat-samples corpus loads, or is refused row by row with
 // the reason: nothing is dropped silently.

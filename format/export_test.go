@@ -3,12 +3,12 @@ package format
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/chatgen"
 )
 
 // readBack loads every example of an exported directory.
@@ -182,16 +182,17 @@ func TestSplitDeterministic(t *testing.T) {
 // The generator's planted exact duplicates, near duplicates and invalid rows
 // are all found.
 func TestPlantedDuplicates(t *testing.T) {
-	gen := "../../shared/bench/gen-chat-jsonl"
 	out := filepath.Join(t.TempDir(), "gen.jsonl")
-	cmd := exec.Command("python3", gen, "5000", out, "--seed", "3")
-	stats, err := cmd.CombinedOutput()
+	f, err := os.Create(out)
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", gen, err, stats)
+		t.Fatal(err)
 	}
-	var planted struct{ Lines, Exact_dups, Near_dups, Invalid int }
-	if err := jsonUnmarshal(lastLine(stats), &planted); err != nil {
-		t.Fatalf("generator stats %q: %v", stats, err)
+	planted, err := chatgen.Write(f, 5000, chatgen.Options{DupRate: 0.05, NearDupRate: 0.05, BadRate: 0.01, Seed: 3})
+	if err == nil {
+		err = f.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	rep, err := Export(context.Background(), []string{out}, Options{Target: TargetHF, OutDir: t.TempDir(), Split: 0.9, NearDup: 0.8})
 	if err != nil {
@@ -212,7 +213,7 @@ func TestPlantedDuplicates(t *testing.T) {
 	// normalisation, so only the sum is fixed; exact ones are at least those
 	// planted.
 	exact, near := rep.Dropped["exact_duplicate"], rep.Dropped["near_duplicate"]
-	if exact < planted.Exact_dups || exact+near != planted.Exact_dups+planted.Near_dups {
-		t.Errorf("found %d exact + %d near duplicates, planted %d + %d", exact, near, planted.Exact_dups, planted.Near_dups)
+	if exact < planted.ExactDups || exact+near != planted.ExactDups+planted.NearDups {
+		t.Errorf("found %d exact + %d near duplicates, planted %d + %d", exact, near, planted.ExactDups, planted.NearDups)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"testing"
 
+	"github.com/tuneline/tuneline/internal/testenv"
+
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/tokens"
 )
 
-const corpora = "../../shared/corpora/chat-samples/"
+var corpora = testenv.Corpus("chat-samples") + "/"
 
 // The numbers published in the OpenAI cookbook's "Data preparation and
 // analysis for chat model fine-tuning" for its toy dataset.

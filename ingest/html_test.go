@@ -3,16 +3,17 @@ package ingest
 import (
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tuneline/tuneline/internal/score"
+	"github.com/tuneline/tuneline/internal/testenv"
 )
 
-const corpora = "../../shared/corpora/"
+var corpora = testenv.Corpus() + "/"
 
 func readGz(t testing.TB, path string) []byte {
 	f, err := os.Open(path)
@@ -32,37 +33,35 @@ func readGz(t testing.TB, path string) []byte {
 }
 
 // scoreHTML extracts every page of the html-articles corpus and scores it
-// with the shared scorer.
+// as the benchmark does (internal/score: 4-token shingle F1 averaged over
+// pages).
 func scoreHTML(t testing.TB) (f1 float64, line string) {
 	var gt map[string]struct {
-		URL string `json:"url"`
+		URL         string `json:"url"`
+		ArticleBody string `json:"articleBody"`
 	}
 	b, err := os.ReadFile(corpora + "html-articles/ground-truth.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	json.Unmarshal(b, &gt)
-	out := map[string]map[string]string{}
-	files, _ := filepath.Glob(corpora + "html-articles/html/*.html.gz")
-	for _, f := range files {
-		id := strings.TrimSuffix(filepath.Base(f), ".html.gz")
-		_, segs, _ := ExtractHTML(readGz(t, f), gt[id].URL)
-		var parts []string
-		for _, s := range segs {
-			parts = append(parts, s.Text)
+	if err := json.Unmarshal(b, &gt); err != nil {
+		t.Fatal(err)
+	}
+	var pages []score.PR
+	for id, want := range gt {
+		var got string
+		if page, err := os.Stat(corpora + "html-articles/html/" + id + ".html.gz"); err == nil && !page.IsDir() {
+			_, segs, _ := ExtractHTML(readGz(t, corpora+"html-articles/html/"+id+".html.gz"), want.URL)
+			var parts []string
+			for _, s := range segs {
+				parts = append(parts, s.Text)
+			}
+			got = strings.Join(parts, "\n\n")
 		}
-		out[id] = map[string]string{"articleBody": strings.Join(parts, "\n\n")}
+		pages = append(pages, score.ShinglePR(want.ArticleBody, got))
 	}
-	js, _ := json.Marshal(out)
-	p := filepath.Join(t.TempDir(), "out.json")
-	os.WriteFile(p, js, 0o644)
-	res, err := exec.Command("python3", "../../shared/bench/score-html-articles", corpora+"html-articles/ground-truth.json", p).CombinedOutput()
-	if err != nil {
-		t.Fatalf("scorer: %v\n%s", err, res)
-	}
-	line = strings.TrimSpace(string(res))
-	f1, _ = strconv.ParseFloat(strings.TrimPrefix(strings.Fields(line)[0], "f1="), 64)
-	return f1, line
+	f1, p, r := score.F1(pages)
+	return f1, fmt.Sprintf("f1=%.4f precision=%.4f recall=%.4f pages=%d", f1, p, r, len(pages))
 }
 
 // Quality on the html-articles benchmark, scored by the shared scorer. The

@@ -1,12 +1,13 @@
 package ingest
 
 import (
+	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/tuneline/tuneline/internal/score"
 )
 
 // pdfText is the --emit text form of a PDF: paragraphs separated by blank
@@ -27,20 +28,20 @@ func pdfText(t testing.TB, path string) string {
 	return strings.Join(parts, "\n\n") + "\n"
 }
 
+// scoreText is the indel ratio of text against the reference file (raw,
+// or with white space folded), as the PDF-extraction benchmarks report it.
 func scoreText(t testing.TB, ref, text string, normalize bool) (float64, string) {
-	p := filepath.Join(t.TempDir(), "out.txt")
-	os.WriteFile(p, []byte(text), 0o644)
-	args := []string{"../../shared/bench/score-text", ref, p}
-	if normalize {
-		args = append(args, "--normalize")
-	}
-	out, err := exec.Command("python3", args...).CombinedOutput()
+	b, err := os.ReadFile(ref)
 	if err != nil {
-		t.Fatalf("score-text: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	line := strings.TrimSpace(string(out))
-	r, _ := strconv.ParseFloat(strings.TrimPrefix(strings.Fields(line)[0], "ratio="), 64)
-	return r, line
+	want := strings.ToValidUTF8(string(b), "\uFFFD")
+	text = strings.ToValidUTF8(text, "\uFFFD")
+	if normalize {
+		want, text = score.Normalize(want), score.Normalize(text)
+	}
+	r := score.IndelRatio(want, text)
+	return r, fmt.Sprintf("ratio=%.4f ref_chars=%d out_chars=%d", r, utf8.RuneCountInString(want), utf8.RuneCountInString(text))
 }
 
 // Quality on the GeoTopo benchmark. The floor is the measured figure

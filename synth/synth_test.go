@@ -27,7 +27,7 @@ func writeChunks(t *testing.T, n int) string {
 	t.Helper()
 	var buf bytes.Buffer
 	out := &ingest.JSONOutput{Chunks: &buf}
-	_, err := ingest.Run(context.Background(), []string{"../../shared/corpora/subtitles/sintel/sintel_en.srt"}, ingest.Options{Chunk: ingest.ChunkOptions{Target: 40, Overlap: 0}}, out)
+	_, err := ingest.Run(context.Background(), []string{testenv.Corpus("subtitles/sintel/sintel_en.srt")}, ingest.Options{Chunk: ingest.ChunkOptions{Target: 40, Overlap: 0}}, out)
 	if err != nil {
 		t.Fatal(err)
 	}

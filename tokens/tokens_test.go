@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tuneline/tuneline/internal/testenv"
 )
 
 func TestCountMatchesLibrary(t *testing.T) {
@@ -26,9 +28,9 @@ func TestCountMatchesLibrary(t *testing.T) {
 
 // TestCorpusMatchesLibrary compares whole real files, message by message.
 func TestCorpusMatchesLibrary(t *testing.T) {
-	files, _ := filepath.Glob("../../shared/corpora/chat-samples/*/*.json*")
+	files, _ := filepath.Glob(testenv.Corpus("chat-samples/*/*.json*"))
 	if len(files) == 0 {
-		t.Fatal("no chat-samples corpus at ../../shared/corpora")
+		t.Fatal("no chat-samples corpus at " + testenv.Corpus())
 	}
 	c := NewCounter()
 	for _, f := range files {
@@ -160,7 +162,7 @@ func TestCountNorm(t *testing.T) {
 }
 
 func BenchmarkCount(b *testing.B) {
-	data, err := os.ReadFile("../../shared/corpora/chat-samples/llama-factory/dpo_en_demo.json")
+	data, err := os.ReadFile(testenv.Corpus("chat-samples/llama-factory/dpo_en_demo.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tuneline/tuneline/internal/testenv"
+
 	"github.com/tuneline/tuneline/iostreams"
 )
 
-const corpora = "../../../shared/corpora/chat-samples/"
+var corpora = testenv.Corpus("chat-samples") + "/"
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -162,8 +164,8 @@ func TestIngestCommand(t *testing.T) {
 	out := filepath.Join(dir, "chunks.jsonl")
 	exs := filepath.Join(dir, "examples.jsonl")
 	code, stdout, stderr := run(t, "ingest", "--json", "--out", out, "--examples", exs, "--chunk-tokens", "200",
-		"../../../shared/corpora/pdf-samples/001-trivial/minimal-document.pdf",
-		"../../../shared/corpora/subtitles/sintel/sintel_en.srt",
+		testenv.Corpus("pdf-samples/001-trivial/minimal-document.pdf"),
+		testenv.Corpus("subtitles/sintel/sintel_en.srt"),
 		corpora+"openai-cookbook/toy_chat_fine_tuning.jsonl",
 		"../../examples/chat/README.md")
 	if code != ExitOK {

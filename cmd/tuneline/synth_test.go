@@ -39,7 +39,7 @@ func TestSynthKillAndResume(t *testing.T) {
 	srv := testenv.Ollama(t)
 	dir := t.TempDir()
 	chunks := filepath.Join(dir, "chunks.jsonl")
-	code, out, errOut := run(t, "-q", "ingest", "--chunk-tokens", "40", "--overlap", "0", "--out", chunks, "../../../shared/corpora/subtitles/sintel/sintel_en.srt")
+	code, out, errOut := run(t, "-q", "ingest", "--chunk-tokens", "40", "--overlap", "0", "--out", chunks, testenv.Corpus("subtitles/sintel/sintel_en.srt"))
 	if code != 0 {
 		t.Fatalf("ingest: %d %s %s", code, out, errOut)
 	}

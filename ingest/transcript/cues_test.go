@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tuneline/tuneline/internal/testenv"
 )
 
-const subtitles = "../../../shared/corpora/subtitles/"
+var subtitles = testenv.Corpus("subtitles") + "/"
 
 // Every subtitle file of the corpus is read without a panic: its cues, or
 // its problems with a line number.

@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tuneline/tuneline/internal/testenv"
 )
 
-const wpt = "../../../shared/corpora/webvtt-wpt/wpt-file-parsing/"
+var wpt = testenv.Corpus("webvtt-wpt/wpt-file-parsing") + "/"
 
 // cueValue is a cue as a browser's VTTCue exposes it.
 func cueValue(c *Cue) map[string]any {
