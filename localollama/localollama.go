@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -119,11 +120,13 @@ type Server struct {
 	LogPath string
 	Bin     string
 
-	cmd     *exec.Cmd
-	ownDir  bool
-	done    chan struct{}
-	stopped sync.Once
-	exitErr error
+	cmd      *exec.Cmd
+	ownDir   bool
+	owner    *os.File // the held owner lock
+	lifeline *os.File // the watchdog's pipe; closed when this process ends
+	done     chan struct{}
+	stopped  sync.Once
+	exitErr  error
 }
 
 // Start runs `ollama serve` on a free loopback port and waits until it
@@ -133,20 +136,33 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	CleanLeftovers()
 	s := &Server{Bin: bin, Dir: opt.Dir, done: make(chan struct{})}
 	if s.Dir == "" {
-		if s.Dir, err = os.MkdirTemp("", "tuneline-ollama-"); err != nil {
+		if s.Dir, err = os.MkdirTemp("", tempPrefix); err != nil {
 			return nil, err
 		}
 		s.ownDir = true
+	} else {
+		reap(s.Dir, false) // an earlier crashed run's server on this folder
 	}
 	for _, d := range []string{"models", "home"} {
 		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
 			return nil, err
 		}
 	}
+	// The owner lock is held while this process lives: a later start that
+	// can take it knows the owner died and reaps what it left.
+	if s.owner, err = os.OpenFile(filepath.Join(s.Dir, ownerLock), os.O_CREATE|os.O_RDWR, 0o644); err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(s.owner.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		s.owner.Close()
+		return nil, fmt.Errorf("another tuneline runs an Ollama on %s: %w", s.Dir, err)
+	}
 	port, err := freePort()
 	if err != nil {
+		s.release()
 		return nil, err
 	}
 	host := fmt.Sprintf("127.0.0.1:%d", port)
@@ -154,25 +170,41 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	s.LogPath = filepath.Join(s.Dir, "server.log")
 	logf, err := os.Create(s.LogPath)
 	if err != nil {
+		s.release()
 		return nil, err
 	}
 	np := opt.NumParallel
 	if np <= 0 {
 		np = 4
 	}
-	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = append(filterEnv(os.Environ(), "OLLAMA_"), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+filepath.Join(s.Dir, "models"),
-		"HOME="+filepath.Join(s.Dir, "home"), fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", np), "OLLAMA_KEEP_ALIVE=1h",
-		"OLLAMA_MAX_LOADED_MODELS=4", "OLLAMA_NOPRUNE=1")
-	if opt.Debug {
-		s.cmd.Env = append(s.cmd.Env, "OLLAMA_DEBUG=1")
+	// A watchdog shares the server's process group and waits on a pipe
+	// whose only writer is this process: when this process ends for any
+	// reason (SIGKILL, a test timeout, a panic, os.Exit) the pipe closes and
+	// the watchdog kills the whole group, the runners that ollama serve
+	// started included. Pdeathsig alone reaches only ollama serve.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		logf.Close()
+		s.release()
+		return nil, err
 	}
+	s.lifeline = pw
+	env := []string{"OLLAMA_HOST=" + host, "OLLAMA_MODELS=" + filepath.Join(s.Dir, "models"),
+		"HOME=" + filepath.Join(s.Dir, "home"), fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", np), "OLLAMA_KEEP_ALIVE=1h",
+		"OLLAMA_MAX_LOADED_MODELS=4", "OLLAMA_NOPRUNE=1"}
+	if opt.Debug {
+		env = append(env, "OLLAMA_DEBUG=1")
+	}
+	s.cmd = newServeCmd(bin, pr, env)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
+		pr.Close()
+		s.release()
 		return nil, fmt.Errorf("start %s serve: %w", bin, err)
 	}
+	pr.Close()
+	os.WriteFile(filepath.Join(s.Dir, pgidFile), []byte(strconv.Itoa(s.cmd.Process.Pid)), 0o644)
 	go func() {
 		s.exitErr = s.cmd.Wait()
 		logf.Close()
@@ -219,12 +251,25 @@ func (s *Server) Stop() error {
 				syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 				<-s.done
 			}
+			// Runners that outlived a graceful serve exit.
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		}
+		os.Remove(filepath.Join(s.Dir, pgidFile))
+		s.release()
 		if s.ownDir {
 			os.RemoveAll(s.Dir)
 		}
 	})
 	return nil
+}
+
+func (s *Server) release() {
+	if s.lifeline != nil {
+		s.lifeline.Close()
+	}
+	if s.owner != nil {
+		s.owner.Close() // releases the flock
+	}
 }
 
 // Exited tells whether the server process has ended.

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tuneline/tuneline/internal/testenv"
+)
+
+// kill -9 of `tuneline run` while its own Ollama generates: within 5 s no
+// process of that Ollama (serve or runner) is left, and the next run on the
+// workspace starts cleanly.
+func TestRunKilledLeavesNoOllama(t *testing.T) {
+	testenv.NeedsServer(t, "tuneline's own Ollama")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples/physics-expert")); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(dir, "build"))
+	ws := filepath.Join(dir, "tuneline.yaml")
+	b, _ := os.ReadFile(ws)
+	os.WriteFile(ws, []byte(strings.Replace(string(b), "local: auto", "local: always", 1)), 0o644)
+
+	cmd := subCLI("run", dir)
+	cmd.Env = append(cmd.Env, "OLLAMA_HOST=127.0.0.1:9") // nothing answers there
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	models := "OLLAMA_MODELS=" + filepath.Join(dir, "build", "ollama", "models")
+	runner := func() bool {
+		for _, p := range testenv.ProcsWithEnv(models) {
+			if strings.Contains(p.Cmdline, " runner") {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(15 * time.Minute) // may include building ollama
+	for !runner() {
+		if time.Now().After(deadline) || cmd.ProcessState != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no ollama runner of the run appeared:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // into generation: the runner has loaded the model
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	killed := time.Now()
+	for {
+		left := testenv.ProcsWithEnv(models)
+		if len(left) == 0 {
+			t.Logf("no ollama process left %.1f s after kill -9", time.Since(killed).Seconds())
+			break
+		}
+		if time.Since(killed) > 5*time.Second {
+			for _, p := range left {
+				syscall.Kill(atoiPid(p.Pid), syscall.SIGKILL)
+			}
+			t.Fatalf("5 s after kill -9 these ollama processes live: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func atoiPid(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
