@@ -6,13 +6,14 @@ import (
 	"net/url"
 	"strings"
 
-	trafilatura "github.com/markusmobius/go-trafilatura"
+	"github.com/tuneline/tuneline/third_party/trafilatura"
 	"golang.org/x/net/html"
 )
 
-// HTML main-content extraction is go-trafilatura (with its readability and
+// HTML main-content extraction is go-trafilatura (third_party/trafilatura, a
+// copy without the publish-date search; with its readability and
 // dom-distiller fallbacks), chosen by measurement on the html-articles
-// corpus scored with shared/bench/score-html-articles: go-trafilatura 0.966
+// corpus scored with internal/score (the benchmark's shingle F1): go-trafilatura 0.966
 // F1, go-readability 0.950. On its output tuneline removes the headline that
 // trafilatura keeps at the top (the benchmark's article body excludes it)
 // and trailing runs of teaser links (related stories), and keeps paragraph,
