@@ -126,3 +126,44 @@ func TestRunIncremental(t *testing.T) {
 	}
 	t.Log(a["synth"].Summary)
 }
+
+// The manifest keys on what changes outputs: a build by another binary
+// version, or of the workspace moved to another folder, is up to date.
+func TestManifestIgnoresVersionAndLocation(t *testing.T) {
+	dir := workspace(t, "http://127.0.0.1:9")
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := Run(ctx, cfg, Options{Version: "v1.0.0", Only: "ingest"}); err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = Load(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"v1.0.0", "devel 8f11ca24a3b5 2026-12-02T04:36:01Z dirty"} {
+		res, err := Run(ctx, cfg, Options{Version: v, Only: "ingest", DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := actions(res)["ingest"]; a.Action != "skipped" {
+			t.Errorf("moved workspace, version %q: ingest %s (%s)", v, a.Action, a.Reason)
+		}
+	}
+	// A stage's format version is part of its key.
+	stageFormat["ingest"]++
+	defer func() { stageFormat["ingest"]-- }()
+	res, err := Run(ctx, cfg, Options{Only: "ingest", DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := actions(res)["ingest"]; a.Action != "planned" || !strings.Contains(a.Reason, "format") {
+		t.Errorf("new ingest format: %s (%s)", a.Action, a.Reason)
+	}
+}

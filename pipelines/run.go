@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -396,9 +397,17 @@ func (r *runner) sourceFiles() ([]string, error) {
 	return ingest.Expand(srcs)
 }
 
+// stageFormat versions what each stage writes: raise a stage's number when
+// a change of tuneline changes its outputs for the same inputs, so that
+// workspaces built before redo it (and only it, and what follows).
+var stageFormat = map[string]int{"ingest": 1, "synth": 1, "curate": 1, "export": 1, "create": 1, "eval": 1}
+
 func (r *runner) inputs(ctx context.Context, st string) (map[string]string, []string, error) {
 	c := r.cfg
-	d := map[string]string{"tool": r.opt.Version}
+	// Keyed on what changes outputs: the stage's format version and its
+	// parameters, never the binary's version string or where the workspace
+	// lies (paths are relative to it).
+	d := map[string]string{"format": strconv.Itoa(stageFormat[st])}
 	switch st {
 	case "ingest":
 		files, err := r.sourceFiles()

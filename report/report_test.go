@@ -45,7 +45,7 @@ func TestReportRendersInChromium(t *testing.T) {
 	if err := WriteFile(out, d); err != nil {
 		t.Fatal(err)
 	}
-	testenv.NeedsServer(t, "headless Chromium")
+	testenv.Integration(t, "headless Chromium")
 	dom, err := testenv.DumpDOM(out)
 	if err != nil {
 		t.Fatal(err)

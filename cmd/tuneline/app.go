@@ -33,18 +33,50 @@ const exitCodesHelp = `EXIT CODES:
    N    create --batch: N models failed (the others were created)
    130  interrupted (Ctrl-C); finished outputs are kept, partial ones removed`
 
-// version is set with -ldflags "-X main.version=..."; otherwise the module
-// version from the build info.
+// version is set with -ldflags "-X main.version=..."; otherwise it comes
+// from the build info (see buildVersion).
 var version = ""
 
 func toolVersion() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
 	}
-	return "dev"
+	return buildVersion(bi.Main.Version, bi.Settings)
+}
+
+// buildVersion names a build: the module version when the binary was built
+// from a published module (go install MODULE@VERSION), else the VCS
+// revision, its commit time and "dirty" when the checkout had uncommitted
+// changes (go build in a clone), else "devel" (no VCS stamp: go run, or
+// -buildvcs=false).
+func buildVersion(mainVersion string, settings []debug.BuildSetting) string {
+	vcs := map[string]string{}
+	for _, s := range settings {
+		vcs[s.Key] = s.Value
+	}
+	rev := vcs["vcs.revision"]
+	if mainVersion != "" && mainVersion != "(devel)" && !strings.Contains(mainVersion, "+dirty") {
+		// A release, or a pseudo-version that already names the commit.
+		return mainVersion
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	v := "devel " + rev
+	if t := vcs["vcs.time"]; t != "" {
+		v += " " + t
+	}
+	if vcs["vcs.modified"] == "true" {
+		v += " dirty"
+	}
+	return v
 }
 
 // exitError carries an exit code.

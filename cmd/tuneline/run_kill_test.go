@@ -15,7 +15,7 @@ import (
 // process of that Ollama (serve or runner) is left, and the next run on the
 // workspace starts cleanly.
 func TestRunKilledLeavesNoOllama(t *testing.T) {
-	testenv.NeedsServer(t, "tuneline's own Ollama")
+	testenv.Integration(t, "tuneline's own Ollama")
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("../../examples/physics-expert")); err != nil {
 		t.Fatal(err)

@@ -19,10 +19,11 @@ func Corpus(rel ...string) string {
 	return filepath.Join(append([]string{Root(), "testdata", "corpora"}, rel...)...)
 }
 
-// NeedsServer marks a test that runs a real outside program (Ollama,
-// Chromium, DuckDB through npm): skipped under -short, the fast inner loop,
-// and run by the full suite, where it must pass (never skipped there).
-func NeedsServer(t testing.TB, what string) {
+// Integration marks a test that runs a real outside program (Ollama,
+// Chromium, DuckDB through npm, the go toolchain): skipped under -short, the
+// fast inner loop, and run by the full suite, where it must pass (never
+// skipped there).
+func Integration(t testing.TB, what string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skipf("needs %s: run without -short", what)

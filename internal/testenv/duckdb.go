@@ -100,7 +100,7 @@ func DuckDBQuery(sql string) ([]map[string]any, error) {
 // test that cannot reach its checker is a failure, not a pass).
 func MustDuckDB(t testing.TB, sql string) []map[string]any {
 	t.Helper()
-	NeedsServer(t, "DuckDB through npm")
+	Integration(t, "DuckDB through npm")
 	rows, err := DuckDBQuery(sql)
 	if err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@ var (
 // get one fails: it is never skipped.
 func Ollama(t testing.TB) *localollama.Server {
 	t.Helper()
-	NeedsServer(t, "a real Ollama server")
+	Integration(t, "a real Ollama server")
 	ollamaOnce.Do(func() {
 		// One test process at a time runs an Ollama: go test runs packages
 		// in parallel, and several servers generating on two cores slow
