@@ -449,7 +449,6 @@ type hfSink struct {
 type hfSplit struct {
 	shards []*datasets.AtomicFile
 	cur    *datasets.ParquetWriter
-	bytes  int64
 }
 
 func newHFSink(opt Options) (*hfSink, error) {

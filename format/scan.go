@@ -36,7 +36,8 @@ type WorkerState struct {
 
 const batchSize = 512
 
-// batchPool holds the []Checked of finished batches.
+// batchPool holds the *[]Checked of finished batches (a pointer: a slice
+// put as an interface would be allocated).
 var batchPool sync.Pool
 
 // Scan reads the files in order, decodes and checks their records on several
@@ -89,7 +90,10 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 		if opt.Norm {
 			norm = &ws.Norm
 		}
-		out, _ := batchPool.Get().([]Checked)
+		var out []Checked
+		if p, ok := batchPool.Get().(*[]Checked); ok {
+			out = *p
+		}
 		if cap(out) < len(raws) {
 			out = make([]Checked, len(raws))
 		}
@@ -112,7 +116,7 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 		// reused: about 200 KB a batch of pointerful memory not allocated
 		// and swept again.
 		clear(out)
-		batchPool.Put(out)
+		batchPool.Put(&out)
 		return nil
 	})
 	if err != nil {

@@ -38,7 +38,6 @@ type pdfLine struct {
 	size     float64
 	page     int
 	col      int
-	paraGap  bool
 	isHeader bool
 }
 
