@@ -187,7 +187,10 @@ func TestSend(t *testing.T) {
 	}
 	// A request that outlives its timeout is retried; a cancelled run
 	// stops at once.
-	slow := func(r Request) (Reply, error) { time.Sleep(50 * time.Millisecond); return Reply{}, context.DeadlineExceeded }
+	slow := func(r Request) (Reply, error) {
+		time.Sleep(50 * time.Millisecond)
+		return Reply{}, context.DeadlineExceeded
+	}
 	b := &scripted{steps: []func(Request) (Reply, error){slow, ok("x")}}
 	if _, n, err := Send(context.Background(), b, Request{}, 10*time.Millisecond, time.Millisecond, 3, noJitter); err != nil || n != 2 {
 		t.Errorf("timed out request: %d requests, %v", n, err)
