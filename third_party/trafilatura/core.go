@@ -30,10 +30,10 @@ import (
 
 	"github.com/andybalholm/cascadia"
 	"github.com/go-shiori/dom"
+	"github.com/rs/zerolog"
 	"github.com/tuneline/tuneline/third_party/trafilatura/internal/etree"
 	"github.com/tuneline/tuneline/third_party/trafilatura/internal/lru"
 	"github.com/tuneline/tuneline/third_party/trafilatura/internal/selector"
-	"github.com/rs/zerolog"
 	"golang.org/x/net/html"
 )
 
