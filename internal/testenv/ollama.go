@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -32,9 +33,15 @@ func Ollama(t testing.TB) *localollama.Server {
 		// One test process at a time runs an Ollama: go test runs packages
 		// in parallel, and several servers generating on two cores slow
 		// every request past the tests' timeouts.
+		waitStart := time.Now()
 		if err := lockMachine(); err != nil {
 			ollamaErr = err
 			return
+		}
+		if w := time.Since(waitStart); w > 5*time.Second {
+			// Why this package's tests may look slow: another package held
+			// the machine's test Ollama.
+			fmt.Fprintf(os.Stderr, "testenv: waited %.0f s for another test process's Ollama to finish\n", w.Seconds())
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 		defer cancel()
