@@ -19,8 +19,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
-	"github.com/tuneline/tuneline/synth"
 )
 
 // Question is one held-out question with its reference answer.
@@ -91,7 +91,7 @@ type Report struct {
 
 // Options configure Run.
 type Options struct {
-	Backend   synth.Backend
+	Backend   llm.Backend
 	Judge     string
 	Persona   *persona.Persona
 	Parallel  int
@@ -161,7 +161,7 @@ func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Re
 			return nil, err
 		}
 	}
-	cache := &synth.Cache{Dir: opt.CacheDir}
+	cache := &llm.Cache{Dir: opt.CacheDir}
 	rep := &Report{Judge: opt.Judge, Questions: qs}
 	answers := make([]Answer, len(qs)*len(targets))
 	var mu sync.Mutex
@@ -196,20 +196,20 @@ func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Re
 	return rep, nil
 }
 
-func ask(ctx context.Context, opt *Options, cache *synth.Cache, t Target, q Question) Answer {
+func ask(ctx context.Context, opt *Options, cache *llm.Cache, t Target, q Question) Answer {
 	a := Answer{Target: t.Label, Question: q.ID}
-	key := synth.Key("eval-v1", t.Model, t.System, q.Question, q.Reference, opt.Judge, opt.Seed, opt.MaxTokens)
+	key := llm.Key("eval-v1", t.Model, t.System, q.Question, q.Reference, opt.Judge, opt.Seed, opt.MaxTokens)
 	if ok, _ := cache.Get(key, &a); ok {
 		a.Target = t.Label
 		return a
 	}
-	var msgs []synth.Message
+	var msgs []llm.Message
 	if t.System != "" {
-		msgs = append(msgs, synth.Message{Role: "system", Content: t.System})
+		msgs = append(msgs, llm.Message{Role: "system", Content: t.System})
 	}
-	msgs = append(msgs, synth.Message{Role: "user", Content: q.Question})
+	msgs = append(msgs, llm.Message{Role: "user", Content: q.Question})
 	start := time.Now()
-	rep, err := call(ctx, opt, synth.Request{Model: t.Model, Messages: msgs, Temperature: 0, Seed: opt.Seed, MaxTokens: opt.MaxTokens})
+	rep, err := call(ctx, opt, llm.Request{Model: t.Model, Messages: msgs, Temperature: 0, Seed: opt.Seed, MaxTokens: opt.MaxTokens})
 	a.Seconds = time.Since(start).Seconds()
 	if err != nil {
 		a.Error = err.Error()
@@ -229,8 +229,8 @@ func ask(ctx context.Context, opt *Options, cache *synth.Cache, t Target, q Ques
 }
 
 // call sends one request, retrying network errors a few times.
-func call(ctx context.Context, opt *Options, r synth.Request) (synth.Reply, error) {
-	rep, _, err := synth.Send(ctx, opt.Backend, r, opt.Timeout, 0, 5, rand.Float64)
+func call(ctx context.Context, opt *Options, r llm.Request) (llm.Reply, error) {
+	rep, _, err := llm.Send(ctx, opt.Backend, r, opt.Timeout, 0, 5, rand.Float64)
 	return rep, err
 }
 
@@ -239,12 +239,12 @@ func judge(ctx context.Context, opt *Options, q Question, reply string) (Judgeme
 	if opt.Persona != nil {
 		voice = opt.Persona.Voice()
 	}
-	msgs := []synth.Message{
+	msgs := []llm.Message{
 		{Role: "system", Content: "You evaluate a chat model that must speak as a persona. Score 1 (poor) to 5 (excellent) and reply with JSON only."},
 		{Role: "user", Content: fmt.Sprintf("%s\nQuestion: %s\nReference answer: %s\nModel's reply: %s\n\nScore persona (voice and traits kept), accuracy (agrees with the reference), grounding (claims supported by the reference, nothing invented), and say whether the reply broke character (for example by saying it is an AI model).", voice, q.Question, q.Reference, reply)},
 	}
 	for attempt := 0; attempt < 4; attempt++ {
-		rep, err := call(ctx, opt, synth.Request{Model: opt.Judge, Messages: msgs, Schema: judgeSchema, Temperature: 0, Seed: opt.Seed + attempt, MaxTokens: 400})
+		rep, err := call(ctx, opt, llm.Request{Model: opt.Judge, Messages: msgs, Schema: judgeSchema, Temperature: 0, Seed: opt.Seed + attempt, MaxTokens: 400})
 		if err != nil {
 			return Judgement{}, err
 		}

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
-	"github.com/tuneline/tuneline/synth"
 )
 
 func TestMain(m *testing.M) {
@@ -29,7 +29,7 @@ func TestEvalRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := synth.NewOllama(srv.URL)
+	b, err := llm.NewOllama(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

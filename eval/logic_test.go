@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tuneline/tuneline/synth"
+	"github.com/tuneline/tuneline/llm"
 )
 
 func TestStat(t *testing.T) {
@@ -53,21 +53,21 @@ type fake struct {
 	judged int
 }
 
-func (f *fake) Chat(_ context.Context, r synth.Request) (synth.Reply, error) {
+func (f *fake) Chat(_ context.Context, r llm.Request) (llm.Reply, error) {
 	if r.Schema == nil {
-		return synth.Reply{Content: " As an AI model I cannot say. "}, nil
+		return llm.Reply{Content: " As an AI model I cannot say. "}, nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.judged++
 	if f.judged == 1 {
-		return synth.Reply{Content: `{"persona":9,"accuracy":1,"grounding":1,"broke_character":false}`}, nil
+		return llm.Reply{Content: `{"persona":9,"accuracy":1,"grounding":1,"broke_character":false}`}, nil
 	}
-	return synth.Reply{Content: `{"persona":2,"accuracy":4,"grounding":5,"broke_character":true}`}, nil
+	return llm.Reply{Content: `{"persona":2,"accuracy":4,"grounding":5,"broke_character":true}`}, nil
 }
 
-func (f *fake) Preflight(context.Context, string, bool) (synth.ModelInfo, error) {
-	return synth.ModelInfo{ContextLength: 4096}, nil
+func (f *fake) Preflight(context.Context, string, bool) (llm.ModelInfo, error) {
+	return llm.ModelInfo{ContextLength: 4096}, nil
 }
 
 func TestRunScripted(t *testing.T) {

@@ -1,198 +1,52 @@
 package modelfile
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/ollama/ollama/api"
+	"github.com/tuneline/tuneline/llm"
 )
 
-// Client talks to the Ollama server that creates models.
-type Client struct {
-	Host string
-	api  *api.Client
-	hc   *http.Client
-}
-
-// NewClient returns a client for host (http://127.0.0.1:11434).
-func NewClient(host string) (*Client, error) {
-	u, err := url.Parse(host)
-	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("--host %q: want a URL like http://127.0.0.1:11434", host)
-	}
-	hc := &http.Client{}
-	return &Client{Host: host, api: api.NewClient(u, hc), hc: hc}, nil
-}
-
-// API is the underlying ollama client.
-func (c *Client) API() *api.Client { return c.api }
-
 // Result describes a created model.
-type Result struct {
-	Name     string       `json:"name"`
-	Digest   string       `json:"digest"`
-	Size     int64        `json:"size"`
-	Seconds  float64      `json:"seconds"`
-	Uploaded int          `json:"blobs_uploaded"`
-	Reused   int          `json:"blobs_reused"`
-	Smoke    *SmokeResult `json:"smoke,omitempty"`
-}
+type Result = llm.Created
 
-// fileDigest hashes a file.
-func fileDigest(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), n, nil
-}
+// SmokeResult is one question asked of a new model.
+type SmokeResult = llm.SmokeResult
 
-// localFiles returns the files to upload for a FROM or ADAPTER that names
-// a local GGUF file or safetensors folder (nil, nil for a model name).
-func localFiles(ref string) ([]string, error) {
-	p := expand(ref)
-	st, err := os.Stat(p)
-	if errors.Is(err, os.ErrNotExist) {
-		if strings.HasSuffix(ref, ".gguf") || strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, "./") || strings.HasPrefix(ref, "../") {
-			return nil, fmt.Errorf("%s: no such file", ref)
-		}
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return []string{p}, nil
-	}
-	var files []string
-	for _, pat := range []string{"*.safetensors", "*.json", "tokenizer.model", "*.tiktoken", "*.gguf"} {
-		m, _ := filepath.Glob(filepath.Join(p, pat))
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("%s: no safetensors, GGUF or tokenizer files in the folder", ref)
-	}
-	return files, nil
-}
-
-func expand(p string) string {
-	if strings.HasPrefix(p, "~/") {
-		if h, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(h, p[2:])
-		}
-	}
-	return p
-}
-
-// upload sends the files the server does not have yet, by digest.
-func (c *Client) upload(ctx context.Context, files []string, res *Result, progress io.Writer) (map[string]string, error) {
-	out := map[string]string{}
-	for _, f := range files {
-		digest, size, err := fileDigest(f)
-		if err != nil {
-			return nil, err
-		}
-		out[filepath.Base(f)] = digest
-		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, c.Host+"/api/blobs/"+digest, nil)
-		if resp, err := c.hc.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				res.Reused++
-				continue
-			}
-		}
-		fmt.Fprintf(progress, "uploading %s (%.1f MB)\n", filepath.Base(f), float64(size)/1e6)
-		fh, err := os.Open(f)
-		if err != nil {
-			return nil, err
-		}
-		err = c.api.CreateBlob(ctx, digest, bufio.NewReaderSize(fh, 1<<20))
-		fh.Close()
-		if err != nil {
-			return nil, fmt.Errorf("upload %s: %w", f, err)
-		}
-		res.Uploaded++
-	}
-	return out, nil
-}
-
-// Create makes the model through the create API: local weights and
-// adapters go up as blobs (skipped when the server has them), every other
-// field as JSON, so any text survives exactly.
-func (c *Client) Create(ctx context.Context, name string, s *Spec, progress io.Writer) (*Result, error) {
-	if progress == nil {
-		progress = io.Discard
-	}
+// Create makes the model of spec s on the server through the create API
+// (see llm.Ollama.Create), after checking the spec.
+func Create(ctx context.Context, c *llm.Ollama, name string, s *Spec, progress io.Writer) (*Result, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	res := &Result{Name: name}
 	params, err := s.TypedParams()
 	if err != nil {
 		return nil, err
 	}
-	req := &api.CreateRequest{Model: name, System: s.System, Template: s.Template}
-	if len(params) > 0 {
-		req.Parameters = params
-	}
+	req := llm.CreateRequest{Name: name, From: s.From, Adapter: s.Adapter, System: s.System, Template: s.Template, Parameters: params, License: s.License}
 	for _, m := range s.Messages {
-		req.Messages = append(req.Messages, api.Message{Role: m.Role, Content: m.Content})
+		req.Messages = append(req.Messages, llm.Message{Role: m.Role, Content: m.Content})
 	}
-	if len(s.License) > 0 {
-		req.License = s.License
-	}
-	files, err := localFiles(s.From)
-	if err != nil {
-		return nil, fmt.Errorf("FROM %w", err)
-	}
-	if files == nil {
-		req.From = s.From
-	} else if req.Files, err = c.upload(ctx, files, res, progress); err != nil {
-		return nil, err
-	}
-	if s.Adapter != "" {
-		af, err := localFiles(s.Adapter)
-		if err != nil || af == nil {
-			return nil, fmt.Errorf("ADAPTER %s: not a local GGUF file or safetensors folder (%v)", s.Adapter, err)
-		}
-		if req.Adapters, err = c.upload(ctx, af, res, progress); err != nil {
-			return nil, err
-		}
-	}
-	stream := false
-	req.Stream = &stream
-	err = c.api.Create(ctx, req, func(p api.ProgressResponse) error {
-		if p.Status != "" {
-			fmt.Fprintln(progress, p.Status)
-		}
-		return nil
-	})
+	res, err := c.Create(ctx, req, progress)
 	if err != nil {
 		return nil, explain(name, s, err)
 	}
-	if err := c.describe(ctx, res); err != nil {
+	return res, nil
+}
+
+// CreateCLI makes the model with `bin create -f` from the rendered
+// Modelfile.
+func CreateCLI(ctx context.Context, c *llm.Ollama, bin, name string, s *Spec, progress io.Writer) (*Result, error) {
+	text, err := s.Render()
+	if err != nil {
 		return nil, err
 	}
-	res.Seconds = time.Since(start).Seconds()
+	res, err := c.CreateCLI(ctx, bin, name, text, progress)
+	if err != nil {
+		return nil, explain(name, s, err)
+	}
 	return res, nil
 }
 
@@ -206,85 +60,4 @@ func explain(name string, s *Spec, err error) error {
 		return fmt.Errorf("create %s: the adapter was refused — it must be a LoRA for the same architecture as %s, in GGUF or safetensors (%v)", name, s.From, err)
 	}
 	return fmt.Errorf("create %s: %w", name, err)
-}
-
-func (c *Client) describe(ctx context.Context, res *Result) error {
-	list, err := c.api.List(ctx)
-	if err != nil {
-		return err
-	}
-	for _, m := range list.Models {
-		if m.Name == res.Name || m.Name == res.Name+":latest" || m.Model == res.Name {
-			res.Digest, res.Size = m.Digest, m.Size
-			return nil
-		}
-	}
-	return fmt.Errorf("create %s: the server does not list the model afterwards", res.Name)
-}
-
-// CreateCLI makes the model with `ollama create -f` from the rendered
-// Modelfile.
-func (c *Client) CreateCLI(ctx context.Context, bin, name string, s *Spec, progress io.Writer) (*Result, error) {
-	text, err := s.Render()
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	dir, err := os.MkdirTemp("", "tuneline-modelfile-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	mf := filepath.Join(dir, "Modelfile")
-	if err := os.WriteFile(mf, []byte(text), 0o644); err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, bin, "create", name, "-f", mf)
-	cmd.Env = append(os.Environ(), "OLLAMA_HOST="+strings.TrimPrefix(strings.TrimPrefix(c.Host, "http://"), "https://"))
-	out, err := cmd.CombinedOutput()
-	if progress != nil {
-		progress.Write(out)
-	}
-	if err != nil {
-		return nil, explain(name, s, fmt.Errorf("%s create: %v: %s", bin, err, strings.TrimSpace(string(out))))
-	}
-	res := &Result{Name: name}
-	if err := c.describe(ctx, res); err != nil {
-		return nil, err
-	}
-	res.Seconds = time.Since(start).Seconds()
-	return res, nil
-}
-
-// SmokeResult is one question asked of a new model.
-type SmokeResult struct {
-	Question  string  `json:"question"`
-	FirstLine string  `json:"first_line"`
-	Seconds   float64 `json:"seconds"`
-	OK        bool    `json:"ok"`
-	Error     string  `json:"error,omitempty"`
-}
-
-// Smoke asks the model one question through /api/chat.
-func (c *Client) Smoke(ctx context.Context, name, question string) *SmokeResult {
-	r := &SmokeResult{Question: question}
-	start := time.Now()
-	stream := false
-	var content strings.Builder
-	err := c.api.Chat(ctx, &api.ChatRequest{Model: name, Stream: &stream, Messages: []api.Message{{Role: "user", Content: question}},
-		Options: map[string]any{"num_predict": 128}}, func(cr api.ChatResponse) error {
-		content.WriteString(cr.Message.Content)
-		return nil
-	})
-	r.Seconds = time.Since(start).Seconds()
-	if err != nil {
-		r.Error = err.Error()
-		return r
-	}
-	first, _, _ := strings.Cut(strings.TrimSpace(content.String()), "\n")
-	if len(first) > 120 {
-		first = first[:120] + "…"
-	}
-	r.FirstLine, r.OK = first, true
-	return r
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/parser"
+	"github.com/tuneline/tuneline/llm"
 )
 
 // ChatMLTemplate is the template tuneline adds when a local GGUF has no
@@ -22,7 +23,7 @@ const ChatMLTemplate = `{{- if .System }}<|im_start|>system
 // NeedsTemplate tells whether FROM names a local GGUF file without a chat
 // template (a model name or safetensors folder brings its own).
 func NeedsTemplate(from string) (bool, error) {
-	p := expand(from)
+	p := llm.ExpandHome(from)
 	st, err := os.Stat(p)
 	if err != nil || st.IsDir() || !strings.HasSuffix(strings.ToLower(p), ".gguf") {
 		return false, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/tuneline/tuneline/eval"
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/modelfile"
 	"github.com/tuneline/tuneline/persona"
@@ -567,26 +568,23 @@ func (r *runner) ollama(ctx context.Context) (string, string, error) {
 		return r.host, r.model, nil
 	}
 	c := r.cfg
-	host := c.Ollama.Host
-	if host == "" {
-		host = os.Getenv("OLLAMA_HOST")
+	host, err := llm.ParseHost(c.Ollama.Host) // empty: OLLAMA_HOST, as Ollama reads it
+	if err != nil {
+		return "", "", fmt.Errorf("ollama.host: %w", err)
 	}
-	if host != "" && !strings.HasPrefix(host, "http") {
-		host = "http://" + host
-	}
-	if c.Ollama.Local != "always" && host != "" && c.Ollama.Model != "" && hasModel(ctx, host, c.Ollama.Model) {
+	if c.Ollama.Local != "always" && c.Ollama.Model != "" && hasModel(ctx, host, c.Ollama.Model) {
 		r.host, r.model = host, c.Ollama.Model
 		return r.host, r.model, nil
 	}
 	if c.Ollama.Local == "never" {
-		return "", "", fmt.Errorf("no Ollama with model %q at %q (set ollama.host/ollama.model or OLLAMA_HOST, or ollama.local: auto)", c.Ollama.Model, host)
+		return "", "", fmt.Errorf("no Ollama with model %q at %s (%s; set ollama.host/ollama.model or OLLAMA_HOST, or ollama.local: auto)", c.Ollama.Model, host, llm.HostEnv())
 	}
 	fmt.Fprintf(r.log, "\n"+strings.Repeat("!", 78)+"\n"+
-		"!! No Ollama with model %q found (OLLAMA_HOST=%q).\n"+
+		"!! No Ollama with model %q found at %s.\n"+
 		"!! Starting tuneline's own Ollama with a TINY RANDOM-WEIGHT model: every generated\n"+
 		"!! question, answer and score below is GIBBERISH. It shows the pipeline works; for\n"+
 		"!! real data set ollama.host and ollama.model in tuneline.yaml (or OLLAMA_HOST).\n"+
-		strings.Repeat("!", 78)+"\n\n", c.Ollama.Model, os.Getenv("OLLAMA_HOST"))
+		strings.Repeat("!", 78)+"\n\n", c.Ollama.Model, host)
 	srv, err := localollama.Start(ctx, localollama.Options{Dir: filepath.Join(r.build, "ollama"), Log: r.log, NumParallel: 2})
 	if err != nil {
 		return "", "", err
@@ -606,7 +604,7 @@ func (r *runner) ollama(ctx context.Context) (string, string, error) {
 // hasModel tells whether the server at host answers and has model (synth's
 // preflight, without pulling).
 func hasModel(ctx context.Context, host, model string) bool {
-	b, err := synth.NewOllama(host)
+	b, err := llm.NewOllama(host)
 	if err != nil {
 		return false
 	}
@@ -617,12 +615,12 @@ func hasModel(ctx context.Context, host, model string) bool {
 }
 
 // backend is the generation backend and model of this run.
-func (r *runner) backend(ctx context.Context) (synth.Backend, string, error) {
+func (r *runner) backend(ctx context.Context) (llm.Backend, string, error) {
 	host, model, err := r.ollama(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	b, err := synth.NewOllama(host)
+	b, err := llm.NewOllama(host)
 	return b, model, err
 }
 
@@ -701,7 +699,7 @@ func (r *runner) create(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	client, err := modelfile.NewClient(host)
+	client, err := llm.NewOllama(host)
 	if err != nil {
 		return "", err
 	}
@@ -734,7 +732,7 @@ func (r *runner) create(ctx context.Context) (string, error) {
 			return "", err
 		}
 		spec := &modelfile.Spec{From: from, System: strings.TrimRight(p.System, "\n"), Params: modelfile.SortedParams(m.Params), Messages: msgs}
-		res, err := client.Create(ctx, m.Name, spec, io.Discard)
+		res, err := modelfile.Create(ctx, client, m.Name, spec, io.Discard)
 		if err != nil {
 			return "", err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/internal/ordered"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 )
 
@@ -27,7 +28,7 @@ const JudgePromptVersion = "judge-v1"
 // CurateOptions configure Curate.
 type CurateOptions struct {
 	Model    string
-	Backend  Backend
+	Backend  llm.Backend
 	Persona  *persona.Persona // optional: persona adherence is judged against it
 	Chunks   string           // optional: the chunks file, for grounding
 	MinScore float64          // keep examples whose overall score is at least this (0 keeps all)
@@ -83,7 +84,7 @@ func validateScores(content string) (Scores, error) {
 	return s, nil
 }
 
-func judgePrompt(ex *datasets.Example, source string, p *persona.Persona) []Message {
+func judgePrompt(ex *datasets.Example, source string, p *persona.Persona) []llm.Message {
 	var conv strings.Builder
 	for _, m := range ex.Messages {
 		if m.Role == datasets.RoleSystem {
@@ -102,7 +103,7 @@ func judgePrompt(ex *datasets.Example, source string, p *persona.Persona) []Mess
 		fmt.Fprintf(&b, "The assistant's system prompt:\n%s\n\n", s)
 	}
 	fmt.Fprintf(&b, "Conversation:\n%s\nScore: accuracy (facts are correct), grounding (every claim is supported by the source passage; 3 if there is no passage), persona (voice, traits and style of the persona are kept, never broken), clarity (clear and well formed).", conv.String())
-	return []Message{{"system", sys}, {"user", b.String()}}
+	return []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: b.String()}}
 }
 
 // chunkIndex finds chunk texts by id without holding them in memory.
@@ -181,7 +182,7 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 		}
 		defer idx.f.Close()
 	}
-	cache := &Cache{Dir: opt.CacheDir}
+	cache := &llm.Cache{Dir: opt.CacheDir}
 	personaHash := ""
 	if opt.Persona != nil {
 		personaHash = opt.Persona.Hash()
@@ -217,7 +218,7 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 			ex := in
 			ex.EnsureID()
 			src := idx.text(ex.Meta.ChunkID)
-			key := Key(JudgePromptVersion, opt.Model, personaHash, ex.ID, src, opt.Seed)
+			key := llm.Key(JudgePromptVersion, opt.Model, personaHash, ex.ID, src, opt.Seed)
 			var s Scores
 			ok, _ := cache.Get(key, &s)
 			if ok {
@@ -310,7 +311,7 @@ func judge(ctx context.Context, opt *CurateOptions, ex *datasets.Example, src st
 	msgs := judgePrompt(ex, src, opt.Persona)
 	reqs := 0
 	for attempt := 0; ; {
-		rep, n, err := Send(ctx, opt.Backend, Request{Model: opt.Model, Messages: msgs, Schema: judgeSchema, Temperature: 0, Seed: opt.Seed + attempt, MaxTokens: 400},
+		rep, n, err := llm.Send(ctx, opt.Backend, llm.Request{Model: opt.Model, Messages: msgs, Schema: judgeSchema, Temperature: 0, Seed: opt.Seed + attempt, MaxTokens: 400},
 			opt.Timeout, opt.Backoff, 9, rng.Float64)
 		reqs += n
 		if ctx.Err() != nil {
@@ -330,6 +331,6 @@ func judge(ctx context.Context, opt *CurateOptions, ex *datasets.Example, src st
 		if attempt > opt.Retries {
 			return Scores{}, "invalid", reqs, verr
 		}
-		msgs = append(msgs[:2:2], Message{"assistant", truncate(rep.Content, 1000)}, Message{"user", "That reply was not usable: " + verr.Error() + ". Reply again with JSON that matches the schema."})
+		msgs = append(msgs[:2:2], llm.Message{Role: "assistant", Content: truncate(rep.Content, 1000)}, llm.Message{Role: "user", Content: "That reply was not usable: " + verr.Error() + ". Reply again with JSON that matches the schema."})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/llm"
 )
 
 // faultProxy sits in front of the real server and breaks some chat
@@ -108,7 +109,7 @@ func TestSynthSurvivesFaults(t *testing.T) {
 func TestSynthOpenAIBackend(t *testing.T) {
 	srv := testenv.Ollama(t)
 	opt := testOptions(t, srv.URL)
-	b, err := NewOpenAI(srv.URL+"/v1", "")
+	b, err := llm.NewOpenAI(srv.URL+"/v1", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,15 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/tokens"
 )
@@ -75,68 +72,16 @@ func TestValidateConv(t *testing.T) {
 	}
 }
 
-type timeoutErr struct{}
-
-func (timeoutErr) Error() string   { return "i/o timeout" }
-func (timeoutErr) Timeout() bool   { return true }
-func (timeoutErr) Temporary() bool { return true }
-
-func TestRetryable(t *testing.T) {
-	var ne net.Error = timeoutErr{}
-	for _, tt := range []struct {
-		err    error
-		status int
-		want   bool
-	}{
-		{nil, 200, false},
-		{nil, 400, false},
-		{nil, 404, false},
-		{nil, 429, true},
-		{nil, 500, true},
-		{nil, 503, true},
-		{ne, 0, true},
-		{io.ErrUnexpectedEOF, 0, true},
-		{fmt.Errorf("post: %w", syscall.ECONNREFUSED), 0, true},
-		{fmt.Errorf("read: %w", syscall.ECONNRESET), 0, true},
-		{errors.New("model not found"), 0, false},
-	} {
-		if got := retryable(tt.err, tt.status); got != tt.want {
-			t.Errorf("retryable(%v, %d) = %v, want %v", tt.err, tt.status, got, tt.want)
-		}
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	base := 250 * time.Millisecond
-	for _, tt := range []struct {
-		n      int
-		jitter float64
-		want   time.Duration
-	}{
-		{1, 0.5, base},
-		{2, 0.5, 2 * base},
-		{3, 0.5, 4 * base},
-		{1, 0, base * 3 / 4},
-		{1, 1, base * 5 / 4},
-		{8, 0.5, 20 * time.Second}, // capped
-		{50, 0.5, 20 * time.Second},
-	} {
-		if got := backoff(base, tt.n, tt.jitter); got != tt.want {
-			t.Errorf("backoff(%v, %d, %v) = %v, want %v", base, tt.n, tt.jitter, got, tt.want)
-		}
-	}
-}
-
 // scripted is a Backend that answers from a script, one function per call
 // in order (the last one repeats), and counts the calls.
 type scripted struct {
 	mu    sync.Mutex
 	calls int
-	reqs  []Request
-	steps []func(Request) (Reply, error)
+	reqs  []llm.Request
+	steps []func(llm.Request) (llm.Reply, error)
 }
 
-func (s *scripted) Chat(ctx context.Context, r Request) (Reply, error) {
+func (s *scripted) Chat(ctx context.Context, r llm.Request) (llm.Reply, error) {
 	s.mu.Lock()
 	i := min(s.calls, len(s.steps)-1)
 	s.calls++
@@ -146,61 +91,12 @@ func (s *scripted) Chat(ctx context.Context, r Request) (Reply, error) {
 	return step(r)
 }
 
-func (s *scripted) Preflight(context.Context, string, bool) (ModelInfo, error) {
-	return ModelInfo{ContextLength: 8192}, nil
+func (s *scripted) Preflight(context.Context, string, bool) (llm.ModelInfo, error) {
+	return llm.ModelInfo{ContextLength: 8192}, nil
 }
 
-func ok(content string) func(Request) (Reply, error) {
-	return func(Request) (Reply, error) { return Reply{Content: content, TokensOut: 10}, nil }
-}
-
-func fail(err error) func(Request) (Reply, error) {
-	return func(Request) (Reply, error) { return Reply{}, err }
-}
-
-func TestSend(t *testing.T) {
-	retry := &RetryError{errors.New("503 overloaded")}
-	hard := errors.New("400 bad request")
-	noJitter := func() float64 { return 0.5 }
-	for _, tt := range []struct {
-		name  string
-		steps []func(Request) (Reply, error)
-		tries int
-		calls int
-		err   error
-	}{
-		{"first try", []func(Request) (Reply, error){ok("x")}, 3, 1, nil},
-		{"retried until it works", []func(Request) (Reply, error){fail(retry), fail(retry), ok("x")}, 5, 3, nil},
-		{"gives up after tries", []func(Request) (Reply, error){fail(retry)}, 3, 3, retry},
-		{"not retryable", []func(Request) (Reply, error){fail(hard), ok("x")}, 5, 1, hard},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			b := &scripted{steps: tt.steps}
-			_, n, err := Send(context.Background(), b, Request{}, time.Second, time.Millisecond, tt.tries, noJitter)
-			if n != tt.calls || b.calls != tt.calls {
-				t.Errorf("%d requests (%d seen), want %d", n, b.calls, tt.calls)
-			}
-			if !errors.Is(err, tt.err) {
-				t.Errorf("error %v, want %v", err, tt.err)
-			}
-		})
-	}
-	// A request that outlives its timeout is retried; a cancelled run
-	// stops at once.
-	slow := func(r Request) (Reply, error) {
-		time.Sleep(50 * time.Millisecond)
-		return Reply{}, context.DeadlineExceeded
-	}
-	b := &scripted{steps: []func(Request) (Reply, error){slow, ok("x")}}
-	if _, n, err := Send(context.Background(), b, Request{}, 10*time.Millisecond, time.Millisecond, 3, noJitter); err != nil || n != 2 {
-		t.Errorf("timed out request: %d requests, %v", n, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	b = &scripted{steps: []func(Request) (Reply, error){fail(retry)}}
-	if _, n, err := Send(ctx, b, Request{}, time.Second, time.Hour, 9, noJitter); !errors.Is(err, context.Canceled) || n != 1 {
-		t.Errorf("cancelled: %d requests, %v", n, err)
-	}
+func fail(err error) func(llm.Request) (llm.Reply, error) {
+	return func(llm.Request) (llm.Reply, error) { return llm.Reply{}, err }
 }
 
 func testPersona(t *testing.T) *persona.Persona {
@@ -217,7 +113,7 @@ func TestPlanRequest(t *testing.T) {
 	tc := tokens.NewCounter()
 	opt := &Options{Model: "m", Persona: p, Limits: Limits{QuestionChars: 50, AnswerChars: 100}, Seed: 1, Temperature: 0.7}
 	chunk := &ingest.Chunk{ID: "c1", Seq: 2, Text: "Light is a wave and a particle.", Tokens: 9}
-	req, key := plan(&task{chunk: chunk, kind: "qa", n: 3}, opt, ModelInfo{ContextLength: 8192}, tc)
+	req, key := plan(&task{chunk: chunk, kind: "qa", n: 3}, opt, llm.ModelInfo{ContextLength: 8192}, tc)
 	if len(req.Messages) != 2 || req.Messages[0].Role != "system" || !strings.Contains(req.Messages[0].Content, p.Voice()) {
 		t.Fatalf("system prompt lacks the persona: %+v", req.Messages)
 	}
@@ -243,19 +139,19 @@ func TestPlanRequest(t *testing.T) {
 	// The cache key and seed follow the chunk's text, not its id.
 	moved := *chunk
 	moved.ID = "c9"
-	req2, key2 := plan(&task{chunk: &moved, kind: "qa", n: 3}, opt, ModelInfo{ContextLength: 8192}, tc)
+	req2, key2 := plan(&task{chunk: &moved, kind: "qa", n: 3}, opt, llm.ModelInfo{ContextLength: 8192}, tc)
 	if key2 != key || req2.Seed != req.Seed {
 		t.Error("same text under another id changed the key or seed")
 	}
 	edited := *chunk
 	edited.Text += " It bends around corners."
-	if _, key3 := plan(&task{chunk: &edited, kind: "qa", n: 3}, opt, ModelInfo{ContextLength: 8192}, tc); key3 == key {
+	if _, key3 := plan(&task{chunk: &edited, kind: "qa", n: 3}, opt, llm.ModelInfo{ContextLength: 8192}, tc); key3 == key {
 		t.Error("edited text kept the key")
 	}
 	// The reply budget is at most half the context, and the passage is
 	// cut to fit what is left.
 	long := &ingest.Chunk{ID: "c2", Text: strings.Repeat("photon ", 3000), Tokens: 3000}
-	req, _ = plan(&task{chunk: long, kind: "qa", n: 3}, opt, ModelInfo{ContextLength: 2048}, tc)
+	req, _ = plan(&task{chunk: long, kind: "qa", n: 3}, opt, llm.ModelInfo{ContextLength: 2048}, tc)
 	if req.MaxTokens != 1024 {
 		t.Errorf("reply budget %d, want half of 2048", req.MaxTokens)
 	}
@@ -265,7 +161,7 @@ func TestPlanRequest(t *testing.T) {
 }
 
 // qaReply answers a request's schema with valid pairs.
-func qaReply(r Request) (Reply, error) {
+func qaReply(r llm.Request) (llm.Reply, error) {
 	var s struct {
 		Properties struct {
 			Pairs struct{ MinItems int }
@@ -279,14 +175,14 @@ func qaReply(r Request) (Reply, error) {
 			turns[i] = Turn{User: fmt.Sprintf("u%d", i), Assistant: fmt.Sprintf("a%d", i)}
 		}
 		b, _ := json.Marshal(map[string]any{"turns": turns})
-		return Reply{Content: string(b), TokensOut: 20}, nil
+		return llm.Reply{Content: string(b), TokensOut: 20}, nil
 	}
 	pairs := make([]QAPair, s.Properties.Pairs.MinItems)
 	for i := range pairs {
 		pairs[i] = QAPair{Type: QuestionTypes[0], Question: fmt.Sprintf("q%d %d?", i, r.Seed), Answer: "an answer"}
 	}
 	b, _ := json.Marshal(map[string]any{"pairs": pairs})
-	return Reply{Content: string(b), TokensOut: 20}, nil
+	return llm.Reply{Content: string(b), TokensOut: 20}, nil
 }
 
 // A whole run against a scripted backend: an invalid reply is re-asked with
@@ -296,16 +192,16 @@ func TestRunScripted(t *testing.T) {
 	chunks := writeChunks(t, 3)
 	first := true
 	var mu sync.Mutex
-	invalidOnce := func(r Request) (Reply, error) {
+	invalidOnce := func(r llm.Request) (llm.Reply, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if first {
 			first = false
-			return Reply{Content: `{"pairs":[]}`}, nil
+			return llm.Reply{Content: `{"pairs":[]}`}, nil
 		}
 		return qaReply(r)
 	}
-	b := &scripted{steps: []func(Request) (Reply, error){invalidOnce}}
+	b := &scripted{steps: []func(llm.Request) (llm.Reply, error){invalidOnce}}
 	opt := Options{Model: "scripted", Persona: testPersona(t), Backend: b, PairsPerChunk: 2, Conversations: 1, Turns: 2,
 		Parallel: 1, Seed: 3, CacheDir: t.TempDir()}
 	var out bytes.Buffer
@@ -321,7 +217,7 @@ func TestRunScripted(t *testing.T) {
 		t.Errorf("requests %d, re-asked %d: want 7 and 1", sum.Requests, sum.Reasked)
 	}
 	// The re-ask carries the validation error to the model.
-	var reask *Request
+	var reask *llm.Request
 	for i := range b.reqs {
 		if len(b.reqs[i].Messages) > 2 {
 			reask = &b.reqs[i]
@@ -337,7 +233,7 @@ func TestRunScripted(t *testing.T) {
 		}
 	}
 	// Again: nothing is asked, the same examples come out.
-	b2 := &scripted{steps: []func(Request) (Reply, error){fail(errors.New("must not be called"))}}
+	b2 := &scripted{steps: []func(llm.Request) (llm.Reply, error){fail(errors.New("must not be called"))}}
 	opt.Backend = b2
 	var out2 bytes.Buffer
 	sum2, err := Run(context.Background(), chunks, opt, &out2)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 )
 
@@ -80,7 +81,7 @@ func convSchema(turns int, lim Limits) json.RawMessage {
 	return b
 }
 
-func qaPrompt(p *persona.Persona, passage string, n int, firstType int) []Message {
+func qaPrompt(p *persona.Persona, passage string, n int, firstType int) []llm.Message {
 	var types []string
 	for i := range n {
 		types = append(types, QuestionTypes[(firstType+i)%len(QuestionTypes)])
@@ -89,13 +90,13 @@ func qaPrompt(p *persona.Persona, passage string, n int, firstType int) []Messag
 	user := fmt.Sprintf("Passage:\n\"\"\"\n%s\n\"\"\"\n\nWrite %d question/answer pairs about this passage, with these question types in order: %s. "+
 		"Factual asks for a stated fact; conceptual asks why or how; comparative contrasts two things; application applies the idea to a situation; beginner is what a newcomer would ask. "+
 		"Each answer is grounded in the passage and written as %s would say it.", passage, n, strings.Join(types, ", "), p.Name)
-	return []Message{{"system", sys}, {"user", user}}
+	return []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: user}}
 }
 
-func convPrompt(p *persona.Persona, passage string, turns int) []Message {
+func convPrompt(p *persona.Persona, passage string, turns int) []llm.Message {
 	sys := "You write training data for a model that speaks as the persona below: realistic multi-turn conversations between a learner and the persona about a passage. The persona's replies use only facts from the passage, in its voice. Reply with JSON only.\n\n" + p.Voice()
 	user := fmt.Sprintf("Passage:\n\"\"\"\n%s\n\"\"\"\n\nWrite a conversation of %d turns: the learner asks about the passage, then asks follow-up questions that build on the previous answers; %s answers each.", passage, turns, p.Name)
-	return []Message{{"system", sys}, {"user", user}}
+	return []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: user}}
 }
 
 // decodeReply decodes a model's JSON reply into v, saying what is wrong

@@ -1,3 +1,9 @@
+// Package synth generates synthetic training examples from chunks with a
+// local model, in a persona's voice: question/answer pairs and multi-turn
+// conversations through JSON-schema structured output, re-asked when a
+// reply is invalid, cached by content so that an interrupted run resumes,
+// with bounded parallel requests and backoff. It also curates examples with
+// an LLM judge.
 package synth
 
 import (
@@ -16,6 +22,7 @@ import (
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/internal/ordered"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/tokens"
 )
@@ -24,7 +31,7 @@ import (
 type Options struct {
 	Model   string
 	Persona *persona.Persona
-	Backend Backend
+	Backend llm.Backend
 	// PairsPerChunk fixes the number of Q&A pairs per chunk; 0 makes it
 	// proportional to the chunk: one pair per TokensPerPair tokens, at
 	// least one, at most MaxPairs.
@@ -150,7 +157,7 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 		return sum, err
 	}
 	sum.Chunks = n
-	cache := &Cache{Dir: opt.CacheDir}
+	cache := &llm.Cache{Dir: opt.CacheDir}
 	var mu sync.Mutex // guards sum
 
 	// Chunks -> tasks, in order; tasks run on opt.Parallel workers and their
@@ -280,10 +287,10 @@ func passage(c *ingest.Chunk, ctxLen, replyTokens int, tc *tokens.Counter) strin
 }
 
 // plan builds a task's first request and its cache key.
-func plan(t *task, opt *Options, info ModelInfo, tc *tokens.Counter) (Request, string) {
+func plan(t *task, opt *Options, info llm.ModelInfo, tc *tokens.Counter) (llm.Request, string) {
 	lim := opt.Limits
 	var schema json.RawMessage
-	var msgs []Message
+	var msgs []llm.Message
 	var reply int
 	seed := taskSeed(opt, t)
 	// The reply budget assumes the worst case of one token per character
@@ -304,21 +311,21 @@ func plan(t *task, opt *Options, info ModelInfo, tc *tokens.Counter) (Request, s
 	} else {
 		msgs = convPrompt(opt.Persona, text, t.n)
 	}
-	key := Key(PromptVersion, opt.Model, opt.Persona.Hash(), t.kind, t.n, t.index, datasets.ContentID([]datasets.Message{{Role: "chunk", Content: t.chunk.Text}}),
+	key := llm.Key(PromptVersion, opt.Model, opt.Persona.Hash(), t.kind, t.n, t.index, datasets.ContentID([]datasets.Message{{Role: "chunk", Content: t.chunk.Text}}),
 		lim, opt.Temperature, seed, reply)
-	return Request{Model: opt.Model, Messages: msgs, Schema: schema, Temperature: opt.Temperature, Seed: seed, MaxTokens: reply}, key
+	return llm.Request{Model: opt.Model, Messages: msgs, Schema: schema, Temperature: opt.Temperature, Seed: seed, MaxTokens: reply}, key
 }
 
 // PlannedRequest is the first request of one task, for benchmarks that
 // send the same requests without tuneline's runner.
 type PlannedRequest struct {
-	Request  Request
+	Request  llm.Request
 	Examples int // examples a valid reply yields
 }
 
 // Plan returns the first request of every task Run would do for the chunks
 // file (Options as for Run; info as Preflight returns it).
-func Plan(chunksPath string, opt Options, info ModelInfo) ([]PlannedRequest, error) {
+func Plan(chunksPath string, opt Options, info llm.ModelInfo) ([]PlannedRequest, error) {
 	opt.defaults()
 	f, err := datasets.Open(chunksPath)
 	if err != nil {
@@ -348,7 +355,7 @@ func Plan(chunksPath string, opt Options, info ModelInfo) ([]PlannedRequest, err
 	return out, sc.Err()
 }
 
-func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *Cache, tc *tokens.Counter, sum *Summary, mu *sync.Mutex, rng *rand.Rand) ([]datasets.Example, error) {
+func runTask(ctx context.Context, t *task, opt *Options, info llm.ModelInfo, cache *llm.Cache, tc *tokens.Counter, sum *Summary, mu *sync.Mutex, rng *rand.Rand) ([]datasets.Example, error) {
 	lim := opt.Limits
 	req, key := plan(t, opt, info, tc)
 	msgs, seed := req.Messages, req.Seed
@@ -370,7 +377,7 @@ func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *
 	}
 	for attempt := 0; ; {
 		req.Messages, req.Seed = msgs, seed+attempt
-		rep, n, err := Send(ctx, opt.Backend, req, opt.Timeout, opt.Backoff, opt.NetRetries+1, rng.Float64)
+		rep, n, err := llm.Send(ctx, opt.Backend, req, opt.Timeout, opt.Backoff, opt.NetRetries+1, rng.Float64)
 		mu.Lock()
 		sum.Requests += n
 		sum.Retried += n - 1
@@ -414,8 +421,8 @@ func runTask(ctx context.Context, t *task, opt *Options, info ModelInfo, cache *
 		sum.Reasked++
 		mu.Unlock()
 		// Re-ask with the validation error.
-		msgs = append(msgs[:2:2], Message{"assistant", truncate(rep.Content, 2000)},
-			Message{"user", "That reply was not usable: " + verr.Error() + ". Reply again with JSON that matches the schema exactly."})
+		msgs = append(msgs[:2:2], llm.Message{Role: "assistant", Content: truncate(rep.Content, 2000)},
+			llm.Message{Role: "user", Content: "That reply was not usable: " + verr.Error() + ". Reply again with JSON that matches the schema exactly."})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 )
 
@@ -45,7 +46,7 @@ func testOptions(t *testing.T, host string) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewOllama(host)
+	b, err := llm.NewOllama(host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestPreflightErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "ollama pull no-such-model") {
 		t.Errorf("err %v", err)
 	}
-	b, _ := NewOllama("http://127.0.0.1:1")
+	b, _ := llm.NewOllama("http://127.0.0.1:1")
 	opt.Backend = b
 	_, err = Run(context.Background(), writeChunks(t, 1), opt, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "cannot reach Ollama at http://127.0.0.1:1") || !strings.Contains(err.Error(), "ollama serve") {

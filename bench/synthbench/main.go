@@ -27,6 +27,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/synth"
@@ -72,7 +73,7 @@ func main() {
 	if *verbose {
 		host = recordingProxy(srv.URL, st)
 	}
-	backend, err := synth.NewOllama(host)
+	backend, err := llm.NewOllama(host)
 	check(err)
 	tb := &timedBackend{Backend: backend}
 	opt := synth.Options{Retries: *retries, Model: model, Persona: p, Backend: tb, PairsPerChunk: 2, Limits: synth.Limits{QuestionChars: 40, AnswerChars: 100}, Temperature: 0.8, Seed: 3}
@@ -195,12 +196,12 @@ func check(err error) {
 }
 
 type timedBackend struct {
-	synth.Backend
+	llm.Backend
 	mu  sync.Mutex
 	sec float64
 }
 
-func (t *timedBackend) Chat(ctx context.Context, r synth.Request) (synth.Reply, error) {
+func (t *timedBackend) Chat(ctx context.Context, r llm.Request) (llm.Reply, error) {
 	start := time.Now()
 	rep, err := t.Backend.Chat(ctx, r)
 	t.mu.Lock()

@@ -10,9 +10,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/memory"
 	"github.com/tuneline/tuneline/persona"
-	"github.com/tuneline/tuneline/synth"
 )
 
 // ChatOptions are chat's inputs.
@@ -55,7 +55,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "facts", Usage: "load facts from a YAML `FILE` first", Destination: &o.FactsFile},
 			&cli.StringFlag{Name: "ask", Usage: "ask one `QUESTION` and exit", Destination: &o.Ask},
 			&cli.StringFlag{Name: "rate", Usage: "with --ask: rate the turn good or bad", Destination: &o.Rate},
-			&cli.StringFlag{Name: "host", Value: defaultHost(), Usage: "Ollama server URL ($OLLAMA_HOST)", Destination: &o.Host},
+			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
 			&cli.IntFlag{Name: "recall", Value: 3, Usage: "facts and past turns retrieved per question", Destination: &o.Recall},
 			&cli.IntFlag{Name: "max-tokens", Value: 512, Usage: "longest reply", Destination: &o.MaxTokens},
 		},
@@ -108,12 +108,12 @@ func runChat(ctx context.Context, o *ChatOptions) error {
 		if c := recall.Context(); c != "" {
 			sys = append(sys, c)
 		}
-		var msgs []synth.Message
+		var msgs []llm.Message
 		if len(sys) > 0 {
-			msgs = append(msgs, synth.Message{Role: "system", Content: strings.Join(sys, "\n\n")})
+			msgs = append(msgs, llm.Message{Role: "system", Content: strings.Join(sys, "\n\n")})
 		}
-		msgs = append(msgs, synth.Message{Role: "user", Content: q})
-		rep, err := b.Chat(ctx, synth.Request{Model: o.Model, Messages: msgs, Temperature: 0.7, MaxTokens: o.MaxTokens})
+		msgs = append(msgs, llm.Message{Role: "user", Content: q})
+		rep, err := b.Chat(ctx, llm.Request{Model: o.Model, Messages: msgs, Temperature: 0.7, MaxTokens: o.MaxTokens})
 		if err != nil {
 			return memory.Episode{}, err
 		}

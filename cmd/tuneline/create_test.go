@@ -11,13 +11,14 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/modelfile"
 )
 
 func show(t *testing.T, host, name string) *api.ShowResponse {
 	t.Helper()
-	c, err := modelfile.NewClient(host)
+	c, err := llm.NewOllama(host)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +30,7 @@ func show(t *testing.T, host, name string) *api.ShowResponse {
 }
 
 func exists(t *testing.T, host, name string) bool {
-	c, _ := modelfile.NewClient(host)
+	c, _ := llm.NewOllama(host)
 	list, err := c.API().List(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/progress"
 	"github.com/tuneline/tuneline/synth"
@@ -51,7 +52,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "chunks", Usage: "the chunks `FILE` the examples came from", Destination: &o.Chunks},
 			&cli.Float64Flag{Name: "min-score", Usage: "keep examples with an overall score at least this (1-5)", Destination: &o.MinScore},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "curated examples `FILE`", Destination: &o.Out},
-			&cli.StringFlag{Name: "host", Value: defaultHost(), Usage: "Ollama server URL ($OLLAMA_HOST)", Destination: &o.Host},
+			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
 			&cli.StringFlag{Name: "api", Value: "ollama", Usage: "ollama | openai", Destination: &o.API},
 			&cli.StringFlag{Name: "base-url", Usage: "OpenAI-compatible base `URL`", Destination: &o.BaseURL},
 			&cli.StringFlag{Name: "api-key", EnvVars: []string{"OPENAI_API_KEY"}, Destination: &o.APIKey},
@@ -70,25 +71,12 @@ EXAMPLES:
 	}
 }
 
-func backendFor(api, host, baseURL, key string) (synth.Backend, error) {
-	switch api {
-	case "ollama":
-		b, err := synth.NewOllama(host)
-		if err != nil {
-			return nil, usageErr("%v", err)
-		}
-		return b, nil
-	case "openai":
-		if baseURL == "" {
-			return nil, usageErr("--api openai needs --base-url")
-		}
-		b, err := synth.NewOpenAI(baseURL, key)
-		if err != nil {
-			return nil, usageErr("%v", err)
-		}
-		return b, nil
+func backendFor(api, host, baseURL, key string) (llm.Backend, error) {
+	b, err := llm.New(llm.Endpoint{API: api, Host: host, BaseURL: baseURL, APIKey: key})
+	if err != nil {
+		return nil, usageErr("%v", err)
 	}
-	return nil, usageErr("--api %q: want ollama or openai", api)
+	return b, nil
 }
 
 func runCurate(ctx context.Context, o *CurateOptions) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tuneline/tuneline/eval"
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/progress"
 )
@@ -56,7 +57,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "questions", Value: filepath.Join("build", "export", "openai", "validation.jsonl"), Usage: "questions `FILE` (examples JSONL)", Destination: &o.Questions},
 			&cli.IntFlag{Name: "limit", Usage: "ask at most this many questions", Destination: &o.Limit},
 			&cli.StringFlag{Name: "judge", Usage: "judge `MODEL` (default: the baseline, else the first model)", Destination: &o.Judge},
-			&cli.StringFlag{Name: "host", Value: defaultHost(), Usage: "Ollama server URL ($OLLAMA_HOST)", Destination: &o.Host},
+			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
 			&cli.IntFlag{Name: "parallel", Value: 2, Destination: &o.Parallel},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Destination: &o.Timeout},
 			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "eval"), Usage: "cache `DIR`", Destination: &o.CacheDir},

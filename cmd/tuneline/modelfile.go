@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/modelfile"
 	"github.com/tuneline/tuneline/persona"
 )
@@ -201,7 +202,7 @@ EXAMPLES:
 		Flags: append(o.SpecFlags.flags(),
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "create from this `Modelfile`", Destination: &o.File},
 			&cli.StringFlag{Name: "batch", Usage: "batch `FILE` (YAML)", Destination: &o.Batch},
-			&cli.StringFlag{Name: "host", Value: defaultHost(), Usage: "Ollama server URL ($OLLAMA_HOST)", Destination: &o.Host},
+			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
 			&cli.BoolFlag{Name: "cli", Usage: "use the ollama command instead of the API", Destination: &o.CLI},
 			&cli.StringFlag{Name: "ollama", Value: "ollama", Usage: "ollama `BINARY` for --cli", Destination: &o.OllamaBin},
 			&cli.BoolFlag{Name: "no-smoke", Usage: "do not ask the new model a question", Destination: &o.NoSmoke},
@@ -234,7 +235,7 @@ func smokeQuestion(o *CreateOptions, p *persona.Persona) string {
 	return "Who are you?"
 }
 
-func createOne(ctx context.Context, o *CreateOptions, client *modelfile.Client, name string, s *modelfile.Spec, p *persona.Persona, progress io.Writer) (*modelfile.Result, error) {
+func createOne(ctx context.Context, o *CreateOptions, client *llm.Ollama, name string, s *modelfile.Spec, p *persona.Persona, progress io.Writer) (*modelfile.Result, error) {
 	var res *modelfile.Result
 	var err error
 	if o.CLI {
@@ -242,9 +243,9 @@ func createOne(ctx context.Context, o *CreateOptions, client *modelfile.Client, 
 		if _, lerr := exec.LookPath(bin); lerr != nil {
 			return nil, fmt.Errorf("--cli needs the ollama command (%v); drop --cli to use the API", lerr)
 		}
-		res, err = client.CreateCLI(ctx, bin, name, s, progress)
+		res, err = modelfile.CreateCLI(ctx, client, bin, name, s, progress)
 	} else {
-		res, err = client.Create(ctx, name, s, progress)
+		res, err = modelfile.Create(ctx, client, name, s, progress)
 	}
 	if err != nil {
 		return nil, err
@@ -256,7 +257,7 @@ func createOne(ctx context.Context, o *CreateOptions, client *modelfile.Client, 
 }
 
 func runCreate(ctx context.Context, o *CreateOptions) error {
-	client, err := modelfile.NewClient(o.Host)
+	client, err := llm.NewOllama(o.Host)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -328,7 +329,7 @@ func runBatch(ctx context.Context, o *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	client, err := modelfile.NewClient(o.Host)
+	client, err := llm.NewOllama(o.Host)
 	if err != nil {
 		return usageErr("%v", err)
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/progress"
 	"github.com/tuneline/tuneline/synth"
@@ -29,22 +29,6 @@ type SynthOptions struct {
 	JSON        bool
 	Timeout     time.Duration
 	synth.Options
-}
-
-// defaultHost is OLLAMA_HOST (with a scheme added) or the usual address.
-func defaultHost() string {
-	h := os.Getenv("OLLAMA_HOST")
-	if h == "" {
-		return "http://127.0.0.1:11434"
-	}
-	if !hasScheme(h) {
-		h = "http://" + h
-	}
-	return h
-}
-
-func hasScheme(s string) bool {
-	return len(s) > 7 && (s[:7] == "http://" || (len(s) > 8 && s[:8] == "https://"))
 }
 
 func newSynthCmd(ios *iostreams.IOStreams) *cli.Command {
@@ -81,7 +65,7 @@ Exit codes: 0 all done, 1 some tasks failed (the rest is written), 130 interrupt
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Required: true, Usage: "model `NAME`", Destination: &o.Model},
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Required: true, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "examples `FILE` (- is stdout)", Destination: &o.Out},
-			&cli.StringFlag{Name: "host", Value: defaultHost(), Usage: "Ollama server URL ($OLLAMA_HOST)", Destination: &o.Host},
+			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
 			&cli.StringFlag{Name: "api", Value: "ollama", Usage: "ollama | openai (OpenAI-compatible: vLLM, llama.cpp, SGLang)", Destination: &o.API},
 			&cli.StringFlag{Name: "base-url", Usage: "OpenAI-compatible base `URL` (with /v1)", Destination: &o.BaseURL},
 			&cli.StringFlag{Name: "api-key", EnvVars: []string{"OPENAI_API_KEY"}, Usage: "key for --api openai", Destination: &o.APIKey},

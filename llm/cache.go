@@ -1,4 +1,4 @@
-package synth
+package llm
 
 import (
 	"crypto/sha256"

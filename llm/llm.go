@@ -1,0 +1,123 @@
+// Package llm is tuneline's one client for language-model servers: chat
+// messages, requests and replies; the Ollama (native API) and
+// OpenAI-compatible backends; retries with backoff; the content-addressed
+// response cache; model creation with blob upload and the smoke test; and
+// the server address read from OLLAMA_HOST exactly as Ollama reads it.
+// Every other package talks to a model server through it.
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Message is one chat message of a request.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Request is one structured chat request.
+type Request struct {
+	Model       string
+	Messages    []Message
+	Schema      json.RawMessage
+	Temperature float64
+	Seed        int
+	MaxTokens   int
+}
+
+// Reply is a model's answer with its usage.
+type Reply struct {
+	Content   string
+	Cut       bool // stopped by the token limit
+	TokensIn  int
+	TokensOut int
+}
+
+// ModelInfo is what preflight learns about the model.
+type ModelInfo struct {
+	ContextLength int
+}
+
+// Backend is a chat server. Errors that a retry may cure are *RetryError.
+type Backend interface {
+	Chat(ctx context.Context, r Request) (Reply, error)
+	Preflight(ctx context.Context, model string, pull bool) (ModelInfo, error)
+}
+
+// RetryError marks a failure worth retrying (network, overload, 5xx).
+type RetryError struct{ Err error }
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// retryable classifies transport and status errors.
+func retryable(err error, status int) bool {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status >= 500 {
+		return true
+	}
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF")
+}
+
+// unreachable says what to do when the server cannot be reached.
+func unreachable(host string, err error) error {
+	return fmt.Errorf("cannot reach Ollama at %s: %v — is `ollama serve` running? (set --host or OLLAMA_HOST)", host, err)
+}
+
+// backoff is the wait before retry n (1-based): exponential from base,
+// capped at 20 s, with jitter.
+func backoff(base time.Duration, n int, jitter float64) time.Duration {
+	d := base << min(n-1, 7)
+	d = min(d, 20*time.Second)
+	return time.Duration(float64(d) * (0.75 + 0.5*jitter))
+}
+
+// Send makes one request with a per-request timeout and retries what a
+// retry may cure — network errors, overload, 5xx, timeouts — up to tries
+// requests in all, waiting an exponential backoff from base (with jitter).
+// It returns the last reply and error and the number of requests made. A
+// timeout or base of 0 means 5 minutes and 250 ms.
+func Send(ctx context.Context, b Backend, r Request, timeout, base time.Duration, tries int, jitter func() float64) (Reply, int, error) {
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	if base <= 0 {
+		base = 250 * time.Millisecond
+	}
+	for n := 1; ; n++ {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		rep, err := b.Chat(rctx, r)
+		timedOut := rctx.Err() == context.DeadlineExceeded
+		cancel()
+		if ctx.Err() != nil {
+			return rep, n, ctx.Err()
+		}
+		if err == nil {
+			return rep, n, nil
+		}
+		var re *RetryError
+		if (!errors.As(err, &re) && !timedOut) || n >= tries {
+			return rep, n, err
+		}
+		select {
+		case <-time.After(backoff(base, n, jitter())):
+		case <-ctx.Done():
+			return rep, n, ctx.Err()
+		}
+	}
+}
