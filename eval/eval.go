@@ -89,6 +89,19 @@ type Report struct {
 	Answers   []Answer        `json:"answers"`
 }
 
+// Config is eval's section. The CLI's flags and tuneline.yaml's `eval:`
+// section fill this one struct; the server, parallelism and timeout are
+// llm.Config's.
+type Config struct {
+	Questions int    `yaml:"questions" flag:"limit" help:"ask at most this many held-out questions (0: all of them)"`
+	Judge     string `yaml:"judge" flag:"judge" help:"judge model (empty: the baseline, else the first model evaluated)"`
+	MaxTokens int    `yaml:"max_tokens" flag:"max-tokens" help:"longest reply asked of a model, in tokens"`
+	Seed      int    `yaml:"seed" flag:"seed" help:"seed of every request"`
+}
+
+// DefaultConfig holds the defaults of every field.
+func DefaultConfig() Config { return Config{Questions: 10, MaxTokens: 256} }
+
 // Options configure Run.
 type Options struct {
 	Backend   llm.Backend
@@ -154,7 +167,7 @@ func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Re
 		opt.Parallel = 2
 	}
 	if opt.MaxTokens <= 0 {
-		opt.MaxTokens = 256
+		opt.MaxTokens = DefaultConfig().MaxTokens
 	}
 	for _, t := range append([]Target{{Model: opt.Judge}}, targets...) {
 		if _, err := opt.Backend.Preflight(ctx, t.Model, false); err != nil {

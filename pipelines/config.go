@@ -11,65 +11,101 @@ import (
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tuneline/tuneline/eval"
+	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/llm"
+	"github.com/tuneline/tuneline/modelfile"
+	"github.com/tuneline/tuneline/synth"
 )
 
-// Config is tuneline.yaml.
+// Config is tuneline.yaml. Each stage's section is that stage's own Config
+// (the struct its CLI flags fill too), plus `enabled` where a stage can be
+// switched off; DefaultConfig holds every default, and Load decodes the
+// file over it.
 type Config struct {
-	Name    string   `yaml:"name"`
-	Sources []string `yaml:"sources"`
-	Persona string   `yaml:"persona"`
-	Build   string   `yaml:"build"`
-	Ollama  struct {
-		Host  string `yaml:"host"`
-		Model string `yaml:"model"`
-		// Local: "auto" starts the project's own ollama with the tiny
-		// random-weight model when no server with Model is reachable;
-		// "always" always does; "never" fails instead.
-		Local string `yaml:"local"`
-	} `yaml:"ollama"`
-	Ingest struct {
-		ChunkTokens int `yaml:"chunk_tokens"`
-		Overlap     int `yaml:"overlap"`
-	} `yaml:"ingest"`
-	Synth struct {
-		Enabled          *bool `yaml:"enabled"`
-		Pairs            int   `yaml:"pairs"`
-		Conversations    int   `yaml:"conversations"`
-		Turns            int   `yaml:"turns"`
-		Parallel         int   `yaml:"parallel"`
-		MaxQuestionChars int   `yaml:"max_question_chars"`
-		MaxAnswerChars   int   `yaml:"max_answer_chars"`
-		Seed             int   `yaml:"seed"`
-	} `yaml:"synth"`
-	Curate struct {
-		Enabled  *bool   `yaml:"enabled"`
-		MinScore float64 `yaml:"min_score"`
-	} `yaml:"curate"`
-	Export struct {
-		Enabled *bool    `yaml:"enabled"`
-		Formats []string `yaml:"formats"`
-		Split   float64  `yaml:"split"`
-		Seed    uint64   `yaml:"seed"`
-		NearDup *float64 `yaml:"near_dup"`
-		License string   `yaml:"license"`
-	} `yaml:"export"`
-	Models []struct {
-		Name     string            `yaml:"name"`
-		From     string            `yaml:"from"`
-		Persona  string            `yaml:"persona"`
-		Examples int               `yaml:"examples"`
-		Params   map[string]string `yaml:"params"`
-	} `yaml:"models"`
-	Create struct {
-		Enabled *bool `yaml:"enabled"`
-	} `yaml:"create"`
-	Eval struct {
-		Enabled   *bool `yaml:"enabled"`
-		Questions int   `yaml:"questions"`
-		Baseline  *bool `yaml:"baseline"`
-	} `yaml:"eval"`
+	Name    string        `yaml:"name"`
+	Sources []string      `yaml:"sources"`
+	Persona string        `yaml:"persona"`
+	Build   string        `yaml:"build"`
+	Ollama  Server        `yaml:"ollama"`
+	Ingest  ingest.Config `yaml:"ingest"`
+	Synth   SynthSection  `yaml:"synth"`
+	Curate  CurateSection `yaml:"curate"`
+	Export  ExportSection `yaml:"export"`
+	Create  CreateSection `yaml:"create"`
+	Models  []Model       `yaml:"models"`
+	Eval    EvalSection   `yaml:"eval"`
 
 	dir string
+}
+
+// Server is the model server section: llm.Config and whether tuneline
+// may start its own Ollama.
+type Server struct {
+	llm.Config `yaml:",inline"`
+	// Local: "auto" starts the project's own ollama with the tiny
+	// random-weight model when no server with Model is reachable;
+	// "always" always does; "never" fails instead.
+	Local string `yaml:"local" help:"auto: start tuneline's own Ollama with a tiny random-weight model (gibberish, but the pipeline runs) when no server has the model; always; never"`
+}
+
+// SynthSection is synth's Config and its switch.
+type SynthSection struct {
+	Enabled      bool `yaml:"enabled" help:"run this stage (false: switch it off)"`
+	synth.Config `yaml:",inline"`
+}
+
+// CurateSection is curate's Config and its switch.
+type CurateSection struct {
+	Enabled            bool `yaml:"enabled" help:"run this stage (false: switch it off)"`
+	synth.CurateConfig `yaml:",inline"`
+}
+
+// ExportSection is the export's Config, the formats written, and its
+// switch.
+type ExportSection struct {
+	Enabled       bool     `yaml:"enabled" help:"run this stage (false: switch it off)"`
+	Formats       []string `yaml:"formats" help:"openai, sharegpt, alpaca, vertex, hf (one folder each under build/export/)"`
+	format.Config `yaml:",inline"`
+}
+
+// CreateSection is the create stage's Config and its switch.
+type CreateSection struct {
+	Enabled          bool `yaml:"enabled" help:"run this stage (false: switch it off)"`
+	modelfile.Config `yaml:",inline"`
+}
+
+// EvalSection is eval's Config, whether to ask the baseline, and the
+// switch.
+type EvalSection struct {
+	Enabled     bool `yaml:"enabled" help:"run this stage (false: switch it off)"`
+	Baseline    bool `yaml:"baseline" help:"also ask the base model with the persona as its system prompt"`
+	eval.Config `yaml:",inline"`
+}
+
+// Model is one model to create.
+type Model struct {
+	Name     string            `yaml:"name"`
+	From     string            `yaml:"from"`
+	Persona  string            `yaml:"persona"`
+	Examples int               `yaml:"examples"`
+	Params   map[string]string `yaml:"params"`
+}
+
+// DefaultConfig is a workspace with every default.
+func DefaultConfig() Config {
+	return Config{
+		Build:  "build",
+		Ollama: Server{Config: llm.DefaultConfig(), Local: "auto"},
+		Ingest: ingest.DefaultConfig(),
+		Synth:  SynthSection{Enabled: true, Config: synth.DefaultConfig()},
+		Curate: CurateSection{Enabled: true, CurateConfig: synth.DefaultCurateConfig()},
+		Export: ExportSection{Enabled: true, Formats: []string{"openai", "hf"}, Config: format.DefaultConfig()},
+		Create: CreateSection{Enabled: true, Config: modelfile.DefaultConfig()},
+		Eval:   EvalSection{Enabled: true, Baseline: true, Config: eval.DefaultConfig()},
+	}
 }
 
 // Dir is the workspace folder.
@@ -83,9 +119,8 @@ func (c *Config) Path(p string) string {
 	return filepath.Join(c.dir, p)
 }
 
-func on(b *bool) bool { return b == nil || *b }
-
-// Load reads tuneline.yaml (path may be the workspace folder).
+// Load reads tuneline.yaml (path may be the workspace folder) over the
+// defaults.
 func Load(path string) (*Config, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, "tuneline.yaml")
@@ -94,7 +129,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workspace: %w (create one with tuneline init DIR)", err)
 	}
-	var c Config
+	c := DefaultConfig()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
@@ -110,33 +145,8 @@ func Load(path string) (*Config, error) {
 	if c.Persona == "" {
 		return nil, fmt.Errorf("%s: persona is missing", path)
 	}
-	if c.Build == "" {
-		c.Build = "build"
-	}
-	if c.Ollama.Local == "" {
-		c.Ollama.Local = "auto"
-	}
-	if c.Ingest.ChunkTokens == 0 {
-		c.Ingest.ChunkTokens = 400
-	}
-	if c.Synth.Parallel == 0 {
-		c.Synth.Parallel = 2
-	}
-	if c.Synth.Seed == 0 {
-		c.Synth.Seed = 1
-	}
-	if len(c.Export.Formats) == 0 {
-		c.Export.Formats = []string{"openai", "hf"}
-	}
-	if c.Export.Split == 0 {
-		c.Export.Split = 0.9
-	}
-	if c.Export.Seed == 0 {
-		c.Export.Seed = 42
-	}
-	if c.Export.NearDup == nil {
-		v := 0.8
-		c.Export.NearDup = &v
+	if c.Ollama.APIKey == "" {
+		c.Ollama.APIKey = os.Getenv("OPENAI_API_KEY")
 	}
 	return &c, nil
 }

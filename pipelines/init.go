@@ -1,42 +1,117 @@
 package pipelines
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/tuneline/tuneline/internal/conf"
 )
 
 //go:embed scaffold
 var scaffold embed.FS
 
-// Init writes a new workspace into dir: tuneline.yaml and persona.yaml with
-// comments that teach every field, and sources/ with a first source. It
-// never overwrites a file.
-func Init(dir string) ([]string, error) {
-	var written []string
+// InitOptions name what a new workspace is about; empty fields get neutral
+// placeholders.
+type InitOptions struct {
+	Name  string // workspace name (default: the folder's name)
+	Model string // model to generate with (default: llama3.2)
+}
+
+// Init writes a new workspace into dir: tuneline.yaml (every key with its
+// default and a one-line comment, generated from the stages' Config
+// structs), persona.yaml, and sources/ with a first source. It never
+// overwrites a file.
+func Init(dir string, opt InitOptions) ([]string, error) {
+	if opt.Name == "" {
+		abs, _ := filepath.Abs(dir)
+		opt.Name = filepath.Base(abs)
+	}
+	if opt.Model == "" {
+		opt.Model = "llama3.2"
+	}
+	files := map[string][]byte{"tuneline.yaml": Scaffold(opt)}
 	err := fs.WalkDir(scaffold, "scaffold", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel("scaffold", p)
+		files[rel], err = scaffold.ReadFile(p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for rel := range files {
+		if _, err := os.Stat(filepath.Join(dir, rel)); err == nil {
+			return nil, fmt.Errorf("%s exists; init never overwrites", filepath.Join(dir, rel))
+		}
+	}
+	var written []string
+	for _, rel := range []string{"tuneline.yaml", "persona.yaml", filepath.Join("sources", "getting-started.md")} {
 		dst := filepath.Join(dir, rel)
-		if _, err := os.Stat(dst); err == nil {
-			return fmt.Errorf("%s exists; init never overwrites", dst)
-		}
-		b, err := scaffold.ReadFile(p)
-		if err != nil {
-			return err
-		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+			return written, err
 		}
-		if err := os.WriteFile(dst, b, 0o644); err != nil {
-			return err
+		if err := os.WriteFile(dst, files[rel], 0o644); err != nil {
+			return written, err
 		}
 		written = append(written, dst)
-		return nil
-	})
-	return written, err
+	}
+	return written, nil
+}
+
+// Scaffold is a new workspace's tuneline.yaml: every key of every stage's
+// Config with its default and its help as a comment.
+func Scaffold(opt InitOptions) []byte {
+	d := DefaultConfig()
+	d.Ollama.Model = opt.Model
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `# tuneline workspace: `+"`tuneline run`"+` (in this folder) runs every stage below and
+# writes everything under build/. A re-run redoes only what changed. Every key
+# below shows its default; the same settings exist as flags of the stage's
+# command (named in each comment).
+name: %q
+
+# Files, folders (recursive), globs or URLs: PDFs, web pages, SRT/WebVTT/SBV,
+# Markdown and text, and chat logs (these become examples directly).
+sources:
+  - sources/
+
+# Who the model speaks as (see persona.yaml).
+persona: persona.yaml
+
+# Where outputs go, relative to this folder.
+build: %s
+
+# The model server used to generate, judge, create and evaluate.
+ollama:
+`, opt.Name, d.Build)
+	section := func(name, doc string, cfg any) {
+		if name != "" {
+			fmt.Fprintf(&b, "\n# %s\n%s:\n", doc, name)
+		}
+		conf.Scaffold(&b, cfg, "  ")
+	}
+	section("", "", &d.Ollama)
+	section("ingest", "Sources to chunks.", &d.Ingest)
+	section("synth", "Chunks to question/answer pairs and conversations in the persona's voice.", &d.Synth)
+	section("curate", "An LLM judge scores every example.", &d.Curate)
+	section("export", "Validate, deduplicate, split and write the datasets.", &d.Export)
+	section("create", "Ollama models with the persona and few-shot examples.", &d.Create)
+	fmt.Fprintf(&b, `
+# Models to create (through Ollama's API) and smoke-test: name, from (a model
+# name, GGUF file or safetensors folder), optional persona, examples (0: the
+# create section's) and Modelfile PARAMETERs.
+models:
+  - name: %q
+    from: %q
+    params:
+      temperature: "0.6"
+`, opt.Name, opt.Model)
+	section("eval", "Held-out questions asked of the created models (and the baseline).", &d.Eval)
+	return b.Bytes()
 }

@@ -25,6 +25,16 @@ var Criteria = []string{"accuracy", "grounding", "persona", "clarity"}
 // JudgePromptVersion changes with the judge's prompt or schema.
 const JudgePromptVersion = "judge-v1"
 
+// CurateConfig is curate's section. The CLI's flags and tuneline.yaml's
+// `curate:` section fill this one struct; the judge's server, model,
+// parallelism and timeout are llm.Config's.
+type CurateConfig struct {
+	MinScore float64 `yaml:"min_score" flag:"min-score" help:"keep examples whose judged overall score (1-5) is at least this (0 keeps all)"`
+}
+
+// DefaultCurateConfig holds the defaults of every field.
+func DefaultCurateConfig() CurateConfig { return CurateConfig{} }
+
 // CurateOptions configure Curate.
 type CurateOptions struct {
 	Model    string

@@ -110,29 +110,63 @@ type cached struct {
 	TokensOut int      `json:"tokens_out"`
 }
 
+// Config is synth's section: what to generate per chunk and how. The CLI's
+// flags and tuneline.yaml's `synth:` section fill this one struct; the
+// server, model, parallelism and timeout are llm.Config's.
+type Config struct {
+	Pairs            int     `yaml:"pairs" flag:"pairs" help:"Q&A pairs per chunk (0: one per tokens_per_pair tokens of the chunk, at most max_pairs)"`
+	TokensPerPair    int     `yaml:"tokens_per_pair" flag:"tokens-per-pair" help:"chunk tokens per Q&A pair when pairs is 0"`
+	MaxPairs         int     `yaml:"max_pairs" flag:"max-pairs" help:"most Q&A pairs per chunk when pairs is 0"`
+	Conversations    int     `yaml:"conversations" flag:"conversations" help:"multi-turn conversations per chunk"`
+	Turns            int     `yaml:"turns" flag:"turns" help:"turns per conversation"`
+	MaxQuestionChars int     `yaml:"max_question_chars" flag:"max-question-chars" help:"longest question, in characters (the JSON schema caps it)"`
+	MaxAnswerChars   int     `yaml:"max_answer_chars" flag:"max-answer-chars" help:"longest answer, in characters (the JSON schema caps it)"`
+	Retries          int     `yaml:"retries" flag:"retries" help:"re-asks of a reply that is cut, empty or invalid"`
+	Temperature      float64 `yaml:"temperature" flag:"temperature" help:"sampling temperature"`
+	Seed             int     `yaml:"seed" flag:"seed" help:"seed of every request (the same seed and chunk give the same request)"`
+}
+
+// DefaultConfig holds the defaults of every field.
+func DefaultConfig() Config {
+	return Config{TokensPerPair: 150, MaxPairs: 5, Turns: 3, MaxQuestionChars: 400, MaxAnswerChars: 1500, Retries: 3, Temperature: 0.7, Seed: 1}
+}
+
+// Apply sets the options c describes.
+func (c Config) Apply(o *Options) {
+	o.PairsPerChunk, o.TokensPerPair, o.MaxPairs = c.Pairs, c.TokensPerPair, c.MaxPairs
+	o.Conversations, o.Turns = c.Conversations, c.Turns
+	o.Limits = Limits{QuestionChars: c.MaxQuestionChars, AnswerChars: c.MaxAnswerChars}
+	o.Retries, o.Temperature, o.Seed = c.Retries, c.Temperature, c.Seed
+	if c.Retries == 0 {
+		o.Retries = -1 // asked for no re-asks
+	}
+}
+
+// defaults fills what the caller left zero from DefaultConfig.
 func (o *Options) defaults() {
+	d := DefaultConfig()
 	if o.TokensPerPair <= 0 {
-		o.TokensPerPair = 150
+		o.TokensPerPair = d.TokensPerPair
 	}
 	if o.MaxPairs <= 0 {
-		o.MaxPairs = 5
+		o.MaxPairs = d.MaxPairs
 	}
 	if o.Turns <= 0 {
-		o.Turns = 3
+		o.Turns = d.Turns
 	}
 	if o.Limits.QuestionChars <= 0 {
-		o.Limits.QuestionChars = 400
+		o.Limits.QuestionChars = d.MaxQuestionChars
 	}
 	if o.Limits.AnswerChars <= 0 {
-		o.Limits.AnswerChars = 1500
+		o.Limits.AnswerChars = d.MaxAnswerChars
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = 2
+		o.Parallel = llm.DefaultConfig().Parallel
 	}
 	if o.Retries < 0 {
 		o.Retries = 0
 	} else if o.Retries == 0 {
-		o.Retries = 3
+		o.Retries = d.Retries
 	}
 	if o.NetRetries <= 0 {
 		o.NetRetries = 8

@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/memory"
@@ -24,13 +26,13 @@ type ChatOptions struct {
 	FactsFile   string
 	Ask         string
 	Rate        string
-	Host        string
+	Server      llm.Config
 	Recall      int
 	MaxTokens   int
 }
 
 func newChatCmd(ios *iostreams.IOStreams) *cli.Command {
-	o := &ChatOptions{IO: ios}
+	o := &ChatOptions{IO: ios, Server: llm.DefaultConfig()}
 	return &cli.Command{
 		Name:      "chat",
 		Usage:     "chat with a model that remembers: facts and past interactions retrieved into the prompt",
@@ -49,16 +51,15 @@ EXAMPLES:
    tuneline chat ada-physics --persona persona.yaml --memory memory/
    tuneline chat ada-physics --memory memory/ --ask "What did we say about entropy?"
    tuneline ingest --good-only --examples new-examples.jsonl memory/interactions.jsonl`,
-		Flags: []cli.Flag{
+		Flags: append(conf.Without(conf.Flags(&o.Server), "model", "parallel"),
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE` (its system prompt is sent)", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "memory", Value: ".tuneline/memory", Usage: "memory `DIR`", Destination: &o.MemoryDir},
 			&cli.StringFlag{Name: "facts", Usage: "load facts from a YAML `FILE` first", Destination: &o.FactsFile},
 			&cli.StringFlag{Name: "ask", Usage: "ask one `QUESTION` and exit", Destination: &o.Ask},
 			&cli.StringFlag{Name: "rate", Usage: "with --ask: rate the turn good or bad", Destination: &o.Rate},
-			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
 			&cli.IntFlag{Name: "recall", Value: 3, Usage: "facts and past turns retrieved per question", Destination: &o.Recall},
 			&cli.IntFlag{Name: "max-tokens", Value: 512, Usage: "longest reply", Destination: &o.MaxTokens},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("chat: give the MODEL")
@@ -77,7 +78,7 @@ func runChat(ctx context.Context, o *ChatOptions) error {
 			return err
 		}
 	}
-	b, err := backendFor("ollama", o.Host, "", "")
+	b, err := backendFor(o.Server)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,9 @@ func runChat(ctx context.Context, o *ChatOptions) error {
 			msgs = append(msgs, llm.Message{Role: "system", Content: strings.Join(sys, "\n\n")})
 		}
 		msgs = append(msgs, llm.Message{Role: "user", Content: q})
-		rep, err := b.Chat(ctx, llm.Request{Model: o.Model, Messages: msgs, Temperature: 0.7, MaxTokens: o.MaxTokens})
+		// A dropped connection or an overloaded server is retried; the
+		// timeout is the server section's.
+		rep, _, err := llm.Send(ctx, b, llm.Request{Model: o.Model, Messages: msgs, Temperature: 0.7, MaxTokens: o.MaxTokens}, o.Server.Timeout, 0, 3, rand.Float64)
 		if err != nil {
 			return memory.Episode{}, err
 		}

@@ -72,10 +72,10 @@ func TestChatMemoryLoop(t *testing.T) {
 
 	// The interactive loop: a fact taught with /fact is recalled, a turn
 	// rated bad stays out of the good-only examples.
-	ios, in, stdout, _ := iostreams.Test()
+	ios, in, stdout, stderr := iostreams.Test()
 	in.WriteString("/fact lab room=B204\nWhere is the lab room?\n/bad\nWhat is a muon?\n/quit\n")
 	if code := Run(context.Background(), []string{"tuneline", "chat", testenv.TinyModel, "--host", proxy.URL, "--memory", mem, "--max-tokens", "32"}, ios); code != 0 {
-		t.Fatalf("repl exit %d: %s", code, stdout.String())
+		t.Fatalf("repl exit %d: %s\n%s", code, stdout.String(), stderr.String())
 	}
 	last := rec.bodies[1]
 	if !strings.Contains(last, "room = B204") {

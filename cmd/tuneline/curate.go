@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
@@ -23,16 +23,14 @@ type CurateOptions struct {
 	Examples    string
 	Out         string
 	PersonaFile string
-	Host        string
-	API         string
-	BaseURL     string
-	APIKey      string
 	JSON        bool
+	Server      llm.Config
+	Config      synth.CurateConfig
 	synth.CurateOptions
 }
 
 func newCurateCmd(ios *iostreams.IOStreams) *cli.Command {
-	o := &CurateOptions{IO: ios}
+	o := &CurateOptions{IO: ios, Server: llm.DefaultConfig(), Config: synth.DefaultCurateConfig()}
 	return &cli.Command{
 		Name:      "curate",
 		Usage:     "score examples with an LLM judge and keep the good ones",
@@ -46,21 +44,13 @@ like synth's replies. Prints the score distribution.
 
 EXAMPLES:
    tuneline curate --model llama3.2 --persona persona.yaml --chunks chunks.jsonl --min-score 3.5 --out curated.jsonl examples.jsonl`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Required: true, Usage: "judge model `NAME`", Destination: &o.Model},
+		Flags: append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "chunks", Usage: "the chunks `FILE` the examples came from", Destination: &o.Chunks},
-			&cli.Float64Flag{Name: "min-score", Usage: "keep examples with an overall score at least this (1-5)", Destination: &o.MinScore},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "curated examples `FILE`", Destination: &o.Out},
-			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
-			&cli.StringFlag{Name: "api", Value: "ollama", Usage: "ollama | openai", Destination: &o.API},
-			&cli.StringFlag{Name: "base-url", Usage: "OpenAI-compatible base `URL`", Destination: &o.BaseURL},
-			&cli.StringFlag{Name: "api-key", EnvVars: []string{"OPENAI_API_KEY"}, Destination: &o.APIKey},
-			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "requests in flight", Destination: &o.Parallel},
-			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "per request", Destination: &o.Timeout},
 			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "curate"), Usage: "judgement cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON", Destination: &o.JSON},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("curate: give one EXAMPLES.jsonl file (see tuneline curate --help)")
@@ -71,8 +61,8 @@ EXAMPLES:
 	}
 }
 
-func backendFor(api, host, baseURL, key string) (llm.Backend, error) {
-	b, err := llm.New(llm.Endpoint{API: api, Host: host, BaseURL: baseURL, APIKey: key})
+func backendFor(c llm.Config) (llm.Backend, error) {
+	b, err := llm.New(c.Endpoint())
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
@@ -86,9 +76,13 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 			return err
 		}
 	}
-	if o.Backend, err = backendFor(o.API, o.Host, o.BaseURL, o.APIKey); err != nil {
+	if o.Model = o.Server.Model; o.Model == "" {
+		return usageErr("curate: --model (the judge) is required")
+	}
+	if o.Backend, err = backendFor(o.Server); err != nil {
 		return err
 	}
+	o.MinScore, o.Parallel, o.Timeout = o.Config.MinScore, o.Server.Parallel, o.Server.Timeout
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err

@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/eval"
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
@@ -24,16 +24,15 @@ type EvalOptions struct {
 	Baseline    string
 	PersonaFile string
 	Questions   string
-	Limit       int
-	Judge       string
-	Host        string
+	Server      llm.Config
+	Config      eval.Config
 	JSON        bool
 	Side        bool
 	eval.Options
 }
 
 func newEvalCmd(ios *iostreams.IOStreams) *cli.Command {
-	o := &EvalOptions{IO: ios}
+	o := &EvalOptions{IO: ios, Server: llm.DefaultConfig(), Config: eval.DefaultConfig()}
 	return &cli.Command{
 		Name:  "eval",
 		Usage: "ask held-out questions of built models and a prompt-engineered baseline; judge persona and grounding",
@@ -50,20 +49,15 @@ are cached like synth's.
 EXAMPLES:
    tuneline eval --model ada-physics --baseline llama3.2 --persona persona.yaml --judge llama3.2
    tuneline eval --model a --model b --questions held-out.jsonl --json > eval.json`,
-		Flags: []cli.Flag{
+		Flags: append(append(conf.Without(conf.Flags(&o.Server), "model"), conf.Flags(&o.Config)...),
 			&cli.StringSliceFlag{Name: "model", Aliases: []string{"m"}, Usage: "model to evaluate (repeatable)", Destination: &o.Models},
 			&cli.StringFlag{Name: "baseline", Usage: "base `MODEL` asked with the persona as system prompt", Destination: &o.Baseline},
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "questions", Value: filepath.Join("build", "export", "openai", "validation.jsonl"), Usage: "questions `FILE` (examples JSONL)", Destination: &o.Questions},
-			&cli.IntFlag{Name: "limit", Usage: "ask at most this many questions", Destination: &o.Limit},
-			&cli.StringFlag{Name: "judge", Usage: "judge `MODEL` (default: the baseline, else the first model)", Destination: &o.Judge},
-			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
-			&cli.IntFlag{Name: "parallel", Value: 2, Destination: &o.Parallel},
-			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Destination: &o.Timeout},
 			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "eval"), Usage: "cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "side", Usage: "print the replies side by side", Destination: &o.Side},
 			&cli.BoolFlag{Name: "json", Usage: "print the whole report as JSON", Destination: &o.JSON},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			if len(o.Models.Value()) == 0 && o.Baseline == "" {
 				return usageErr("eval: give at least one --model or a --baseline")
@@ -83,10 +77,11 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 			return err
 		}
 	}
-	if o.Backend, err = backendFor("ollama", o.Host, "", ""); err != nil {
+	if o.Backend, err = backendFor(o.Server); err != nil {
 		return err
 	}
-	qs, err := eval.LoadQuestions(ctx, o.Questions, o.Limit)
+	o.Parallel, o.Timeout, o.MaxTokens, o.Seed = o.Server.Parallel, o.Server.Timeout, o.Config.MaxTokens, o.Config.Seed
+	qs, err := eval.LoadQuestions(ctx, o.Questions, o.Config.Questions)
 	if err != nil {
 		return err
 	}
@@ -97,13 +92,13 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 	if o.Baseline != "" {
 		targets = append(targets, eval.Target{Label: "baseline " + o.Baseline, Model: o.Baseline, System: strings.TrimRight(o.Persona.System, "\n")})
 	}
-	if o.Judge == "" {
-		o.Judge = o.Baseline
-		if o.Judge == "" {
-			o.Judge = targets[0].Model
+	o.Options.Judge = o.Config.Judge
+	if o.Options.Judge == "" {
+		o.Options.Judge = o.Baseline
+		if o.Options.Judge == "" {
+			o.Options.Judge = targets[0].Model
 		}
 	}
-	o.Options.Judge = o.Judge
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "eval answers", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
 	o.Options.Progress = func(done, total int) {
 		bar.SetTotal(int64(total))

@@ -9,22 +9,21 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 )
 
 // ExportOptions are export's inputs.
 type ExportOptions struct {
-	IO    *iostreams.IOStreams
-	Files []string
+	IO     *iostreams.IOStreams
+	Files  []string
+	Config format.Config
 	format.Options
 	JSON bool
 }
 
 func newExportCmd(ios *iostreams.IOStreams) *cli.Command {
-	o := &ExportOptions{IO: ios}
-	var seed uint64
-	var lang string
-	var shardMB int64
+	o := &ExportOptions{IO: ios, Config: format.DefaultConfig()}
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "validate, deduplicate, split and write a dataset in a trainer's format",
@@ -48,30 +47,18 @@ EXAMPLES:
    tuneline export --format openai --out out/ data.jsonl
    tuneline export --format hf --split 0.95 --seed 7 --compression zstd --out hf/ a.jsonl b.json
    tuneline export --format vertex --near-dup 0 --out vertex/ data.jsonl`,
-		Flags: []cli.Flag{
+		Flags: append(conf.Flags(&o.Config),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Required: true, Usage: "openai | sharegpt | alpaca | vertex | hf", Destination: &o.Target},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "export", Usage: "output `DIR`", Destination: &o.OutDir},
-			&cli.Float64Flag{Name: "split", Value: 0.9, Usage: "share of examples in train (1: no validation split)", Destination: &o.Split},
-			&cli.Uint64Flag{Name: "seed", Value: 42, Usage: "seed of the train/validation split", Destination: &seed},
-			&cli.Float64Flag{Name: "near-dup", Value: 0.8, Usage: "near-duplicate similarity threshold (0: off)", Destination: &o.NearDup},
-			&cli.IntFlag{Name: "max-tokens", Value: 4096, Usage: "report examples longer than this", Destination: &o.MaxTokens},
-			&cli.StringFlag{Name: "compression", Value: "snappy", Usage: "hf: snappy | zstd | gzip | none", Destination: &o.Compression},
-			&cli.Int64Flag{Name: "shard-size", Value: 500, Usage: "hf: largest Parquet shard, in MB", Destination: &shardMB},
 			&cli.StringFlag{Name: "name", Value: "tuneline", Usage: "dataset name (dataset_info.json, dataset card)", Destination: &o.Name},
-			&cli.StringFlag{Name: "license", Value: "other", Usage: "hf: licence id for the card", Destination: &o.License},
-			&cli.StringFlag{Name: "language", Value: "en", Usage: "hf: comma-separated language codes for the card", Destination: &lang},
 			&cli.BoolFlag{Name: "json", Usage: "print export-report.json to stdout", Destination: &o.JSON},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			o.Files = c.Args().Slice()
 			if len(o.Files) == 0 {
 				return usageErr("export: no files given (see tuneline export --help)")
 			}
-			o.Seed = seed
-			o.ShardBytes = shardMB * 1_000_000
-			if lang != "" {
-				o.Language = strings.Split(lang, ",")
-			}
+			o.Config.Apply(&o.Options)
 			return runExport(c.Context, o)
 		},
 	}

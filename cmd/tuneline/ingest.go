@@ -10,6 +10,7 @@ import (
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/progress"
 )
@@ -21,14 +22,13 @@ type IngestOptions struct {
 	Out      string
 	Examples string
 	Emit     string
-	Chunk    ingest.ChunkOptions
-	Workers  int
+	ingest.Config
 	JSON     bool
 	GoodOnly bool
 }
 
 func newIngestCmd(ios *iostreams.IOStreams) *cli.Command {
-	o := &IngestOptions{IO: ios}
+	o := &IngestOptions{IO: ios, Config: ingest.DefaultConfig()}
 	return &cli.Command{
 		Name:      "ingest",
 		Usage:     "extract clean, chunked text with provenance from PDFs, web pages, transcripts and chat logs",
@@ -56,16 +56,13 @@ EXAMPLES:
    tuneline ingest --out chunks.jsonl papers/ lectures/*.vtt https://example.org/article
    tuneline ingest --emit text book.pdf > book.txt
    tuneline ingest --examples sessions.jsonl --out chunks.jsonl sources/ logs/chat.jsonl`,
-		Flags: []cli.Flag{
+		Flags: append(conf.Flags(&o.Config),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "chunks (or texts) `FILE`; - is stdout", Destination: &o.Out},
 			&cli.StringFlag{Name: "examples", Usage: "write chat logs' conversations as examples to `FILE`", Destination: &o.Examples},
 			&cli.StringFlag{Name: "emit", Value: "chunks", Usage: "chunks | text (each document's clean text)", Destination: &o.Emit},
-			&cli.IntFlag{Name: "chunk-tokens", Value: 512, Usage: "target chunk size in tokens", Destination: &o.Chunk.Target},
-			&cli.IntFlag{Name: "overlap", Value: 64, Usage: "tokens repeated between consecutive chunks", Destination: &o.Chunk.Overlap},
-			&cli.IntFlag{Name: "workers", Value: 4, Usage: "sources processed at once", Destination: &o.Workers},
 			&cli.BoolFlag{Name: "good-only", Usage: "from chat logs, keep only the turns rated good (tuneline chat's /good)", Destination: &o.GoodOnly},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON (to stdout when --out is a file, else stderr)", Destination: &o.JSON},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			o.Sources = c.Args().Slice()
 			if len(o.Sources) == 0 {
@@ -108,8 +105,9 @@ func runIngest(ctx context.Context, o *IngestOptions) error {
 		out.Examples, commitEx = ex, c
 	}
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "ingest", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
-	sum, err := ingest.Run(ctx, o.Sources, ingest.Options{Chunk: o.Chunk, Workers: o.Workers, EmitText: o.Emit == "text", GoodOnly: o.GoodOnly,
-		Progress: func(done, total int) { bar.Set(int64(done)) }}, out)
+	opt := ingest.Options{EmitText: o.Emit == "text", GoodOnly: o.GoodOnly, Progress: func(done, total int) { bar.Set(int64(done)) }}
+	o.Config.Apply(&opt)
+	sum, err := ingest.Run(ctx, o.Sources, opt, out)
 	bar.Done()
 	if err != nil {
 		return err

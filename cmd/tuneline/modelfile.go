@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sync/errgroup"
 
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/modelfile"
@@ -20,31 +17,22 @@ import (
 )
 
 // SpecFlags are the flags that describe a model, shared by modelfile and
-// create.
+// create: a modelfile.Source.
 type SpecFlags struct {
-	From          string
-	PersonaFile   string
-	Dataset       string
-	Examples      int
-	MessageTokens int
-	Adapter       string
-	Template      string
-	License       string
-	Params        cli.StringSlice
+	modelfile.Source
+	Params cli.StringSlice
 }
 
 func (f *SpecFlags) flags() []cli.Flag {
-	return []cli.Flag{
+	return append(conf.Only(conf.Flags(&f.Config), "examples", "message-tokens"),
 		&cli.StringFlag{Name: "from", Usage: "base: a model name, a local GGUF file or a safetensors folder", Destination: &f.From},
 		&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE` (its system prompt becomes SYSTEM)", Destination: &f.PersonaFile},
 		&cli.StringFlag{Name: "dataset", Usage: "examples `FILE` to pick MESSAGE few-shot turns from", Destination: &f.Dataset},
-		&cli.IntFlag{Name: "examples", Value: 3, Usage: "few-shot examples (best scored, one per source chunk)", Destination: &f.Examples},
-		&cli.IntFlag{Name: "message-tokens", Value: 1024, Usage: "token budget of the MESSAGE lines", Destination: &f.MessageTokens},
 		&cli.StringFlag{Name: "adapter", Usage: "LoRA adapter: GGUF file or safetensors folder", Destination: &f.Adapter},
 		&cli.StringFlag{Name: "template", Usage: "TEMPLATE from `FILE`, or auto (only when a local GGUF has no chat template)", Destination: &f.Template},
 		&cli.StringFlag{Name: "license", Usage: "LICENSE text from `FILE`", Destination: &f.License},
 		&cli.StringSliceFlag{Name: "param", Usage: "PARAMETER `key=value` (repeatable; checked against Ollama's names)", Destination: &f.Params},
-	}
+	)
 }
 
 // spec builds the model description from the flags.
@@ -52,54 +40,13 @@ func (f *SpecFlags) spec(ctx context.Context) (*modelfile.Spec, *persona.Persona
 	if f.From == "" {
 		return nil, nil, usageErr("--from is required (a model name, GGUF file or safetensors folder)")
 	}
-	s := &modelfile.Spec{From: f.From, Adapter: f.Adapter}
-	var p *persona.Persona
-	if f.PersonaFile != "" {
-		var err error
-		if p, err = persona.Load(f.PersonaFile); err != nil {
-			return nil, nil, err
-		}
-		s.System = strings.TrimRight(p.System, "\n")
-	}
-	for _, kv := range f.Params.Value() {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
+	f.Source.Params = f.Params.Value()
+	for _, kv := range f.Source.Params {
+		if !strings.Contains(kv, "=") {
 			return nil, nil, usageErr("--param %q: want key=value", kv)
 		}
-		s.Params = append(s.Params, modelfile.Param{Name: strings.TrimSpace(k), Value: v})
 	}
-	switch f.Template {
-	case "":
-	case "auto":
-		need, err := modelfile.NeedsTemplate(f.From)
-		if err != nil {
-			return nil, nil, err
-		}
-		if need {
-			s.Template = modelfile.ChatMLTemplate
-		}
-	default:
-		b, err := os.ReadFile(f.Template)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--template: %w", err)
-		}
-		s.Template = string(b)
-	}
-	if f.License != "" {
-		b, err := os.ReadFile(f.License)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--license: %w", err)
-		}
-		s.License = []string{strings.TrimRight(string(b), "\n")}
-	}
-	if f.Dataset != "" {
-		msgs, err := modelfile.FewShot(ctx, f.Dataset, f.Examples, f.MessageTokens)
-		if err != nil {
-			return nil, nil, err
-		}
-		s.Messages = msgs
-	}
-	return s, p, s.Validate()
+	return f.Source.Build(ctx)
 }
 
 // ModelfileOptions are modelfile's inputs.
@@ -111,6 +58,7 @@ type ModelfileOptions struct {
 
 func newModelfileCmd(ios *iostreams.IOStreams) *cli.Command {
 	o := &ModelfileOptions{IO: ios}
+	o.Config = modelfile.DefaultConfig()
 	return &cli.Command{
 		Name:  "modelfile",
 		Usage: "write an Ollama Modelfile from a base model, a persona and a dataset",
@@ -157,17 +105,17 @@ type CreateOptions struct {
 	Name      string
 	File      string
 	Batch     string
-	Host      string
+	Server    llm.Config
 	CLI       bool
 	OllamaBin string
 	NoSmoke   bool
-	Question  string
 	JSON      bool
 	SpecFlags
 }
 
 func newCreateCmd(ios *iostreams.IOStreams) *cli.Command {
-	o := &CreateOptions{IO: ios}
+	o := &CreateOptions{IO: ios, Server: llm.DefaultConfig()}
+	o.Config = modelfile.DefaultConfig()
 	return &cli.Command{
 		Name:      "create",
 		Usage:     "create Ollama models from a persona and a dataset (one, or a batch), and smoke-test them",
@@ -199,14 +147,12 @@ EXAMPLES:
    tuneline create ada --from llama3.2 --persona persona.yaml --dataset curated.jsonl
    tuneline create ada -f Modelfile
    tuneline create --batch models.yaml`,
-		Flags: append(o.SpecFlags.flags(),
+		Flags: append(append(append(o.SpecFlags.flags(), conf.Only(conf.Flags(&o.Server), "host")...), conf.Only(conf.Flags(&o.Config), "smoke-question")...),
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "create from this `Modelfile`", Destination: &o.File},
 			&cli.StringFlag{Name: "batch", Usage: "batch `FILE` (YAML)", Destination: &o.Batch},
-			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
 			&cli.BoolFlag{Name: "cli", Usage: "use the ollama command instead of the API", Destination: &o.CLI},
 			&cli.StringFlag{Name: "ollama", Value: "ollama", Usage: "ollama `BINARY` for --cli", Destination: &o.OllamaBin},
 			&cli.BoolFlag{Name: "no-smoke", Usage: "do not ask the new model a question", Destination: &o.NoSmoke},
-			&cli.StringFlag{Name: "smoke-question", Usage: "the smoke test's question (default: the persona's first example, or \"Who are you?\")", Destination: &o.Question},
 			&cli.BoolFlag{Name: "json", Usage: "print the results as JSON", Destination: &o.JSON},
 		),
 		Action: func(c *cli.Context) error {
@@ -225,39 +171,16 @@ EXAMPLES:
 	}
 }
 
-func smokeQuestion(o *CreateOptions, p *persona.Persona) string {
-	if o.Question != "" {
-		return o.Question
-	}
-	if p != nil && len(p.Examples) > 0 {
-		return p.Examples[0].Question
-	}
-	return "Who are you?"
-}
-
-func createOne(ctx context.Context, o *CreateOptions, client *llm.Ollama, name string, s *modelfile.Spec, p *persona.Persona, progress io.Writer) (*modelfile.Result, error) {
-	var res *modelfile.Result
-	var err error
+func (o *CreateOptions) createOptions(progress io.Writer) modelfile.CreateOptions {
+	opt := modelfile.CreateOptions{NoSmoke: o.NoSmoke, Question: o.Config, Progress: progress}
 	if o.CLI {
-		bin := o.OllamaBin
-		if _, lerr := exec.LookPath(bin); lerr != nil {
-			return nil, fmt.Errorf("--cli needs the ollama command (%v); drop --cli to use the API", lerr)
-		}
-		res, err = modelfile.CreateCLI(ctx, client, bin, name, s, progress)
-	} else {
-		res, err = modelfile.Create(ctx, client, name, s, progress)
+		opt.CLI = o.OllamaBin
 	}
-	if err != nil {
-		return nil, err
-	}
-	if !o.NoSmoke {
-		res.Smoke = client.Smoke(ctx, name, smokeQuestion(o, p))
-	}
-	return res, nil
+	return opt
 }
 
 func runCreate(ctx context.Context, o *CreateOptions) error {
-	client, err := llm.NewOllama(o.Host)
+	client, err := llm.NewOllama(o.Server.Host)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -279,7 +202,7 @@ func runCreate(ctx context.Context, o *CreateOptions) error {
 	if o.IO.Quiet {
 		progress = io.Discard
 	}
-	res, err := createOne(ctx, o, client, o.Name, s, p, progress)
+	res, err := modelfile.CreateModel(ctx, client, o.Name, s, p, o.createOptions(progress))
 	if err != nil {
 		return err
 	}
@@ -329,69 +252,30 @@ func runBatch(ctx context.Context, o *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	client, err := llm.NewOllama(o.Host)
+	client, err := llm.NewOllama(o.Server.Host)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if o.Question == "" {
-		o.Question = bt.Smoke
+	if o.Config.SmokeQuestion == "" {
+		o.Config.SmokeQuestion = bt.Smoke
 	}
-	rows := make([]row, len(entries))
-	var g errgroup.Group
-	g.SetLimit(bt.Parallel)
-	var mu sync.Mutex
-	for i, e := range entries {
-		g.Go(func() error {
-			rows[i] = row{name: e.Name, base: e.From}
-			f := SpecFlags{From: e.From, PersonaFile: e.Persona, Dataset: e.Dataset, Examples: e.Examples, MessageTokens: 1024, Adapter: e.Adapter, Template: e.Template, License: e.License}
-			if f.Examples == 0 {
-				f.Examples = 3
-			}
-			for _, p := range modelfile.SortedParams(e.Params) {
-				f.Params.Set(p.Name + "=" + p.Value)
-			}
-			s, p, err := f.spec(ctx)
-			if err == nil {
-				rows[i].res, err = createOne(ctx, o, client, e.Name, s, p, io.Discard)
-			}
-			if err == nil && rows[i].res.Smoke != nil && !rows[i].res.Smoke.OK {
-				err = fmt.Errorf("smoke test: %s", rows[i].res.Smoke.Error)
-				rows[i].res = nil
-			}
-			rows[i].err = err
-			mu.Lock()
-			if err != nil {
-				fmt.Fprintf(o.IO.ErrOut, "%s: failed: %v\n", e.Name, err)
-			} else if !o.IO.Quiet {
-				fmt.Fprintf(o.IO.ErrOut, "%s: created\n", e.Name)
-			}
-			mu.Unlock()
-			return nil
-		})
-	}
-	g.Wait()
+	results := modelfile.CreateBatch(ctx, client, entries, bt.Parallel, o.createOptions(nil), func(r modelfile.BatchResult) {
+		if r.Err != nil {
+			fmt.Fprintf(o.IO.ErrOut, "%s: failed: %v\n", r.Name, r.Err)
+		} else if !o.IO.Quiet {
+			fmt.Fprintf(o.IO.ErrOut, "%s: created\n", r.Name)
+		}
+	})
 	failed := 0
-	for _, r := range rows {
-		if r.err != nil {
+	rows := make([]row, len(results))
+	for i, r := range results {
+		rows[i] = row{name: r.Name, base: r.Base, res: r.Result, err: r.Err}
+		if r.Err != nil {
 			failed++
 		}
 	}
 	if o.JSON {
-		type jr struct {
-			Name   string            `json:"name"`
-			Base   string            `json:"base"`
-			Result *modelfile.Result `json:"result,omitempty"`
-			Error  string            `json:"error,omitempty"`
-		}
-		var out []jr
-		for _, r := range rows {
-			j := jr{Name: r.name, Base: r.base, Result: r.res}
-			if r.err != nil {
-				j.Error = r.err.Error()
-			}
-			out = append(out, j)
-		}
-		writeJSON(o.IO.Out, out)
+		writeJSON(o.IO.Out, results)
 	} else {
 		printResults(o.IO.Out, rows)
 	}

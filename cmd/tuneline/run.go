@@ -12,17 +12,28 @@ import (
 )
 
 func newInitCmd(ios *iostreams.IOStreams) *cli.Command {
+	var opt pipelines.InitOptions
 	return &cli.Command{
 		Name:      "init",
 		Usage:     "scaffold a workspace: tuneline.yaml, persona.yaml and sources/",
 		ArgsUsage: "DIR",
-		Description: `Writes a workspace with comments that explain every field. Put your sources in
-DIR/sources, edit persona.yaml, then run: tuneline run DIR`,
+		Description: `Writes a workspace: tuneline.yaml with every setting at its default and a
+comment that explains it (the same settings are the stage commands' flags),
+persona.yaml, and sources/. Put your sources in DIR/sources, edit persona.yaml,
+then run: tuneline run DIR
+
+EXAMPLES:
+   tuneline init my-expert
+   tuneline init --name support-bot --model qwen2.5:7b support/`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "workspace and model `NAME` (default: the folder's name)", Destination: &opt.Name},
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model to generate with and build on (default: llama3.2)", Destination: &opt.Model},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("init: give the workspace DIR")
 			}
-			files, err := pipelines.Init(c.Args().First())
+			files, err := pipelines.Init(c.Args().First(), opt)
 			if err != nil {
 				return err
 			}

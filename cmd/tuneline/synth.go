@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
@@ -22,17 +22,14 @@ type SynthOptions struct {
 	Chunks      string
 	PersonaFile string
 	Out         string
-	API         string
-	Host        string
-	BaseURL     string
-	APIKey      string
 	JSON        bool
-	Timeout     time.Duration
+	Server      llm.Config
+	Config      synth.Config
 	synth.Options
 }
 
 func newSynthCmd(ios *iostreams.IOStreams) *cli.Command {
-	o := &SynthOptions{IO: ios}
+	o := &SynthOptions{IO: ios, Server: llm.DefaultConfig(), Config: synth.DefaultConfig()}
 	return &cli.Command{
 		Name:      "synth",
 		Usage:     "generate persona Q&A pairs and conversations from chunks with a local model",
@@ -61,30 +58,13 @@ EXAMPLES:
    tuneline synth --api openai --base-url http://gpu:8000/v1 --model Qwen/Qwen2.5-7B --persona p.yaml chunks.jsonl
 
 Exit codes: 0 all done, 1 some tasks failed (the rest is written), 130 interrupted.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Required: true, Usage: "model `NAME`", Destination: &o.Model},
+		Flags: append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Required: true, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "examples `FILE` (- is stdout)", Destination: &o.Out},
-			&cli.StringFlag{Name: "host", Value: llm.DefaultHost(), Usage: "Ollama server: a URL or host[:port], read as Ollama reads $OLLAMA_HOST", Destination: &o.Host},
-			&cli.StringFlag{Name: "api", Value: "ollama", Usage: "ollama | openai (OpenAI-compatible: vLLM, llama.cpp, SGLang)", Destination: &o.API},
-			&cli.StringFlag{Name: "base-url", Usage: "OpenAI-compatible base `URL` (with /v1)", Destination: &o.BaseURL},
-			&cli.StringFlag{Name: "api-key", EnvVars: []string{"OPENAI_API_KEY"}, Usage: "key for --api openai", Destination: &o.APIKey},
-			&cli.IntFlag{Name: "pairs", Usage: "Q&A pairs per chunk (0: one per --tokens-per-pair tokens)", Destination: &o.PairsPerChunk},
-			&cli.IntFlag{Name: "tokens-per-pair", Value: 150, Usage: "chunk tokens per Q&A pair", Destination: &o.TokensPerPair},
-			&cli.IntFlag{Name: "max-pairs", Value: 5, Usage: "most Q&A pairs per chunk", Destination: &o.MaxPairs},
-			&cli.IntFlag{Name: "conversations", Usage: "multi-turn conversations per chunk", Destination: &o.Conversations},
-			&cli.IntFlag{Name: "turns", Value: 3, Usage: "turns per conversation", Destination: &o.Turns},
-			&cli.IntFlag{Name: "max-question-chars", Value: 400, Usage: "longest question", Destination: &o.Limits.QuestionChars},
-			&cli.IntFlag{Name: "max-answer-chars", Value: 1500, Usage: "longest answer", Destination: &o.Limits.AnswerChars},
-			&cli.IntFlag{Name: "parallel", Value: 2, Usage: "requests in flight", Destination: &o.Parallel},
-			&cli.IntFlag{Name: "retries", Value: 3, Usage: "re-asks of an invalid reply", Destination: &o.Retries},
-			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "per request", Destination: &o.Timeout},
-			&cli.Float64Flag{Name: "temperature", Value: 0.7, Destination: &o.Temperature},
-			&cli.IntFlag{Name: "seed", Value: 1, Destination: &o.Seed},
 			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "synth"), Usage: "reply cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "pull", Usage: "pull the model when the server does not have it", Destination: &o.Pull},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON (stdout when --out is a file, else stderr)", Destination: &o.JSON},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("synth: give one CHUNKS.jsonl file (see tuneline synth --help)")
@@ -101,10 +81,14 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 		return err
 	}
 	o.Persona = p
-	if o.Backend, err = backendFor(o.API, o.Host, o.BaseURL, o.APIKey); err != nil {
+	if o.Model = o.Server.Model; o.Model == "" {
+		return usageErr("synth: --model is required")
+	}
+	if o.Backend, err = backendFor(o.Server); err != nil {
 		return err
 	}
-	o.Options.Timeout = o.Timeout
+	o.Config.Apply(&o.Options)
+	o.Parallel, o.Timeout = o.Server.Parallel, o.Server.Timeout
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err

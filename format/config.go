@@ -1,0 +1,34 @@
+package format
+
+import "strings"
+
+// Config is the export section: how examples are checked, deduplicated,
+// split and written. The CLI's flags and tuneline.yaml's `export:` section
+// fill this one struct.
+type Config struct {
+	Split       float64 `yaml:"split" flag:"split" help:"share of examples in train (1: no validation split)"`
+	Seed        uint64  `yaml:"seed" flag:"seed" help:"seed of the train/validation split"`
+	NearDup     float64 `yaml:"near_dup" flag:"near-dup" help:"near-duplicate similarity threshold, Jaccard of word 2-grams (0: off)"`
+	MaxTokens   int     `yaml:"max_tokens" flag:"max-tokens" help:"flag examples longer than this many tokens"`
+	Compression string  `yaml:"compression" flag:"compression" help:"hf: Parquet compression, snappy | zstd | gzip | none"`
+	ShardSize   int64   `yaml:"shard_size" flag:"shard-size" help:"hf: largest Parquet shard, in MB"`
+	License     string  `yaml:"license" flag:"license" help:"hf: licence id for the dataset card"`
+	Language    string  `yaml:"language" flag:"language" help:"hf: comma-separated language codes for the dataset card"`
+}
+
+// DefaultConfig holds the defaults of every field.
+func DefaultConfig() Config {
+	return Config{Split: 0.9, Seed: 42, NearDup: 0.8, MaxTokens: 4096, Compression: "snappy", ShardSize: 500, License: "other", Language: "en"}
+}
+
+// Apply sets the options c describes.
+func (c Config) Apply(o *Options) {
+	o.Split, o.Seed, o.NearDup, o.MaxTokens = c.Split, c.Seed, c.NearDup, c.MaxTokens
+	o.Compression, o.ShardBytes, o.License = c.Compression, c.ShardSize*1_000_000, c.License
+	o.Language = nil
+	for _, l := range strings.Split(c.Language, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			o.Language = append(o.Language, l)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package pipelines
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/tuneline/tuneline/internal/conf"
+)
+
+// sections are the workspace sections filled from the stages' Configs.
+func sections(c *Config) map[string]any {
+	return map[string]any{"ollama": &c.Ollama, "ingest": &c.Ingest, "synth": &c.Synth, "curate": &c.Curate,
+		"export": &c.Export, "create": &c.Create, "eval": &c.Eval}
+}
+
+// Every field of every stage's Config is in the scaffold, with its default
+// and a comment, and the scaffold loads back to the defaults.
+func TestScaffoldHasEveryField(t *testing.T) {
+	text := string(Scaffold(InitOptions{Name: "my-expert", Model: "llama3.2"}))
+	d := DefaultConfig()
+	for name, sec := range sections(&d) {
+		i := strings.Index(text, "\n"+name+":\n")
+		if i < 0 {
+			t.Fatalf("scaffold has no %s section:\n%s", name, text)
+		}
+		body := text[i+len(name)+3:]
+		if j := strings.Index(body, "\n\n"); j >= 0 {
+			body = body[:j]
+		}
+		for _, f := range conf.Fields(sec) {
+			if f.Key == "-" {
+				continue // flag only (a secret): never in the file
+			}
+			if f.Help == "" {
+				t.Errorf("%s.%s has no help text", name, f.Key)
+			}
+			line := ""
+			for _, l := range strings.Split(body, "\n") {
+				if strings.HasPrefix(strings.TrimSpace(l), f.Key+":") {
+					line = l
+				}
+			}
+			if line == "" {
+				t.Errorf("scaffold's %s section lacks %s:\n%s", name, f.Key, body)
+				continue
+			}
+			if !strings.Contains(line, "# ") {
+				t.Errorf("%s.%s has no comment: %q", name, f.Key, line)
+			}
+		}
+	}
+	dir := t.TempDir()
+	if _, err := Init(dir, InitOptions{Name: "my-expert", Model: "llama3.2"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Name, want.Sources, want.Persona, want.Ollama.Model = "my-expert", []string{"sources/"}, "persona.yaml", "llama3.2"
+	want.Models = []Model{{Name: "my-expert", From: "llama3.2", Params: map[string]string{"temperature": "0.6"}}}
+	got.dir = ""
+	got.Ollama.APIKey = ""
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("the scaffold loads as\n%+v\nwant the defaults\n%+v", *got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sources", "getting-started.md")); err != nil {
+		t.Error(err)
+	}
+	if _, err := Init(dir, InitOptions{}); err == nil {
+		t.Error("init overwrote a workspace")
+	}
+}
+
+// Every setting a stage's command takes as a flag is a key of its
+// workspace section, and the other way round (but for the workspace-only
+// switches and the secret key, which comes from the environment).
+func TestFlagsAndWorkspaceAgree(t *testing.T) {
+	d := DefaultConfig()
+	for name, sec := range sections(&d) {
+		for _, f := range conf.Fields(sec) {
+			switch {
+			case f.Key == "-" && f.Env == "":
+				t.Errorf("%s: --%s is a flag only and has no environment variable", name, f.Flag)
+			case f.Flag == "" && !workspaceOnly[f.Key]:
+				t.Errorf("%s.%s has no flag", name, f.Key)
+			}
+		}
+	}
+	// A workspace value reaches the stage: a non-default of each kind.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tuneline.yaml"), []byte(`sources: [s/]
+persona: p.yaml
+ollama: {api: openai, base_url: "http://127.0.0.1:1/v1", model: m, parallel: 3, timeout: 90s}
+ingest: {chunk_tokens: 100}
+synth: {max_answer_chars: 99, temperature: 0.2}
+export: {near_dup: 0, language: "en,de"}
+create: {message_tokens: 77}
+eval: {judge: j, questions: 0}
+`), 0o644)
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Ollama.API != "openai" || c.Ollama.Parallel != 3 || c.Ollama.Timeout.Seconds() != 90 || c.Ingest.ChunkTokens != 100 || c.Ingest.Overlap != 64 ||
+		c.Synth.MaxAnswerChars != 99 || c.Synth.Temperature != 0.2 || c.Synth.Turns != 3 || c.Export.NearDup != 0 || c.Export.Language != "en,de" ||
+		c.Create.MessageTokens != 77 || c.Create.Examples != 3 || c.Eval.Judge != "j" || c.Eval.Questions != 0 {
+		t.Errorf("loaded %+v", c)
+	}
+}
+
+var workspaceOnly = map[string]bool{"enabled": true, "local": true, "formats": true, "baseline": true}

@@ -1,0 +1,143 @@
+package pipelines
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/report"
+)
+
+// ReportPath is where run writes the HTML report.
+func ReportPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "report.html") }
+
+// WriteReport renders the workspace's report.
+func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
+	f := WorkspaceFiles(cfg)
+	in := report.Inputs{Title: cfg.Name, Dataset: f.Dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version}
+	if f.Dataset != f.Synth {
+		in.Synth = f.Synth
+	}
+	if len(f.Exports) > 0 {
+		in.ExportDir = f.Exports[0]
+	}
+	if _, err := os.Stat(EvalPath(cfg)); err == nil {
+		in.Eval = EvalPath(cfg)
+	}
+	d, err := report.Collect(ctx, in)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return report.WriteFile(path, d)
+}
+
+// HistoryDir holds one copy of the dataset per distinct build, named
+// TIME-HASH.jsonl, for `tuneline datasets list|diff`.
+func HistoryDir(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "history") }
+
+// snapshot keeps the dataset of this build when it differs from the last
+// one kept.
+func (r *runner) snapshot() error {
+	src := r.datasetFile()
+	h, err := hashFile(src)
+	if err != nil {
+		return nil // no dataset yet
+	}
+	dir := HistoryDir(r.cfg)
+	old, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	sort.Strings(old)
+	if len(old) > 0 && strings.HasSuffix(old[len(old)-1], "-"+h+".jsonl") {
+		return nil
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	name := time.Now().UTC().Format("20060102T150405Z") + "-" + h + ".jsonl"
+	return datasets.WriteFileAtomic(filepath.Join(dir, name), b)
+}
+
+// Files are the workspace's dataset files, for the datasets command.
+type Files struct {
+	Chunks, Synth, Curated, ChatLogs, Dataset string
+	Exports                                   []string
+}
+
+// WorkspaceFiles names a workspace's outputs.
+func WorkspaceFiles(cfg *Config) Files {
+	r := &runner{cfg: cfg, build: cfg.Path(cfg.Build)}
+	f := Files{Chunks: r.chunks(), Synth: r.synthOut(), Curated: r.curated(), ChatLogs: r.chatlogs(), Dataset: r.datasetFile()}
+	for _, x := range cfg.Export.Formats {
+		f.Exports = append(f.Exports, r.exportDir(x))
+	}
+	return f
+}
+
+// Output paths.
+func (r *runner) chunks() string { return filepath.Join(r.build, "chunks.jsonl") }
+
+func (r *runner) chatlogs() string { return filepath.Join(r.build, "chatlog-examples.jsonl") }
+
+func (r *runner) synthOut() string { return filepath.Join(r.build, "synth.jsonl") }
+
+func (r *runner) curated() string { return filepath.Join(r.build, "curated.jsonl") }
+
+func (r *runner) exportDir(f string) string {
+	return filepath.Join(r.build, "export", f)
+}
+
+// sourceFiles expands the configured sources.
+func (r *runner) sourceFiles() ([]string, error) {
+	var srcs []string
+	for _, s := range r.cfg.Sources {
+		if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
+			srcs = append(srcs, s)
+		} else {
+			srcs = append(srcs, r.cfg.Path(s))
+		}
+	}
+	return ingest.Expand(srcs)
+}
+
+// datasetFile is the examples the export and the few-shot come from.
+func (r *runner) datasetFile() string {
+	if r.cfg.Curate.Enabled {
+		return r.curated()
+	}
+	return r.synthOut()
+}
+
+// EvalPath is where run writes the evaluation.
+func EvalPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "eval.json") }
+
+// questionsFile holds the held-out questions: the validation split of the
+// OpenAI export, else the dataset.
+func (r *runner) questionsFile() string {
+	p := filepath.Join(r.exportDir("openai"), "validation.jsonl")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return r.datasetFile()
+}
+
+func rel(dir, p string) string {
+	if r, err := filepath.Rel(dir, p); err == nil {
+		return r
+	}
+	return p
+}
+
+func sortedKeys(m map[string]string) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}

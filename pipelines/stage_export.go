@@ -1,0 +1,97 @@
+package pipelines
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/llm"
+	"github.com/tuneline/tuneline/modelfile"
+	"github.com/tuneline/tuneline/persona"
+)
+
+func (r *runner) export(ctx context.Context) (string, error) {
+	inputs := []string{r.datasetFile()}
+	if st, err := os.Stat(r.chatlogs()); err == nil && st.Size() > 0 {
+		inputs = append(inputs, r.chatlogs())
+	}
+	var parts []string
+	for _, f := range r.cfg.Export.Formats {
+		opt := format.Options{Target: f, OutDir: r.exportDir(f), Name: r.cfg.Name, Version: r.opt.Version}
+		r.cfg.Export.Apply(&opt)
+		rep, err := format.Export(ctx, inputs, opt)
+		if err != nil {
+			return "", fmt.Errorf("export %s: %w", f, err)
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", f, rep.Written))
+	}
+	return "examples written: " + strings.Join(parts, ", "), nil
+}
+
+func (r *runner) create(ctx context.Context) (string, error) {
+	host, model, err := r.ollama(ctx)
+	if err != nil {
+		return "", err
+	}
+	client, err := llm.NewOllama(host)
+	if err != nil {
+		return "", err
+	}
+	type made struct {
+		Name   string                 `json:"name"`
+		From   string                 `json:"from"`
+		Host   string                 `json:"host"`
+		Result *modelfile.Result      `json:"result"`
+		Smoke  *modelfile.SmokeResult `json:"smoke"`
+	}
+	var out []made
+	var names []string
+	for _, m := range r.cfg.Models {
+		p := r.persona
+		if m.Persona != "" {
+			if p, err = persona.Load(r.cfg.Path(m.Persona)); err != nil {
+				return "", err
+			}
+		}
+		from := m.From
+		if from == "" || r.res.Gibberish {
+			from = model // the tiny model when tuneline runs its own server
+		}
+		n := m.Examples
+		if n == 0 {
+			n = r.cfg.Create.Examples
+		}
+		msgs, err := modelfile.FewShot(ctx, r.datasetFile(), n, r.cfg.Create.MessageTokens)
+		if err != nil {
+			return "", err
+		}
+		spec := &modelfile.Spec{From: from, System: strings.TrimRight(p.System, "\n"), Params: modelfile.SortedParams(m.Params), Messages: msgs}
+		res, err := modelfile.CreateModel(ctx, client, m.Name, spec, p, modelfile.CreateOptions{Question: r.cfg.Create.Config})
+		if err != nil {
+			return "", err
+		}
+		smoke := res.Smoke
+		if !smoke.OK {
+			return "", fmt.Errorf("model %s: smoke test failed: %s", m.Name, smoke.Error)
+		}
+		out = append(out, made{m.Name, from, host, res, smoke})
+		names = append(names, fmt.Sprintf("%s (%.1f MB)", m.Name, float64(res.Size)/1e6))
+		text, err := spec.Render()
+		if err != nil {
+			text = "# This model cannot be written as a Modelfile; it was created through the API.\n# " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"
+		}
+		if err := datasets.WriteFileAtomic(filepath.Join(r.build, "modelfiles", m.Name+".Modelfile"), []byte(text)); err != nil {
+			return "", err
+		}
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	if err := datasets.WriteFileAtomic(filepath.Join(r.build, "models.json"), append(b, '\n')); err != nil {
+		return "", err
+	}
+	return "created " + strings.Join(names, ", "), nil
+}

@@ -1,0 +1,104 @@
+package pipelines
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/llm"
+	"github.com/tuneline/tuneline/localollama"
+	"github.com/tuneline/tuneline/synth"
+)
+
+// ollama finds the server and model to generate with (see
+// localollama.Discover), once a run.
+func (r *runner) ollama(ctx context.Context) (string, string, error) {
+	if r.host != "" {
+		return r.host, r.model, nil
+	}
+	c := r.cfg.Ollama
+	dir := filepath.Join(r.build, "ollama")
+	f, err := localollama.Discover(ctx, c.Host, c.Model, c.Local, dir, r.log)
+	if err != nil {
+		return "", "", fmt.Errorf("ollama: %w", err)
+	}
+	r.host, r.model, r.local = f.Host, f.Model, f.Server
+	if f.Server != nil {
+		r.res.LocalOllama = localollama.ModelsDir(dir)
+		r.res.Gibberish = true
+	}
+	return r.host, r.model, nil
+}
+
+// backend is the generation backend and model of this run: the
+// OpenAI-compatible server of api: openai, else the Ollama found (or
+// started) by ollama.
+func (r *runner) backend(ctx context.Context) (llm.Backend, string, error) {
+	sc := r.cfg.Ollama
+	if sc.API == llm.APIOpenAI {
+		if sc.Model == "" {
+			return nil, "", fmt.Errorf("ollama.model: name the model served at %s", sc.BaseURL)
+		}
+		b, err := llm.New(sc.Endpoint())
+		return b, sc.Model, err
+	}
+	host, model, err := r.ollama(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := llm.NewOllama(host)
+	return b, model, err
+}
+
+func (r *runner) synth(ctx context.Context) (string, error) {
+	b, model, err := r.backend(ctx)
+	if err != nil {
+		return "", err
+	}
+	opt := synth.Options{Model: model, Persona: r.persona, Backend: b, Parallel: r.cfg.Ollama.Parallel, Timeout: r.cfg.Ollama.Timeout,
+		CacheDir: filepath.Join(r.build, "cache", "synth"), Progress: func(s *synth.Summary) { r.progress("synth", s.TasksDone, s.Tasks) }}
+	r.cfg.Synth.Apply(&opt)
+	if r.res.Gibberish { // keep the tiny random-weight model quick
+		opt.Limits = synth.Limits{QuestionChars: min(opt.Limits.QuestionChars, 60), AnswerChars: min(opt.Limits.AnswerChars, 160)}
+	}
+	f, err := datasets.CreateAtomic(r.synthOut())
+	if err != nil {
+		return "", err
+	}
+	defer f.Abort()
+	sum, err := synth.Run(ctx, r.chunks(), opt, f)
+	if err != nil {
+		return "", err
+	}
+	if len(sum.Failures) > 0 {
+		return "", fmt.Errorf("%d tasks failed (%v); run again to retry them", len(sum.Failed), sum.Failures)
+	}
+	if err := f.Commit(); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d chunks, %d examples (%d tasks from cache, %d requests)", sum.Chunks, sum.Examples, sum.Cached, sum.Requests), nil
+}
+
+func (r *runner) curate(ctx context.Context) (string, error) {
+	b, model, err := r.backend(ctx)
+	if err != nil {
+		return "", err
+	}
+	f, err := datasets.CreateAtomic(r.curated())
+	if err != nil {
+		return "", err
+	}
+	defer f.Abort()
+	total, _ := datasets.CountLines(r.synthOut()) // for progress only: Curate reports a bad file
+	sum, err := synth.Curate(ctx, r.synthOut(), synth.CurateOptions{Model: model, Backend: b, Persona: r.persona, Chunks: r.chunks(),
+		MinScore: r.cfg.Curate.MinScore, Parallel: r.cfg.Ollama.Parallel, Timeout: r.cfg.Ollama.Timeout, CacheDir: filepath.Join(r.build, "cache", "curate"),
+		Progress: func(done int) { r.progress("curate", done, total) }}, f)
+	if err != nil {
+		return "", err
+	}
+	if err := f.Commit(); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d scored, %d kept (overall mean %.2f)", sum.Scored, sum.Kept, sum.Mean["overall"]), nil
+}

@@ -1,0 +1,83 @@
+package pipelines
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/ingest"
+)
+
+// ingest re-extracts only the sources whose content changed; each keeps
+// its own chunk file under build/ingest/.
+func (r *runner) ingest(ctx context.Context) (string, error) {
+	files, err := r.sourceFiles()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(r.build, "ingest")
+	os.MkdirAll(dir, 0o755)
+	var chunks, exs bytes.Buffer
+	reused, redone := 0, 0
+	var failed []string
+	for _, f := range files {
+		key := hashJSON(f)
+		h := "url"
+		if !strings.HasPrefix(f, "http") {
+			if h, err = hashFile(f); err != nil {
+				return "", err
+			}
+		}
+		cf, ef := filepath.Join(dir, key+".chunks.jsonl"), filepath.Join(dir, key+".examples.jsonl")
+		stamp := h + "/" + hashJSON(r.cfg.Ingest)
+		if r.man.Sources[f] == stamp && h != "url" {
+			cb, err1 := os.ReadFile(cf)
+			eb, err2 := os.ReadFile(ef)
+			if err1 == nil && err2 == nil {
+				chunks.Write(cb)
+				exs.Write(eb)
+				reused++
+				continue
+			}
+		}
+		var cbuf, ebuf bytes.Buffer
+		var iopt ingest.Options
+		r.cfg.Ingest.Apply(&iopt)
+		sum, err := ingest.Run(ctx, []string{f}, iopt, &ingest.JSONOutput{Chunks: &cbuf, Examples: &ebuf})
+		if err != nil {
+			return "", err
+		}
+		for src, e := range sum.Errors {
+			failed = append(failed, rel(r.cfg.dir, src)+": "+e)
+		}
+		if err := datasets.WriteFileAtomic(cf, cbuf.Bytes()); err != nil {
+			return "", err
+		}
+		if err := datasets.WriteFileAtomic(ef, ebuf.Bytes()); err != nil {
+			return "", err
+		}
+		r.man.Sources[f] = stamp
+		chunks.Write(cbuf.Bytes())
+		exs.Write(ebuf.Bytes())
+		redone++
+	}
+	for _, e := range failed {
+		fmt.Fprintf(r.log, "         source failed: %s\n", e)
+	}
+	if err := datasets.WriteFileAtomic(r.chunks(), chunks.Bytes()); err != nil {
+		return "", err
+	}
+	if err := datasets.WriteFileAtomic(r.chatlogs(), exs.Bytes()); err != nil {
+		return "", err
+	}
+	nChunks := bytes.Count(chunks.Bytes(), []byte("\n"))
+	nEx := bytes.Count(exs.Bytes(), []byte("\n"))
+	if nChunks == 0 && nEx == 0 {
+		return "", fmt.Errorf("no text came out of the sources")
+	}
+	return fmt.Sprintf("%d sources (%d re-ingested, %d unchanged, %d failed), %d chunks, %d chat-log examples", len(files), redone, reused, len(failed), nChunks, nEx), nil
+}
