@@ -12,10 +12,10 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/internal/corpus"
 )
 
-var chatSamples = testenv.Corpus("chat-samples") + "/"
+var chatSamples = corpus.Path("chat-samples") + "/"
 
 // Every file of the chat-samples corpus loads, or is refused row by row with
 // the reason: nothing is dropped silently.

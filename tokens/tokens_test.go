@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/internal/corpus"
 )
 
 func TestCountMatchesLibrary(t *testing.T) {
@@ -28,9 +28,9 @@ func TestCountMatchesLibrary(t *testing.T) {
 
 // TestCorpusMatchesLibrary compares whole real files, message by message.
 func TestCorpusMatchesLibrary(t *testing.T) {
-	files, _ := filepath.Glob(testenv.Corpus("chat-samples/*/*.json*"))
+	files, _ := filepath.Glob(corpus.Path("chat-samples/*/*.json*"))
 	if len(files) == 0 {
-		t.Fatal("no chat-samples corpus at " + testenv.Corpus())
+		t.Fatal("no chat-samples corpus at " + corpus.Path())
 	}
 	c := NewCounter()
 	for _, f := range files {
@@ -162,7 +162,7 @@ func TestCountNorm(t *testing.T) {
 }
 
 func BenchmarkCount(b *testing.B) {
-	data, err := os.ReadFile(testenv.Corpus("chat-samples/llama-factory/dpo_en_demo.json"))
+	data, err := os.ReadFile(corpus.Path("chat-samples/llama-factory/dpo_en_demo.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,7 +25,7 @@ type sample struct {
 	Timeout time.Duration `yaml:"timeout" flag:"timeout" help:"per request"`
 	List    []string      `yaml:"list" help:"workspace only"`
 	Secret  string        `yaml:"-" flag:"secret" env:"CONF_TEST_SECRET" help:"flag only"`
-	inner `yaml:",inline"`
+	inner   `yaml:",inline"`
 }
 
 func defaults() sample {

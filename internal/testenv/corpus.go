@@ -1,23 +1,17 @@
 package testenv
 
 import (
-	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/tuneline/tuneline/internal/corpus"
 )
 
-// Root is the repository's top folder (found from this file's place, so it
-// holds for a test run from any package).
-func Root() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+// Root is the repository's top folder.
+func Root() string { return corpus.Root() }
 
 // Corpus is the path of rel inside testdata/corpora, the real files the
 // tests read (each folder has its SOURCE.txt and licence).
-func Corpus(rel ...string) string {
-	return filepath.Join(append([]string{Root(), "testdata", "corpora"}, rel...)...)
-}
+func Corpus(rel ...string) string { return corpus.Path(rel...) }
 
 // Integration marks a test that runs a real outside program (Ollama,
 // Chromium, DuckDB through npm, the go toolchain): skipped under -short, the
