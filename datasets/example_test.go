@@ -1,6 +1,8 @@
 package datasets
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -60,5 +62,46 @@ func BenchmarkContentID(b *testing.B) {
 		{Role: "assistant", Content: strings.Repeat("Rayleigh scattering of sunlight by the air. ", 12)}}
 	for b.Loop() {
 		ContentID(msgs)
+	}
+}
+
+// Chunks reads every chunk with its place, and ends at the first line that
+// is not a chunk with an error naming file and line.
+func TestChunks(t *testing.T) {
+	dir := t.TempDir()
+	good := `{"id":"a","doc_id":"d","seq":0,"source":"s.pdf","kind":"pdf","page_start":2,"tokens":3,"text":"one two three"}` + "\n\n" +
+		`{"id":"b","doc_id":"d","seq":1,"source":"s.pdf","kind":"pdf","tokens":1,"text":"four"}` + "\n"
+	for _, tt := range []struct {
+		name, text string
+		ids        []string
+		err        string
+	}{
+		{"good", good, []string{"a", "b"}, ""},
+		{"bad json", good + "{not json\n", []string{"a", "b"}, "bad.jsonl:4: not a chunk"},
+		{"no text", `{"id":"c","text":""}` + "\n", nil, "bad.jsonl:1: not a chunk: it has no id or no text"},
+		{"no id", `{"text":"x"}`, nil, "bad.jsonl:1: not a chunk"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, "bad.jsonl")
+			os.WriteFile(p, []byte(tt.text), 0o644)
+			var ids []string
+			var gotErr error
+			for c, err := range Chunks(p) {
+				if err != nil {
+					gotErr = err
+					break
+				}
+				ids = append(ids, c.ID)
+				if c.ID == "b" && (c.Line != 3 || c.Offset != int64(strings.Index(tt.text, `{"id":"b"`))) {
+					t.Errorf("chunk b at line %d offset %d", c.Line, c.Offset)
+				}
+			}
+			if strings.Join(ids, ",") != strings.Join(tt.ids, ",") {
+				t.Errorf("ids %v, want %v", ids, tt.ids)
+			}
+			if (gotErr == nil) != (tt.err == "") || gotErr != nil && !strings.Contains(gotErr.Error(), tt.err) {
+				t.Errorf("error %v, want %q", gotErr, tt.err)
+			}
+		})
 	}
 }

@@ -1,9 +1,7 @@
 package datasets
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,51 +9,18 @@ import (
 	"strings"
 )
 
-// ChunkRef is what lineage needs of a chunk (the lines tuneline ingest
-// writes).
-type ChunkRef struct {
-	ID        string  `json:"id"`
-	DocID     string  `json:"doc_id"`
-	Source    string  `json:"source"`
-	Kind      string  `json:"kind"`
-	Title     string  `json:"title"`
-	Section   string  `json:"section"`
-	PageStart int     `json:"page_start"`
-	PageEnd   int     `json:"page_end"`
-	TimeStart float64 `json:"time_start"`
-	TimeEnd   float64 `json:"time_end"`
-	Tokens    int     `json:"tokens"`
-	Text      string  `json:"text"`
-}
-
-// ReadChunks streams a chunks file.
-func ReadChunks(path string, fn func(ChunkRef) error) error {
-	f, err := Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
-	line := 0
-	for {
-		b, err := br.ReadBytes('\n')
-		if len(strings.TrimSpace(string(b))) > 0 {
-			line++
-			var c ChunkRef
-			if jerr := json.Unmarshal(b, &c); jerr != nil {
-				return fmt.Errorf("%s:%d: %w", path, line, jerr)
-			}
-			if ferr := fn(c); ferr != nil {
-				return ferr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
+// ReadChunks streams a chunks file to fn (see Chunks for the rule on bad
+// lines).
+func ReadChunks(path string, fn func(Chunk) error) error {
+	for c, err := range Chunks(path) {
 		if err != nil {
 			return err
 		}
+		if err := fn(c.Chunk); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // SourceCoverage is how much of one source produced examples.
@@ -151,7 +116,7 @@ func StatsFunc(ctx context.Context, path, chunksPath string, visit func(*Record)
 	if chunksPath != "" {
 		cov := map[string]*SourceCoverage{}
 		var order []string
-		err := ReadChunks(chunksPath, func(c ChunkRef) error {
+		err := ReadChunks(chunksPath, func(c Chunk) error {
 			sc := cov[c.Source]
 			if sc == nil {
 				sc = &SourceCoverage{Source: c.Source}
@@ -197,10 +162,10 @@ func clock(sec float64) string {
 
 // Lineage is an example traced back to its chunk and source location.
 type Lineage struct {
-	Example Example   `json:"example"`
-	File    string    `json:"found_in"`
-	Line    int       `json:"line"`
-	Chunk   *ChunkRef `json:"chunk,omitempty"`
+	Example Example `json:"example"`
+	File    string  `json:"found_in"`
+	Line    int     `json:"line"`
+	Chunk   *Chunk  `json:"chunk,omitempty"`
 }
 
 // Find looks an example up by id in the files, and its chunk in chunksPath.
@@ -223,7 +188,7 @@ func Find(ctx context.Context, id string, files []string, chunksPath string) (*L
 			}
 			l := &Lineage{Example: ex, File: f, Line: rec.Pos.Line}
 			if chunksPath != "" && ex.Meta.ChunkID != "" {
-				ReadChunks(chunksPath, func(c ChunkRef) error {
+				ReadChunks(chunksPath, func(c Chunk) error {
 					if c.ID == ex.Meta.ChunkID {
 						cc := c
 						l.Chunk = &cc

@@ -4,6 +4,8 @@
 // runs extractors in parallel and chunks what they return.
 package ingest
 
+import "github.com/tuneline/tuneline/datasets"
+
 // Kinds of source.
 const (
 	KindPDF        = "pdf"
@@ -41,20 +43,6 @@ type Document struct {
 	Warnings []string
 }
 
-// Chunk is a piece of a document sized for a prompt, with its provenance.
-type Chunk struct {
-	ID        string  `json:"id"`
-	DocID     string  `json:"doc_id"`
-	Seq       int     `json:"seq"`
-	Source    string  `json:"source"`
-	Kind      string  `json:"kind"`
-	Title     string  `json:"title,omitempty"`
-	Section   string  `json:"section,omitempty"`
-	PageStart int     `json:"page_start,omitempty"`
-	PageEnd   int     `json:"page_end,omitempty"`
-	TimeStart float64 `json:"time_start,omitempty"`
-	TimeEnd   float64 `json:"time_end,omitempty"`
-	Speaker   string  `json:"speaker,omitempty"`
-	Tokens    int     `json:"tokens"`
-	Text      string  `json:"text"`
-}
+// Chunk is a piece of a document sized for a prompt, with its provenance
+// (the type lives with the other dataset types).
+type Chunk = datasets.Chunk

@@ -2,9 +2,14 @@ package pipelines
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tuneline/tuneline/internal/testenv"
@@ -165,5 +170,54 @@ func TestManifestIgnoresVersionAndLocation(t *testing.T) {
 	}
 	if a := actions(res)["ingest"]; a.Action != "planned" || !strings.Contains(a.Reason, "format") {
 		t.Errorf("new ingest format: %s (%s)", a.Action, a.Reason)
+	}
+}
+
+// A workspace with api: openai and base_url at a real Ollama's /v1 runs end
+// to end: generation, judging and evaluation go through the
+// OpenAI-compatible API, model creation through Ollama's (host).
+func TestRunOpenAIWorkspace(t *testing.T) {
+	srv := testenv.Ollama(t)
+	target, _ := url.Parse(srv.URL)
+	var mu sync.Mutex
+	paths := map[string]int{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths[r.URL.Path]++
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	dir := workspace(t, front.URL)
+	ws := filepath.Join(dir, "tuneline.yaml")
+	b, _ := os.ReadFile(ws)
+	s := strings.Replace(string(b), "  api: ollama\n", "  api: openai\n  base_url: "+front.URL+"/v1\n", 1)
+	os.WriteFile(ws, []byte(s), 0o644)
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Ollama.API != "openai" {
+		t.Fatalf("api %q", cfg.Ollama.API)
+	}
+	var log strings.Builder
+	res, err := Run(context.Background(), cfg, Options{Version: "test", Log: &log})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	for _, st := range Stages {
+		if a := actions(res)[st]; a.Action != "ran" {
+			t.Errorf("%s %s (%s)", st, a.Action, a.Reason)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("requests by path: %v", paths)
+	if paths["/v1/chat/completions"] == 0 || paths["/api/chat"] > paths["/v1/chat/completions"] {
+		t.Errorf("generation did not go through the OpenAI-compatible API: %v", paths)
+	}
+	if paths["/api/create"] == 0 {
+		t.Errorf("no model was created through Ollama's API: %v", paths)
 	}
 }

@@ -1,7 +1,6 @@
 package synth
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
-	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/internal/ordered"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
@@ -123,32 +121,18 @@ type chunkIndex struct {
 }
 
 func openChunkIndex(path string) (*chunkIndex, error) {
+	idx := &chunkIndex{off: map[string][2]int64{}}
+	for at, err := range datasets.Chunks(path) {
+		if err != nil {
+			return nil, err
+		}
+		idx.off[at.ID] = [2]int64{at.Offset, at.Size}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	idx := &chunkIndex{f: f, off: map[string][2]int64{}}
-	br := bufio.NewReaderSize(f, 1<<20)
-	var pos int64
-	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			var c struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(line, &c) == nil && c.ID != "" {
-				idx.off[c.ID] = [2]int64{pos, int64(len(line))}
-			}
-			pos += int64(len(line))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
+	idx.f = f
 	return idx, nil
 }
 
@@ -164,8 +148,10 @@ func (c *chunkIndex) text(id string) string {
 	if _, err := c.f.ReadAt(b, o[0]); err != nil {
 		return ""
 	}
-	var ch ingest.Chunk
-	json.Unmarshal(b, &ch)
+	var ch datasets.Chunk
+	if json.Unmarshal(b, &ch) != nil || ch.ID != id {
+		return "" // a compressed chunks file: offsets are of its decompressed text
+	}
 	return ch.Text
 }
 

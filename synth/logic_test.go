@@ -15,7 +15,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/tokens"
@@ -112,7 +112,7 @@ func TestPlanRequest(t *testing.T) {
 	p := testPersona(t)
 	tc := tokens.NewCounter()
 	opt := &Options{Model: "m", Persona: p, Limits: Limits{QuestionChars: 50, AnswerChars: 100}, Seed: 1, Temperature: 0.7}
-	chunk := &ingest.Chunk{ID: "c1", Seq: 2, Text: "Light is a wave and a particle.", Tokens: 9}
+	chunk := &datasets.Chunk{ID: "c1", Seq: 2, Text: "Light is a wave and a particle.", Tokens: 9}
 	req, key := plan(&task{chunk: chunk, kind: "qa", n: 3}, opt, llm.ModelInfo{ContextLength: 8192}, tc)
 	if len(req.Messages) != 2 || req.Messages[0].Role != "system" || !strings.Contains(req.Messages[0].Content, p.Voice()) {
 		t.Fatalf("system prompt lacks the persona: %+v", req.Messages)
@@ -150,7 +150,7 @@ func TestPlanRequest(t *testing.T) {
 	}
 	// The reply budget is at most half the context, and the passage is
 	// cut to fit what is left.
-	long := &ingest.Chunk{ID: "c2", Text: strings.Repeat("photon ", 3000), Tokens: 3000}
+	long := &datasets.Chunk{ID: "c2", Text: strings.Repeat("photon ", 3000), Tokens: 3000}
 	req, _ = plan(&task{chunk: long, kind: "qa", n: 3}, opt, llm.ModelInfo{ContextLength: 2048}, tc)
 	if req.MaxTokens != 1024 {
 		t.Errorf("reply budget %d, want half of 2048", req.MaxTokens)

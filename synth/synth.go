@@ -7,7 +7,6 @@
 package synth
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
-	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/internal/ordered"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
@@ -91,7 +89,7 @@ type Summary struct {
 
 type task struct {
 	seq   int
-	chunk *ingest.Chunk
+	chunk *datasets.Chunk
 	kind  string // "qa" or "conversation"
 	n     int    // pairs or turns
 	index int    // which conversation
@@ -197,48 +195,22 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 	// Chunks -> tasks, in order; tasks run on opt.Parallel workers and their
 	// examples are written in task order.
 	tasks := func(yield func(*task, error) bool) {
-		f, err := datasets.Open(chunksPath)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		defer f.Close()
-		br := bufio.NewReaderSize(f, 1<<20)
-		seq, line := 0, 0
-		for {
-			b, rerr := br.ReadBytes('\n')
-			if len(strings.TrimSpace(string(b))) > 0 {
-				line++
-				var c ingest.Chunk
-				if err := json.Unmarshal(b, &c); err != nil || c.Text == "" {
-					yield(nil, fmt.Errorf("%s:%d: not a chunk (want the JSON lines tuneline ingest writes): %v", chunksPath, line, err))
+		seq := 0
+		for at, err := range datasets.Chunks(chunksPath) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			c := at.Chunk
+			for _, t := range opt.tasksOf(&c) {
+				t.seq = seq
+				seq++
+				mu.Lock()
+				sum.Tasks++
+				mu.Unlock()
+				if !yield(t, nil) {
 					return
 				}
-				pairs := opt.PairsPerChunk
-				if pairs <= 0 {
-					pairs = min(max((c.Tokens+opt.TokensPerPair-1)/opt.TokensPerPair, 1), opt.MaxPairs)
-				}
-				ts := []*task{{chunk: &c, kind: "qa", n: pairs}}
-				for k := range opt.Conversations {
-					ts = append(ts, &task{chunk: &c, kind: "conversation", n: opt.Turns, index: k})
-				}
-				for _, t := range ts {
-					t.seq = seq
-					seq++
-					mu.Lock()
-					sum.Tasks++
-					mu.Unlock()
-					if !yield(t, nil) {
-						return
-					}
-				}
-			}
-			if rerr == io.EOF {
-				return
-			}
-			if rerr != nil {
-				yield(nil, rerr)
-				return
 			}
 		}
 	}
@@ -298,7 +270,7 @@ func taskSeed(opt *Options, t *task) int {
 
 // passage fits the chunk text into the model's context next to the prompt
 // and the reply.
-func passage(c *ingest.Chunk, ctxLen, replyTokens int, tc *tokens.Counter) string {
+func passage(c *datasets.Chunk, ctxLen, replyTokens int, tc *tokens.Counter) string {
 	budget := ctxLen - replyTokens - 700 // instructions and persona
 	if budget <= 0 || c.Tokens <= budget {
 		return c.Text
@@ -357,36 +329,41 @@ type PlannedRequest struct {
 	Examples int // examples a valid reply yields
 }
 
+// tasksOf is a chunk's tasks: its Q&A pairs (fixed, or one per
+// TokensPerPair tokens up to MaxPairs) and its conversations.
+func (o *Options) tasksOf(c *datasets.Chunk) []*task {
+	pairs := o.PairsPerChunk
+	if pairs <= 0 {
+		pairs = min(max((c.Tokens+o.TokensPerPair-1)/o.TokensPerPair, 1), o.MaxPairs)
+	}
+	ts := []*task{{chunk: c, kind: "qa", n: pairs}}
+	for k := range o.Conversations {
+		ts = append(ts, &task{chunk: c, kind: "conversation", n: o.Turns, index: k})
+	}
+	return ts
+}
+
 // Plan returns the first request of every task Run would do for the chunks
 // file (Options as for Run; info as Preflight returns it).
 func Plan(chunksPath string, opt Options, info llm.ModelInfo) ([]PlannedRequest, error) {
 	opt.defaults()
-	f, err := datasets.Open(chunksPath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	tc := tokens.NewCounter()
 	var out []PlannedRequest
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var c ingest.Chunk
-		if json.Unmarshal(sc.Bytes(), &c) != nil || c.Text == "" {
-			continue
+	for at, err := range datasets.Chunks(chunksPath) {
+		if err != nil {
+			return nil, err
 		}
-		pairs := opt.PairsPerChunk
-		if pairs <= 0 {
-			pairs = min(max((c.Tokens+opt.TokensPerPair-1)/opt.TokensPerPair, 1), opt.MaxPairs)
-		}
-		r, _ := plan(&task{chunk: &c, kind: "qa", n: pairs}, &opt, info, tc)
-		out = append(out, PlannedRequest{r, pairs})
-		for k := range opt.Conversations {
-			r, _ := plan(&task{chunk: &c, kind: "conversation", n: opt.Turns, index: k}, &opt, info, tc)
-			out = append(out, PlannedRequest{r, 1})
+		c := at.Chunk
+		for _, t := range opt.tasksOf(&c) {
+			r, _ := plan(t, &opt, info, tc)
+			n := t.n // pairs
+			if t.kind == "conversation" {
+				n = 1
+			}
+			out = append(out, PlannedRequest{r, n})
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 func runTask(ctx context.Context, t *task, opt *Options, info llm.ModelInfo, cache *llm.Cache, tc *tokens.Counter, sum *Summary, mu *sync.Mutex, rng *rand.Rand) ([]datasets.Example, error) {
