@@ -65,8 +65,6 @@ func fields(v reflect.Value) []Field {
 	return out
 }
 
-var durationType = reflect.TypeOf(time.Duration(0))
-
 // Flags returns a flag for every field of cfg that has a flag tag, each
 // writing into its field and showing the field's current value as its
 // default: set the defaults in cfg first.
