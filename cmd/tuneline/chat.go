@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -97,31 +93,8 @@ func runChat(ctx context.Context, o *ChatOptions) error {
 		}
 		fmt.Fprintf(o.IO.ErrOut, "loaded %d facts\n", n)
 	}
-	ask := func(q string) (memory.Episode, error) {
-		recall, err := mem.Retrieve(q, o.Recall)
-		if err != nil {
-			return memory.Episode{}, err
-		}
-		var sys []string
-		if p != nil {
-			sys = append(sys, strings.TrimSpace(p.System))
-		}
-		if c := recall.Context(); c != "" {
-			sys = append(sys, c)
-		}
-		var msgs []llm.Message
-		if len(sys) > 0 {
-			msgs = append(msgs, llm.Message{Role: "system", Content: strings.Join(sys, "\n\n")})
-		}
-		msgs = append(msgs, llm.Message{Role: "user", Content: q})
-		// A dropped connection or an overloaded server is retried; the
-		// timeout is the server section's.
-		rep, _, err := llm.Send(ctx, b, llm.Request{Model: o.Model, Messages: msgs, Temperature: 0.7, MaxTokens: o.MaxTokens}, o.Server.Timeout, 0, 3, rand.Float64)
-		if err != nil {
-			return memory.Episode{}, err
-		}
-		return mem.AddEpisode(memory.Episode{Query: q, Response: strings.TrimSpace(rep.Content)})
-	}
+	sess := &memory.Session{Store: mem, Backend: b, Model: o.Model, Persona: p, Recall: o.Recall, MaxTokens: o.MaxTokens, Timeout: o.Server.Timeout}
+	ask := func(q string) (memory.Episode, error) { return sess.Ask(ctx, q) }
 	if o.Ask != "" {
 		e, err := ask(o.Ask)
 		if err != nil {
@@ -134,80 +107,5 @@ func runChat(ctx context.Context, o *ChatOptions) error {
 		fmt.Fprintln(o.IO.Out, e.Response)
 		return mem.AppendLog(e)
 	}
-	return repl(ctx, o.IO.In, o.IO.Out, mem, ask)
-}
-
-// repl runs the interactive loop; a turn is written to the log when it is
-// final (the next question, a rating, or the end).
-func repl(ctx context.Context, in io.Reader, out io.Writer, mem *memory.Store, ask func(string) (memory.Episode, error)) error {
-	var pending *memory.Episode
-	flush := func() error {
-		if pending == nil {
-			return nil
-		}
-		err := mem.AppendLog(*pending)
-		pending = nil
-		return err
-	}
-	defer flush()
-	sc := bufio.NewScanner(in)
-	sc.Buffer(nil, 1<<20)
-	fmt.Fprint(out, "> ")
-	for sc.Scan() {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "":
-		case line == "/quit" || line == "/exit":
-			return flush()
-		case line == "/good" || line == "/bad":
-			if pending == nil {
-				fmt.Fprintln(out, "nothing to rate yet")
-				break
-			}
-			pending.Rating = strings.TrimPrefix(line, "/")
-			mem.Rate(pending.ID, pending.Rating)
-			fmt.Fprintf(out, "rated %s\n", pending.Rating)
-			if err := flush(); err != nil {
-				return err
-			}
-		case line == "/facts":
-			facts, err := mem.Facts()
-			if err != nil {
-				return err
-			}
-			for _, f := range facts {
-				fmt.Fprintln(out, f)
-			}
-		case strings.HasPrefix(line, "/fact "):
-			f := strings.Fields(strings.TrimPrefix(line, "/fact "))
-			if len(f) < 2 || !strings.Contains(strings.Join(f[1:], " "), "=") {
-				fmt.Fprintln(out, "usage: /fact TOPIC KEY=VALUE")
-				break
-			}
-			k, v, _ := strings.Cut(strings.Join(f[1:], " "), "=")
-			if err := mem.AddFact(memory.Fact{Topic: f[0], Key: k, Value: strings.TrimSpace(v)}); err != nil {
-				fmt.Fprintln(out, err)
-				break
-			}
-			fmt.Fprintln(out, "remembered")
-		case strings.HasPrefix(line, "/"):
-			fmt.Fprintln(out, "commands: /fact TOPIC KEY=VALUE, /facts, /good, /bad, /quit")
-		default:
-			if err := flush(); err != nil {
-				return err
-			}
-			e, err := ask(line)
-			if err != nil {
-				fmt.Fprintln(out, "error:", err)
-				break
-			}
-			pending = &e
-			fmt.Fprintln(out, e.Response)
-		}
-		fmt.Fprint(out, "> ")
-	}
-	return sc.Err()
+	return memory.REPL(ctx, o.IO.In, o.IO.Out, mem, ask)
 }
