@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // AtomicFile is a file that appears at its path only when committed: it is
@@ -34,7 +35,9 @@ func CreateAtomic(path string) (*AtomicFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	// The temp name carries the pid, so that CleanTemp can tell a crashed
+	// write's leftover from a live one.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
@@ -79,6 +82,12 @@ func (a *AtomicFile) CommitAs(path string) error {
 	}
 	if cerr := a.f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		// CreateTemp made the file 0600; it gets the mode a plain create
+		// would have given it (0666 less the umask: 0644 under umask 022),
+		// so that other users, containers and trainers can read the data.
+		err = os.Chmod(a.f.Name(), FileMode())
 	}
 	if err == nil {
 		err = os.Rename(a.f.Name(), path)

@@ -2,6 +2,7 @@ package format
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -81,6 +82,18 @@ func DatasetCard(opt Options, r *Report) []byte {
 	}
 	b.WriteString("---\n")
 	fmt.Fprintf(&b, "license: %s\n", yamlString(license))
+	if license == "other" {
+		// The Hub's card spec: a licence that is not in its list is
+		// "other" with a name and a link.
+		name, link := opt.LicenseName, opt.LicenseLink
+		if name == "" {
+			name = "unspecified"
+		}
+		fmt.Fprintf(&b, "license_name: %s\n", yamlString(name))
+		if link != "" {
+			fmt.Fprintf(&b, "license_link: %s\n", yamlString(link))
+		}
+	}
 	if len(opt.Language) > 0 {
 		b.WriteString("language:\n")
 		for _, l := range opt.Language {
@@ -134,4 +147,24 @@ func DatasetCard(opt Options, r *Report) []byte {
 	}
 	fmt.Fprintf(&b, "The split is a hash of each example's content with seed %d (%.0f%% train).\n", r.Seed, r.SplitRatio*100)
 	return []byte(b.String())
+}
+
+// languageCode matches the Hub's language codes: ISO 639-1 or 639-3 with an
+// optional region or script subtag (en, fr, yue, en-US, zh-Hant).
+var languageCode = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+
+// CheckLanguages trims and validates the card's language codes.
+func CheckLanguages(langs []string) ([]string, error) {
+	var out []string
+	for _, l := range langs {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if !languageCode.MatchString(l) {
+			return nil, fmt.Errorf("language %q is not a language code (ISO 639-1 or 639-3, like en, fr, yue or en-US)", l)
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }

@@ -12,8 +12,13 @@ type Config struct {
 	MaxTokens   int     `yaml:"max_tokens" flag:"max-tokens" help:"flag examples longer than this many tokens"`
 	Compression string  `yaml:"compression" flag:"compression" help:"hf: Parquet compression, snappy | zstd | gzip | none"`
 	ShardSize   int64   `yaml:"shard_size" flag:"shard-size" help:"hf: largest Parquet shard, in MB"`
-	License     string  `yaml:"license" flag:"license" help:"hf: licence id for the dataset card"`
-	Language    string  `yaml:"language" flag:"language" help:"hf: comma-separated language codes for the dataset card"`
+	License     string  `yaml:"license" flag:"license" help:"hf: licence id for the dataset card (the Hub's list, e.g. cc-by-4.0, apache-2.0; other)"`
+	LicenseName string  `yaml:"license_name" flag:"license-name" help:"hf: the licence's name when license is other"`
+	LicenseLink string  `yaml:"license_link" flag:"license-link" help:"hf: a link to the licence's text when license is other"`
+	Language    string  `yaml:"language" flag:"language" help:"hf: comma-separated language codes for the dataset card (ISO 639: en, fr, yue, en-US)"`
+	// AbsolutePaths keeps the inputs' absolute paths in the provenance the
+	// export writes (meta.origin, meta.source, the report).
+	AbsolutePaths bool `yaml:"absolute_paths" flag:"absolute-paths" help:"keep absolute input paths in the exported provenance and report (default: relative to the workspace or current folder)"`
 }
 
 // DefaultConfig holds the defaults of every field.
@@ -25,6 +30,7 @@ func DefaultConfig() Config {
 func (c Config) Apply(o *Options) {
 	o.Split, o.Seed, o.NearDup, o.MaxTokens = c.Split, c.Seed, c.NearDup, c.MaxTokens
 	o.Compression, o.ShardBytes, o.License = c.Compression, c.ShardSize*1_000_000, c.License
+	o.LicenseName, o.LicenseLink, o.AbsolutePaths = c.LicenseName, c.LicenseLink, c.AbsolutePaths
 	o.Language = nil
 	for _, l := range strings.Split(c.Language, ",") {
 		if l = strings.TrimSpace(l); l != "" {

@@ -51,17 +51,20 @@ type sharegptTurn struct {
 	Value string `json:"value"`
 }
 
+// Every line of a JSONL export has the same keys (empty string, empty
+// list when absent): Hugging Face datasets reads JSON Lines in blocks and
+// refuses a block whose columns differ from the first's.
 type sharegptLine struct {
 	Conversations []sharegptTurn `json:"conversations"`
-	System        string         `json:"system,omitempty"`
+	System        string         `json:"system"`
 }
 
 type alpacaLine struct {
 	Instruction string      `json:"instruction"`
 	Input       string      `json:"input"`
 	Output      string      `json:"output"`
-	System      string      `json:"system,omitempty"`
-	History     [][2]string `json:"history,omitempty"`
+	System      string      `json:"system"`
+	History     [][2]string `json:"history"`
 }
 
 type vertexPart struct {
@@ -103,7 +106,7 @@ func Encode(ex *datasets.Example, target string) ([]byte, string) {
 			return nil, r
 		}
 		t := ex.Turns()
-		l := alpacaLine{System: ex.System(), Instruction: t[len(t)-2].Content, Output: t[len(t)-1].Content}
+		l := alpacaLine{System: ex.System(), Instruction: t[len(t)-2].Content, Output: t[len(t)-1].Content, History: [][2]string{}}
 		for i := 0; i+2 < len(t); i += 2 {
 			l.History = append(l.History, [2]string{t[i].Content, t[i+1].Content})
 		}

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,12 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
-
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress"
 
 	"github.com/tuneline/tuneline/datasets"
 )
@@ -41,8 +40,16 @@ type Options struct {
 	Workers       int
 	Name          string   // dataset name (dataset_info.json, card)
 	License       string   // hf card licence id
+	LicenseName   string   // hf card: the licence's name when License is "other"
+	LicenseLink   string   // hf card: where its text is when License is "other"
 	Language      []string // hf card languages
 	Version       string   // tool version recorded in outputs
+	// BaseDir is the folder provenance paths are shown relative to (the
+	// workspace; default the current folder): no absolute path of the
+	// inputs reaches the files a user uploads.
+	BaseDir string
+	// AbsolutePaths keeps provenance paths absolute instead.
+	AbsolutePaths bool
 	// MemoryLimit, when set, keeps the Go runtime's soft memory limit at
 	// this many bytes plus the size of the deduplication index, so that
 	// memory grows with the index and not with garbage.
@@ -74,6 +81,11 @@ type LimitCheck struct {
 	Value int64  `json:"value"`
 	OK    bool   `json:"ok"`
 	Note  string `json:"note,omitempty"`
+	// Minimum: the value must reach the limit rather than stay under it.
+	Minimum bool `json:"minimum,omitempty"`
+	// Advisory checks hold for some of the target's models and not
+	// others: they are reported, not failed.
+	Advisory bool `json:"advisory,omitempty"`
 }
 
 // Report is export-report.json.
@@ -109,7 +121,7 @@ type DedupReport struct {
 // LimitsOK tells whether every target limit held.
 func (r *Report) LimitsOK() bool {
 	for _, l := range r.Limits {
-		if !l.OK {
+		if !l.OK && !l.Advisory {
 			return false
 		}
 	}
@@ -144,6 +156,7 @@ const (
 // Export validates, deduplicates, splits and writes files in the target
 // format. Output files appear only when the whole export succeeded.
 func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
+	var err0 error
 	if opt.Split <= 0 || opt.Split > 1 {
 		return nil, fmt.Errorf("--split %v: must be in (0, 1]", opt.Split)
 	}
@@ -153,6 +166,19 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	if opt.Name == "" {
 		opt.Name = "tuneline"
 	}
+	if opt.Language, err0 = CheckLanguages(opt.Language); err0 != nil {
+		return nil, err0
+	}
+	// The set of files is written into a staging folder and swapped in as
+	// a whole: never a mix of this export's files and an earlier one's.
+	stage, err0 := datasets.NewStagedDir(opt.OutDir)
+	if err0 != nil {
+		return nil, err0
+	}
+	defer stage.Abort()
+	finalDir := opt.OutDir
+	opt.OutDir = stage.Dir
+	show := opt.shower()
 	var s sink
 	var err error
 	switch opt.Target {
@@ -173,7 +199,7 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	k := NewChecker(opt.MaxTokens)
 	tally := NewTally(opt.MaxTokens)
 	tally.S.Files = append(tally.S.Files, files...)
-	rep := &Report{Tool: "tuneline " + opt.Version, Target: opt.Target, OutDir: opt.OutDir, Inputs: files,
+	rep := &Report{Tool: "tuneline " + opt.Version, Target: opt.Target, OutDir: show(finalDir), Inputs: slices.Clone(files),
 		Dropped: map[string]int{}, Drops: []Drop{}, Splits: map[string]SplitReport{},
 		Seed: opt.Seed, SplitRatio: opt.Split,
 		Dedup: DedupReport{NearDupThreshold: opt.NearDup, Bands: params.Bands, Rows: params.Rows, Shingle: "word 2-grams of user and assistant text"}}
@@ -306,13 +332,30 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	if err := s.commit(rep); err != nil {
 		return nil, err
 	}
-	if opt.Target == TargetVertex {
+	switch opt.Target {
+	case TargetVertex:
 		vertexLimits(rep)
+	case TargetOpenAI:
+		openaiLimits(rep)
+	}
+	// The report goes next to the data a user uploads: the inputs' paths in
+	// it are shown relative (see Options.AbsolutePaths).
+	for i, f := range rep.Inputs {
+		rep.Inputs[i] = show(f)
 	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
+	for _, f := range files {
+		if sf := show(f); sf != f {
+			b = bytes.ReplaceAll(b, jsonText(f), jsonText(sf))
+		}
+	}
 	if err := datasets.WriteFileAtomic(filepath.Join(opt.OutDir, "export-report.json"), append(b, '\n')); err != nil {
 		return nil, err
 	}
+	if err := stage.Commit(); err != nil {
+		return nil, err
+	}
+	json.Unmarshal(b, rep) // the caller gets what the file says
 	return rep, nil
 }
 
@@ -437,112 +480,6 @@ func writeDatasetInfo(opt Options, splits []string) error {
 	}
 	b, _ := json.MarshalIndent(info, "", "  ")
 	return datasets.WriteFileAtomic(filepath.Join(opt.OutDir, "dataset_info.json"), append(b, '\n'))
-}
-
-// hfSink writes Parquet shards under data/ and the dataset card.
-type hfSink struct {
-	opt    Options
-	codec  compress.Codec
-	splits map[string]*hfSplit
-}
-
-type hfSplit struct {
-	shards []*datasets.AtomicFile
-	cur    *datasets.ParquetWriter
-}
-
-func newHFSink(opt Options) (*hfSink, error) {
-	h := &hfSink{opt: opt, splits: map[string]*hfSplit{}}
-	switch opt.Compression {
-	case "", "snappy":
-		h.codec = datasets.FastSnappy{}
-	case "zstd":
-		h.codec = &parquet.Zstd
-	case "gzip":
-		h.codec = &parquet.Gzip
-	case "none":
-		h.codec = &parquet.Uncompressed
-	default:
-		return nil, fmt.Errorf("--compression %q: want snappy, zstd, gzip or none", opt.Compression)
-	}
-	if h.opt.ShardBytes <= 0 {
-		h.opt.ShardBytes = 500_000_000
-	}
-	if h.opt.RowGroupBytes <= 0 {
-		// 8 MiB of text (about 2.5 MB compressed) a row group: what the
-		// row group buffers hold alive counts against the memory limit,
-		// and at 32 MiB the 1M-example benchmark took a third more page
-		// faults (the runtime handed memory back and took it again).
-		h.opt.RowGroupBytes = 8 << 20
-	}
-	h.opt.RowGroupBytes = min(h.opt.RowGroupBytes, max(h.opt.ShardBytes/2, 1))
-	return h, nil
-}
-
-func (h *hfSink) write(split string, ex *datasets.Example, _ []byte) error {
-	sp := h.splits[split]
-	if sp == nil {
-		sp = &hfSplit{}
-		h.splits[split] = sp
-	}
-	if sp.cur != nil && sp.shards[len(sp.shards)-1].Size()+h.opt.RowGroupBytes > h.opt.ShardBytes {
-		if err := sp.cur.Close(); err != nil {
-			return err
-		}
-		sp.cur = nil
-	}
-	if sp.cur == nil {
-		f, err := datasets.CreateAtomic(filepath.Join(h.opt.OutDir, "data", fmt.Sprintf("%s-shard%d.parquet", split, len(sp.shards))))
-		if err != nil {
-			return err
-		}
-		sp.shards = append(sp.shards, f)
-		sp.cur = datasets.NewParquetWriter(f, datasets.ParquetOptions{Compression: h.codec,
-			RowGroupBytes: h.opt.RowGroupBytes, CreatedBy: "tuneline " + h.opt.Version})
-	}
-	return sp.cur.Write(ex)
-}
-
-func (h *hfSink) commit(r *Report) error {
-	dataDir := filepath.Join(h.opt.OutDir, "data")
-	var names []string
-	for _, split := range sortedKeys(h.splits) {
-		sp := h.splits[split]
-		if err := sp.cur.Close(); err != nil {
-			return err
-		}
-		sr := r.Splits[split]
-		for i, f := range sp.shards {
-			name := fmt.Sprintf("%s-%05d-of-%05d.parquet", split, i, len(sp.shards))
-			sr.Bytes += f.Size()
-			if err := f.CommitAs(filepath.Join(dataDir, name)); err != nil {
-				return err
-			}
-			sr.Files = append(sr.Files, "data/"+name)
-			names = append(names, name)
-		}
-		r.Splits[split] = sr
-	}
-	// Remove shards of an earlier export that this one did not write.
-	old, _ := filepath.Glob(filepath.Join(dataDir, "*-of-*.parquet"))
-	keep := map[string]bool{}
-	for _, n := range names {
-		keep[n] = true
-	}
-	for _, o := range old {
-		if !keep[filepath.Base(o)] {
-			os.Remove(o)
-		}
-	}
-	return datasets.WriteFileAtomic(filepath.Join(h.opt.OutDir, "README.md"), DatasetCard(h.opt, r))
-}
-
-func (h *hfSink) abort() {
-	for _, sp := range h.splits {
-		for _, f := range sp.shards {
-			f.Abort()
-		}
-	}
 }
 
 // SizeCategory is the Hub's size_categories value for n examples.

@@ -22,7 +22,7 @@ func (r *runner) export(ctx context.Context) (string, error) {
 	}
 	var parts []string
 	for _, f := range r.cfg.Export.Formats {
-		opt := format.Options{Target: f, OutDir: r.exportDir(f), Name: r.cfg.Name, Version: r.opt.Version}
+		opt := format.Options{Target: f, OutDir: r.exportDir(f), Name: r.cfg.Name, Version: r.opt.Version, BaseDir: r.cfg.dir}
 		r.cfg.Export.Apply(&opt)
 		rep, err := format.Export(ctx, inputs, opt)
 		if err != nil {

@@ -114,14 +114,20 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 		}
 		for _, l := range rep.Limits {
 			mark := "ok"
-			if !l.OK {
+			switch {
+			case l.OK:
+			case l.Minimum:
+				mark = "TOO FEW"
+			case l.Advisory:
+				mark = "over (" + l.Note + ")"
+			default:
 				mark = "EXCEEDED"
 			}
 			fmt.Fprintf(w, "  limit %-60s %d / %d  %s\n", l.Name, l.Value, l.Limit, mark)
 		}
 	}
 	if !rep.LimitsOK() {
-		return withCode(ExitLimits, fmt.Errorf("export: the %s output exceeds the target's documented limits (see above)", o.Target))
+		return withCode(ExitLimits, fmt.Errorf("export: the %s output does not meet the target's documented limits (see above)", o.Target))
 	}
 	return nil
 }

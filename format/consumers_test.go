@@ -1,0 +1,182 @@
+package format
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/chatgen"
+)
+
+func genFile(t *testing.T, n int) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gen.jsonl")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chatgen.Write(f, n, chatgen.Options{DupRate: 0.01, NearDupRate: 0.01, BadRate: 0.01, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+// Hugging Face datasets reads JSON Lines in 10 MB blocks and refuses a
+// block whose columns differ from the first block's (CastError: column
+// names don't match), which is how LLaMA-Factory loads sharegpt and alpaca
+// files: every line must have the same keys. The generated set mixes
+// examples with and without system prompts and history.
+func TestJSONLExportsHaveOneKeySet(t *testing.T) {
+	in := genFile(t, 30000)
+	// A third of the examples lose their system prompt, so that "system"
+	// is empty on some lines and present on others.
+	b, _ := os.ReadFile(in)
+	var out bytes.Buffer
+	for i, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var ex struct {
+			Messages []map[string]string `json:"messages"`
+		}
+		if i%3 == 0 && json.Unmarshal(line, &ex) == nil && len(ex.Messages) > 1 && ex.Messages[0]["role"] == "system" {
+			ex.Messages = ex.Messages[1:]
+			line, _ = json.Marshal(ex)
+		}
+		out.Write(line)
+		out.WriteByte('\n')
+	}
+	os.WriteFile(in, out.Bytes(), 0o644)
+	// Vertex AI reads each line on its own and documents systemInstruction
+	// as optional: it is left out there when empty.
+	for _, target := range []string{TargetShareGPT, TargetAlpaca, TargetOpenAI} {
+		t.Run(target, func(t *testing.T) {
+			dir := t.TempDir()
+			rep, err := Export(context.Background(), []string{in}, Options{Target: target, OutDir: dir, Split: 0.9, Seed: 1, NearDup: 0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var first []string
+			lines := 0
+			for _, split := range []string{"train", "validation"} {
+				f, err := os.Open(filepath.Join(dir, split+".jsonl"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sc := bufio.NewScanner(f)
+				sc.Buffer(nil, 1<<20)
+				for sc.Scan() {
+					var m map[string]json.RawMessage
+					if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+						t.Fatal(err)
+					}
+					var keys []string
+					for k := range m {
+						keys = append(keys, k)
+					}
+					slices.Sort(keys)
+					if first == nil {
+						first = keys
+					} else if !slices.Equal(keys, first) {
+						t.Fatalf("%s line %d has keys %v, the first line %v", split, lines+1, keys, first)
+					}
+					lines++
+				}
+				f.Close()
+			}
+			if lines != rep.Written || lines < 29000 {
+				t.Errorf("%d lines, %d written", lines, rep.Written)
+			}
+			t.Logf("%d lines, keys %v", lines, first)
+		})
+	}
+}
+
+// No absolute path of the inputs appears anywhere under an hf export: not
+// in the Parquet rows' provenance, not in the report or the card.
+func TestHFExportHasNoAbsolutePaths(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "secret-home", "user", "data.jsonl")
+	os.MkdirAll(filepath.Dir(in), 0o755)
+	os.WriteFile(in, []byte(`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}],"meta":{"source":"`+filepath.Join(dir, "secret-home", "user", "book.pdf")+`","page_start":3}}
+{"messages":[{"role":"user","content":"bad"}]}
+`), 0o644)
+	out := filepath.Join(t.TempDir(), "hf")
+	for _, abs := range []bool{false, true} {
+		rep, err := Export(context.Background(), []string{in}, Options{Target: TargetHF, OutDir: out, Split: 1, Compression: "none", BaseDir: filepath.Join(dir, "secret-home"), AbsolutePaths: abs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				if bytes.Contains(b, []byte(dir)) {
+					found = true
+					if !abs {
+						t.Errorf("%s holds an absolute input path", p)
+					}
+				}
+			}
+			return nil
+		})
+		if abs != found {
+			t.Errorf("absolute paths %v, found in the export %v", abs, found)
+		}
+		if !abs {
+			if rep.Inputs[0] != filepath.Join("user", "data.jsonl") {
+				t.Errorf("report input %q", rep.Inputs[0])
+			}
+			for rec, err := range datasets.ReadParquet(context.Background(), filepath.Join(out, "data", "train-00000-of-00001.parquet")) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m := rec.Meta; m.Source != filepath.Join("user", "book.pdf") || !strings.HasPrefix(m.Origin, filepath.Join("user", "data.jsonl")+":") {
+					t.Errorf("provenance %q %q", m.Source, m.Origin)
+				}
+			}
+		}
+	}
+}
+
+// Language codes for the card are checked.
+func TestCheckLanguages(t *testing.T) {
+	if got, err := CheckLanguages([]string{" en", "fr", "", "en-US", "yue", "zh-Hant"}); err != nil || len(got) != 5 {
+		t.Errorf("%v %v", got, err)
+	}
+	for _, bad := range []string{"English", "e", "en_US", "EN"} {
+		if _, err := CheckLanguages([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// OpenAI's documented limits are checked like Vertex's: fewer than 10
+// training examples fails; per-model context limits are flagged per model.
+func TestOpenAILimits(t *testing.T) {
+	r := &Report{Splits: map[string]SplitReport{SplitTrain: {Examples: 5, Tokens: Distribution{Max: 20000}}}}
+	openaiLimits(r)
+	if r.LimitsOK() {
+		t.Error("5 training examples passed OpenAI's minimum of 10")
+	}
+	flagged := map[string]bool{}
+	for _, l := range r.Limits {
+		if !l.OK {
+			flagged[l.Name] = true
+		}
+	}
+	if !flagged["training examples (OpenAI's minimum)"] || !flagged["tokens per example for gpt-3.5-turbo-0125 (cl100k count)"] ||
+		flagged["tokens per example for gpt-4o-mini-2024-07-18 (cl100k count)"] {
+		t.Errorf("flagged %v", flagged)
+	}
+	r.Splits[SplitTrain] = SplitReport{Examples: 10, Tokens: Distribution{Max: 20000}}
+	openaiLimits(r)
+	if !r.LimitsOK() {
+		t.Error("10 examples, over one model's context only: the export should pass with an advisory")
+	}
+}
