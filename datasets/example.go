@@ -20,11 +20,18 @@ const (
 	RoleAssistant = "assistant"
 )
 
-// Message is one chat turn.
+// Message is one chat turn. Name and Weight are OpenAI's optional message
+// fields: a participant's name, and on assistant messages whether to train
+// on the turn (weight 0: shown as context, not learned).
 type Message struct {
 	Role    string `json:"role" parquet:"role,dict"`
 	Content string `json:"content" parquet:"content"`
+	Name    string `json:"name,omitempty" parquet:"name,optional,dict"`
+	Weight  *int32 `json:"weight,omitempty" parquet:"weight,optional"`
 }
+
+// Skipped tells whether the message is marked not to be trained on.
+func (m *Message) Skipped() bool { return m.Weight != nil && *m.Weight == 0 }
 
 // Example is one training example: a conversation plus where it came from.
 type Example struct {

@@ -80,6 +80,8 @@ func (c *wireContent) UnmarshalJSON(b []byte) error {
 
 type wireMessage struct {
 	Role         *string         `json:"role"`
+	Name         *string         `json:"name"`
+	Weight       json.RawMessage `json:"weight"`
 	Content      wireContent     `json:"content"`
 	From         *string         `json:"from"`
 	Value        *string         `json:"value"`
@@ -283,7 +285,18 @@ func convertOpenAI(in []wireMessage) ([]Message, *RowError) {
 				return nil, e
 			}
 		}
-		out = append(out, Message{Role: role, Content: text})
+		msg := Message{Role: role, Content: text}
+		if m.Name != nil {
+			msg.Name = *m.Name
+		}
+		if present(m.Weight) {
+			var w int32
+			if err := json.Unmarshal(m.Weight, &w); err != nil || w < 0 || w > 1 {
+				return nil, rowErr(ErrBadField, "%s: weight must be 0 or 1, got %s", where, m.Weight)
+			}
+			msg.Weight = &w
+		}
+		out = append(out, msg)
 	}
 	return out, nil
 }

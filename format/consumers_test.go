@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -178,5 +179,57 @@ func TestOpenAILimits(t *testing.T) {
 	openaiLimits(r)
 	if !r.LimitsOK() {
 		t.Error("10 examples, over one model's context only: the export should pass with an advisory")
+	}
+}
+
+// OpenAI's per-message weight (0: do not train on this assistant turn) and
+// name survive into openai and hf; sharegpt, alpaca and vertex cannot say
+// "do not train on this turn" and refuse such an example, counted.
+func TestWeightAndNameRoundTrip(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "weighted.jsonl")
+	lines := []string{
+		`{"messages":[{"role":"system","content":"You are Ada."},{"role":"user","content":"Hi","name":"sam"},{"role":"assistant","content":"Wrong answer.","weight":0},{"role":"user","content":"Again?"},{"role":"assistant","content":"Right answer.","weight":1}]}`,
+		`{"messages":[{"role":"user","content":"Plain"},{"role":"assistant","content":"Reply"}]}`,
+		`{"messages":[{"role":"user","content":"q","weight":1},{"role":"assistant","content":"a"}]}`,
+		`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a","weight":0}]}`,
+		`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a","weight":2}]}`,
+	}
+	os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	zero, one := int32(0), int32(1)
+	want := []datasets.Message{{Role: "system", Content: "You are Ada."}, {Role: "user", Content: "Hi", Name: "sam"},
+		{Role: "assistant", Content: "Wrong answer.", Weight: &zero}, {Role: "user", Content: "Again?"}, {Role: "assistant", Content: "Right answer.", Weight: &one}}
+	for _, target := range []string{TargetOpenAI, TargetHF, TargetShareGPT, TargetAlpaca, TargetVertex} {
+		t.Run(target, func(t *testing.T) {
+			dir := t.TempDir()
+			rep, err := Export(context.Background(), []string{in}, Options{Target: target, OutDir: dir, Split: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cat := range []string{"invalid:weight_not_on_assistant", "invalid:nothing_to_train", "invalid:bad_field"} {
+				if rep.Dropped[cat] != 1 {
+					t.Errorf("dropped %v: want one %s", rep.Dropped, cat)
+				}
+			}
+			got := readBack(t, dir, target)[SplitTrain]
+			switch target {
+			case TargetOpenAI, TargetHF:
+				if len(got) != 2 {
+					t.Fatalf("%d examples back, want 2", len(got))
+				}
+				var weighted *datasets.Example
+				for i := range got {
+					if len(got[i].Messages) == 5 {
+						weighted = &got[i]
+					}
+				}
+				if weighted == nil || !reflect.DeepEqual(weighted.Messages, want) {
+					t.Errorf("read back %+v\nwant %+v", weighted, want)
+				}
+			default:
+				if len(got) != 1 || rep.Dropped[target+":incompatible"] != 1 {
+					t.Errorf("%d examples back, dropped %v: want the weighted example refused", len(got), rep.Dropped)
+				}
+			}
+		})
 	}
 }

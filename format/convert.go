@@ -81,6 +81,18 @@ type vertexLine struct {
 	Contents          []vertexContent `json:"contents"`
 }
 
+// unweighted refuses an example with a turn marked weight 0 for a target
+// that cannot say "do not train on this turn": dropping the turn would break
+// the conversation, training on it would teach what the data says not to.
+func unweighted(ex *datasets.Example, target string) string {
+	for i, m := range ex.Messages {
+		if m.Skipped() {
+			return fmt.Sprintf("%s cannot mark a turn as not trained on (message %d has weight 0)", target, i+1)
+		}
+	}
+	return ""
+}
+
 // Encode converts a valid example into one JSON line of the target format,
 // or returns why the example cannot be written in it.
 func Encode(ex *datasets.Example, target string) ([]byte, string) {
@@ -90,6 +102,9 @@ func Encode(ex *datasets.Example, target string) ([]byte, string) {
 		v = openaiLine{Messages: ex.Messages}
 	case TargetShareGPT:
 		if r := pairs(ex, target); r != "" {
+			return nil, r
+		}
+		if r := unweighted(ex, target); r != "" {
 			return nil, r
 		}
 		l := sharegptLine{System: ex.System()}
@@ -105,6 +120,9 @@ func Encode(ex *datasets.Example, target string) ([]byte, string) {
 		if r := pairs(ex, target); r != "" {
 			return nil, r
 		}
+		if r := unweighted(ex, target); r != "" {
+			return nil, r
+		}
 		t := ex.Turns()
 		l := alpacaLine{System: ex.System(), Instruction: t[len(t)-2].Content, Output: t[len(t)-1].Content, History: [][2]string{}}
 		for i := 0; i+2 < len(t); i += 2 {
@@ -113,6 +131,9 @@ func Encode(ex *datasets.Example, target string) ([]byte, string) {
 		v = l
 	case TargetVertex:
 		if r := pairs(ex, target); r != "" {
+			return nil, r
+		}
+		if r := unweighted(ex, target); r != "" {
 			return nil, r
 		}
 		var l vertexLine

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tuneline/tuneline/datasets"
@@ -21,6 +22,8 @@ func TestHFExportReadByDuckDB(t *testing.T) {
 	for i := range 40 {
 		fmt.Fprintf(a, `{"id":"ex-%02d","messages":[{"role":"system","content":"You are a physicist. \"Quotes\", tabs\t and ünïcödé 😀"},{"role":"user","content":"Question %d about entropy and the arrow of time %d?"},{"role":"assistant","content":"Answer %d: entropy of a closed system does not decrease; number %d."}],"meta":{"source":"thermo.pdf","page_start":%d,"page_end":%d,"time_start":1.5,"persona":"prof","scores":{"grounding":0.%d,"persona":1},"lecture":"L%d"}}`+"\n", i, i*7919, i*104729, i, i*31, i+1, i+2, i%10, i)
 	}
+	// OpenAI's per-message name and weight (0: not trained on).
+	fmt.Fprintln(a, `{"id":"ex-weighted","messages":[{"role":"user","content":"Hi","name":"sam"},{"role":"assistant","content":"Not this.","weight":0},{"role":"user","content":"Again?"},{"role":"assistant","content":"This.","weight":1}]}`)
 	a.Commit()
 	inputs := []string{in, corpora + "llama-factory/identity.json", corpora + "llama-factory/v1_sft_demo.jsonl", corpora + "openai-cookbook/toy_chat_fine_tuning.jsonl"}
 	dir := t.TempDir()
@@ -63,10 +66,18 @@ func TestHFExportReadByDuckDB(t *testing.T) {
 			var msgs []datasets.Message
 			for _, m := range row["messages"].([]any) {
 				mm := m.(map[string]any)
-				msgs = append(msgs, datasets.Message{Role: mm["role"].(string), Content: mm["content"].(string)})
+				msg := datasets.Message{Role: mm["role"].(string), Content: mm["content"].(string)}
+				if n, ok := mm["name"].(string); ok {
+					msg.Name = n
+				}
+				if w, ok := mm["weight"].(float64); ok {
+					wi := int32(w)
+					msg.Weight = &wi
+				}
+				msgs = append(msgs, msg)
 			}
 			if !reflect.DeepEqual(msgs, in.Messages) {
-				t.Errorf("%s: messages differ:\n duckdb %q\n input  %q", id, msgs, in.Messages)
+				t.Errorf("%s: messages differ:\n duckdb %+v\n input  %+v", id, msgs, in.Messages)
 			}
 			meta := row["meta"].(map[string]any)
 			if in.Meta.Source != "" {
@@ -90,13 +101,15 @@ func TestHFExportReadByDuckDB(t *testing.T) {
 			}
 		}
 	}
-	// The schema DuckDB sees: messages is list<struct<role, content>>.
+	// The schema DuckDB sees: messages is list<struct<role, content, name,
+	// weight>> (name and weight NULL where the input had none).
 	cols := testenv.MustDuckDB(t, fmt.Sprintf(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('%s/data/train-*.parquet'))`, dir))
 	types := map[string]string{}
 	for _, c := range cols {
 		types[c["column_name"].(string)] = c["column_type"].(string)
 	}
-	if types["messages"] != `STRUCT("role" VARCHAR, "content" VARCHAR)[]` && types["messages"] != "STRUCT(role VARCHAR, content VARCHAR)[]" {
+	// (DuckDB quotes some field names and not others, by version.)
+	if strings.ReplaceAll(types["messages"], `"`, "") != "STRUCT(role VARCHAR, content VARCHAR, name VARCHAR, weight INTEGER)[]" {
 		t.Errorf("messages column type %q", types["messages"])
 	}
 	// Compression and dictionary encoding as promised.

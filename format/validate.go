@@ -28,7 +28,11 @@ const (
 	ErrNoAssistant     = "missing_assistant"
 	ErrNotEndAssistant = "not_ending_with_assistant"
 	ErrEmptyContent    = "empty_content"
-	ErrDuplicateID     = "duplicate_id"
+	// ErrWeightNotAssistant: OpenAI accepts weight on assistant messages only.
+	ErrWeightNotAssistant = "weight_not_on_assistant"
+	// ErrNothingToTrain: every assistant turn has weight 0.
+	ErrNothingToTrain = "nothing_to_train"
+	ErrDuplicateID    = "duplicate_id"
 
 	WarnMissingSystem = "missing_system"
 	WarnMissingUser   = "missing_user"
@@ -132,6 +136,9 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 		if strings.TrimSpace(m.Content) == "" {
 			add(SevError, ErrEmptyContent, "message %d (%s): content is empty", n, m.Role)
 		}
+		if m.Weight != nil && m.Role != datasets.RoleAssistant {
+			add(SevError, ErrWeightNotAssistant, "message %d (%s): weight is allowed on assistant messages only", n, m.Role)
+		}
 		switch m.Role {
 		case datasets.RoleUser:
 			nUser++
@@ -142,6 +149,8 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 	}
 	if nAssistant == 0 {
 		add(SevError, ErrNoAssistant, "no assistant message: nothing to learn from")
+	} else if allSkipped(msgs) {
+		add(SevError, ErrNothingToTrain, "every assistant message has weight 0: nothing to learn from")
 	} else if last := msgs[len(msgs)-1].Role; last != datasets.RoleAssistant {
 		add(SevError, ErrNotEndAssistant, "the last message is %s; an example must end with the assistant's reply", last)
 	}
@@ -202,4 +211,14 @@ func (k *Checker) Seen(c *Checked) {
 		return
 	}
 	k.ids[key] = c.Record.Pos
+}
+
+// allSkipped tells whether every assistant message has weight 0.
+func allSkipped(msgs []datasets.Message) bool {
+	for i := range msgs {
+		if msgs[i].Role == datasets.RoleAssistant && !msgs[i].Skipped() {
+			return false
+		}
+	}
+	return true
 }
