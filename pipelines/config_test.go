@@ -1,11 +1,13 @@
 package pipelines
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tuneline/tuneline/internal/conf"
 )
@@ -114,3 +116,25 @@ eval: {judge: j, questions: 0}
 }
 
 var workspaceOnly = map[string]bool{"enabled": true, "local": true, "formats": true, "baseline": true}
+
+// A second run on a busy workspace refuses at once, naming the holder.
+func TestWorkspaceLock(t *testing.T) {
+	build := t.TempDir()
+	unlock, err := lockWorkspace(build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process: flock is per open file, so a second open in this
+	// process conflicts as another process's would.
+	start := time.Now()
+	_, err = lockWorkspace(build)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) || time.Since(start) > time.Second {
+		t.Fatalf("second lock: %v after %v", err, time.Since(start))
+	}
+	unlock()
+	unlock2, err := lockWorkspace(build)
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	unlock2()
+}

@@ -72,7 +72,15 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if r.persona, err = persona.Load(cfg.Path(cfg.Persona)); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(r.build, 0o755); err != nil {
+	if !opt.DryRun {
+		// Two runs on one workspace would run every stage at once and
+		// overwrite each other's outputs: the second refuses.
+		unlock, err := lockWorkspace(r.build)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	} else if err := os.MkdirAll(r.build, 0o755); err != nil {
 		return nil, err
 	}
 	r.loadManifest()

@@ -77,3 +77,27 @@ func atoiPid(s string) int {
 	}
 	return n
 }
+
+// A second tuneline run on a workspace that another holds exits non-zero at
+// once, naming the holder.
+func TestRunRefusesBusyWorkspace(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples/physics-expert")); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "build"), 0o755)
+	f, err := os.OpenFile(filepath.Join(dir, "build", ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("tuneline (pid 4242, tuneline run) since 2026-12-02T05:00:00Z\n")
+	start := time.Now()
+	code, _, errOut := run(t, "run", dir)
+	if code == 0 || !strings.Contains(errOut, "in use by tuneline (pid 4242") || time.Since(start) > 5*time.Second {
+		t.Fatalf("exit %d after %v: %s", code, time.Since(start), errOut)
+	}
+}
