@@ -6,7 +6,9 @@ package pipelines
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -133,7 +135,10 @@ func Load(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: the file is empty (tuneline init DIR writes one with every key)", path)
+		}
+		return nil, explainYAML(path, err)
 	}
 	c.dir = filepath.Dir(path)
 	if c.Name == "" {

@@ -12,12 +12,6 @@ import (
 	"github.com/tuneline/tuneline/internal/conf"
 )
 
-// sections are the workspace sections filled from the stages' Configs.
-func sections(c *Config) map[string]any {
-	return map[string]any{"ollama": &c.Ollama, "ingest": &c.Ingest, "synth": &c.Synth, "curate": &c.Curate,
-		"export": &c.Export, "create": &c.Create, "eval": &c.Eval}
-}
-
 // Every field of every stage's Config is in the scaffold, with its default
 // and a comment, and the scaffold loads back to the defaults.
 func TestScaffoldHasEveryField(t *testing.T) {
@@ -137,4 +131,28 @@ func TestWorkspaceLock(t *testing.T) {
 		t.Fatalf("after unlock: %v", err)
 	}
 	unlock2()
+}
+
+// A typo in tuneline.yaml is named with its line and section, and the
+// nearest key is suggested; a key of another section says which.
+func TestUnknownKeys(t *testing.T) {
+	for _, tt := range []struct{ yaml, want string }{
+		{"synth:\n  pairz: 2\n", `tuneline.yaml:5: unknown key "pairz" in synth:; did you mean "pairs"?`},
+		{"synth:\n  parallel: 2\n", `tuneline.yaml:5: unknown key "parallel" in synth: (parallel is a key of ollama:)`},
+		{"ingest:\n  chunk_token: 100\n", `did you mean "chunk_tokens"?`},
+		{"sourcez: [x]\n", `tuneline.yaml:4: unknown key "sourcez" at the top level; did you mean "sources"?`},
+		{"models:\n  - name: a\n    form: llama3.2\n", `tuneline.yaml:6: unknown key "form" in models:; did you mean "from"?`},
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "tuneline.yaml"), []byte("name: x\nsources: [s/]\npersona: p.yaml\n"+tt.yaml), 0o644)
+		_, err := Load(dir)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "pipelines.") {
+			t.Errorf("%q: %v\nwant %q", tt.yaml, err, tt.want)
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tuneline.yaml"), nil, 0o644)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "the file is empty") {
+		t.Errorf("empty file: %v", err)
+	}
 }

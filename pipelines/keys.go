@@ -1,0 +1,130 @@
+package pipelines
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/tuneline/tuneline/internal/conf"
+)
+
+// sectionKeys lists the keys tuneline.yaml accepts, by section ("" is the
+// top level), from the Config structs themselves.
+func sectionKeys() map[string][]string {
+	d := DefaultConfig()
+	keys := map[string][]string{"": yamlKeys(reflect.TypeOf(d)), "models": yamlKeys(reflect.TypeOf(Model{}))}
+	for name, sec := range sections(&d) {
+		for _, f := range conf.Fields(sec) {
+			if f.Key != "" && f.Key != "-" {
+				keys[name] = append(keys[name], f.Key)
+			}
+		}
+	}
+	return keys
+}
+
+func sections(c *Config) map[string]any {
+	return map[string]any{"ollama": &c.Ollama, "ingest": &c.Ingest, "synth": &c.Synth, "curate": &c.Curate,
+		"export": &c.Export, "create": &c.Create, "eval": &c.Eval}
+}
+
+func yamlKeys(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" && k != "-" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// typeSection names the section a Go type of the workspace decodes.
+var typeSection = map[string]string{
+	"pipelines.Config": "", "pipelines.Server": "ollama", "ingest.Config": "ingest", "pipelines.SynthSection": "synth",
+	"pipelines.CurateSection": "curate", "pipelines.ExportSection": "export", "pipelines.CreateSection": "create",
+	"pipelines.EvalSection": "eval", "pipelines.Model": "models",
+}
+
+var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)
+
+// explainYAML rewrites the YAML decoder's errors in the workspace's terms:
+// an unknown key is named with its line and section, the nearest known key
+// is suggested, and a key that belongs to another section says which.
+func explainYAML(path string, err error) error {
+	ms := unknownField.FindAllStringSubmatch(err.Error(), -1)
+	if len(ms) == 0 {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	keys := sectionKeys()
+	var msgs []string
+	for _, m := range ms {
+		line, key, typ := m[1], m[2], m[3]
+		sec, known := typeSection[typ]
+		where := "at the top level"
+		if sec != "" {
+			where = "in " + sec + ":"
+		}
+		msg := fmt.Sprintf("%s:%s: unknown key %q %s", path, line, key, where)
+		if known {
+			if s := nearest(key, keys[sec]); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			var elsewhere []string
+			for other, ks := range keys {
+				if other != sec && other != "" && contains(ks, key) {
+					elsewhere = append(elsewhere, other+":")
+				}
+			}
+			sort.Strings(elsewhere)
+			if len(elsewhere) > 0 {
+				msg += fmt.Sprintf(" (%s is a key of %s)", key, strings.Join(elsewhere, ", "))
+			}
+			msg += " Known keys here: " + strings.Join(keys[sec], ", ")
+		}
+		msgs = append(msgs, msg)
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// nearest is the known key within an edit distance of a third of the
+// key's length (at least 2), or "".
+func nearest(key string, known []string) string {
+	best, bestD := "", max(2, len(key)/3)+1
+	for _, k := range known {
+		if d := editDistance(key, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
