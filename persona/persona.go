@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -53,6 +55,9 @@ func Parse(b []byte) (*Persona, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("the file is empty: a persona needs at least name and system (tuneline init DIR writes an example)")
+		}
 		return nil, err
 	}
 	p.Name = strings.TrimSpace(p.Name)

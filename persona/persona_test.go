@@ -14,6 +14,8 @@ func TestParse(t *testing.T) {
 		{"no system", "name: x\n", "system is missing"},
 		{"typo", "name: x\nsystem: y\nstyel: z\n", "field styel not found"},
 		{"bad example", "name: x\nsystem: y\nexamples:\n  - question: q\n", "examples[0]"},
+		{"empty", "", "the file is empty"},
+		{"only a comment", "# nothing yet\n", "the file is empty"},
 		{"bad yaml", "name: [x\n", "yaml"},
 	}
 	for _, tt := range tests {

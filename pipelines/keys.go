@@ -68,7 +68,7 @@ func explainYAML(path string, err error) error {
 		}
 		msg := fmt.Sprintf("%s:%s: unknown key %q %s", path, line, key, where)
 		if known {
-			if s := nearest(key, keys[sec]); s != "" {
+			if s := conf.Nearest(key, keys[sec], max(2, len(key)/3)); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			var elsewhere []string
@@ -95,36 +95,4 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// nearest is the known key within an edit distance of a third of the
-// key's length (at least 2), or "".
-func nearest(key string, known []string) string {
-	best, bestD := "", max(2, len(key)/3)+1
-	for _, k := range known {
-		if d := editDistance(key, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

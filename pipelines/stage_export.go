@@ -28,6 +28,9 @@ func (r *runner) export(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("export %s: %w", f, err)
 		}
+		if rep.Written == 0 {
+			return "", fmt.Errorf("export %s: no example was written: all %d read were left out (see %s)", f, rep.Read, rel(r.cfg.dir, filepath.Join(r.exportDir(f), "export-report.json")))
+		}
 		parts = append(parts, fmt.Sprintf("%s %d", f, rep.Written))
 	}
 	return "examples written: " + strings.Join(parts, ", "), nil

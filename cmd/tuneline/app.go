@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 )
 
@@ -138,6 +139,20 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			return usageErr("%v (see tuneline --help)", err)
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // Run maps errors to exit codes
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			name := c.Args().First()
+			var names []string
+			for _, cmd := range c.App.Commands {
+				names = append(names, cmd.Name)
+			}
+			if s := conf.Nearest(name, names, 2); s != "" {
+				return usageErr("unknown command %q; did you mean %q? (see tuneline --help)", name, s)
+			}
+			return usageErr("unknown command %q (commands: %s)", name, strings.Join(names, ", "))
+		},
 		Commands: []*cli.Command{
 			newInitCmd(ios),
 			newRunCmd(ios),

@@ -38,6 +38,22 @@ func interspersed(app *cli.App, args []string) []string {
 		out = append(out, args[i])
 		i++
 	}
+	// Global flags (-q) may stand after the command too: they move before
+	// it unless the command has a flag of that name.
+	global := map[string]bool{}
+	for _, f := range app.Flags {
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			for _, n := range f.Names() {
+				global[n] = true
+			}
+		}
+	}
+	own := map[string]bool{}
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			own[n] = true
+		}
+	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*cli.BoolFlag)
@@ -56,8 +72,12 @@ func interspersed(app *cli.App, args []string) []string {
 			pos = append(pos, a)
 			continue
 		}
-		flags = append(flags, a)
 		name := strings.TrimLeft(a, "-")
+		if global[name] && !own[name] {
+			out = append(out[:1], append([]string{a}, out[1:]...)...)
+			continue
+		}
+		flags = append(flags, a)
 		if strings.Contains(name, "=") {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -125,6 +126,9 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 			}
 			fmt.Fprintf(w, "  limit %-60s %d / %d  %s\n", l.Name, l.Value, l.Limit, mark)
 		}
+	}
+	if rep.Written == 0 {
+		return withCode(ExitFailure, fmt.Errorf("export: no example was written: all %d read were left out (reasons above, with file:line in %s)", rep.Read, filepath.Join(o.OutDir, "export-report.json")))
 	}
 	if !rep.LimitsOK() {
 		return withCode(ExitLimits, fmt.Errorf("export: the %s output does not meet the target's documented limits (see above)", o.Target))

@@ -77,7 +77,7 @@ func TestUsageErrors(t *testing.T) {
 		{"nosuchcommand"},
 	} {
 		code, _, errOut := run(t, args...)
-		if code != ExitUsage && !(args[0] == "nosuchcommand" && code != ExitOK) {
+		if code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, ExitUsage, errOut)
 		}
 		if errOut == "" {
@@ -197,5 +197,31 @@ func TestIngestCommand(t *testing.T) {
 	code, _, stderr = run(t, "ingest", "--out", filepath.Join(dir, "c2.jsonl"), "../../examples/chat/README.md", filepath.Join(dir, "nope.pdf"))
 	if code != ExitUsage && code != ExitFailure {
 		t.Errorf("missing source: exit %d (%s)", code, stderr)
+	}
+}
+
+// Usage errors exit 2 wherever they stand, with words that say what to do;
+// global flags may follow the command.
+func TestUsageErrorsAnywhere(t *testing.T) {
+	toy := corpora + "openai-cookbook/toy_chat_fine_tuning.jsonl"
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"nosuchcmd"}, ExitUsage, `unknown command "nosuchcmd" (commands: init, run,`},
+		{[]string{"valdate", toy}, ExitUsage, `unknown command "valdate"; did you mean "validate"?`},
+		{[]string{"validate", "--bogus", toy}, ExitUsage, "flag provided but not defined: -bogus (see tuneline validate --help)"},
+		{[]string{"validate", toy, "--bogus"}, ExitUsage, "flag provided but not defined: -bogus"},
+		{[]string{"validate", toy, "-q"}, ExitOK, ""},
+		{[]string{"-q", "validate", toy}, ExitOK, ""},
+		{[]string{"export", "--format", "hf", "--language", "English", "--out", t.TempDir(), toy}, ExitFailure, `language "English" is not a language code`},
+		// Every example is incompatible with alpaca here: nothing written is a failure.
+		{[]string{"export", "--format", "alpaca", "--out", t.TempDir(), corpora + "llama-factory/dpo_en_demo.json"}, ExitFailure, "export: no example was written: all 300 read were left out"},
+	} {
+		code, _, errOut := run(t, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, want %d; stderr %q, want %q", tt.args, code, tt.code, errOut, tt.want)
+		}
 	}
 }

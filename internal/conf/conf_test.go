@@ -85,3 +85,12 @@ func TestFlags(t *testing.T) {
 	}
 	_ = flag.ErrHelp
 }
+
+func TestNearest(t *testing.T) {
+	known := []string{"pairs", "turns", "max_pairs", "seed"}
+	for _, tt := range []struct{ in, want string }{{"pairz", "pairs"}, {"tunrs", "turns"}, {"max_pair", "max_pairs"}, {"zzzzzz", ""}, {"seed", "seed"}} {
+		if got := Nearest(tt.in, known, 2); got != tt.want {
+			t.Errorf("Nearest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
