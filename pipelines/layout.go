@@ -20,7 +20,7 @@ func ReportPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), 
 // WriteReport renders the workspace's report.
 func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
 	f := WorkspaceFiles(cfg)
-	in := report.Inputs{Title: cfg.Name, Dataset: f.Dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version}
+	in := report.Inputs{Title: cfg.Name, Dataset: f.Dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version, TinyModel: ReadManifest(cfg).TinyModel}
 	if f.Dataset != f.Synth {
 		in.Synth = f.Synth
 	}

@@ -28,6 +28,19 @@ type Manifest struct {
 	Stages map[string]*StageRecord `json:"stages"`
 	// Sources maps each source to its content hash and chunk file.
 	Sources map[string]string `json:"sources"`
+	// TinyModel: the last synth ran on tuneline's own tiny random-weight
+	// model (its text is gibberish; the report says so).
+	TinyModel bool `json:"tiny_model,omitempty"`
+}
+
+// ReadManifest reads a workspace's build/manifest.json (empty when there
+// is none yet).
+func ReadManifest(cfg *Config) *Manifest {
+	m := &Manifest{}
+	if b, err := os.ReadFile(filepath.Join(cfg.Path(cfg.Build), "manifest.json")); err == nil {
+		json.Unmarshal(b, m)
+	}
+	return m
 }
 
 func hashFile(path string) (string, error) {

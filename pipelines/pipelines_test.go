@@ -95,6 +95,9 @@ func TestRunIncremental(t *testing.T) {
 	if res.Gibberish {
 		t.Error("used the configured server, so nothing should be flagged as gibberish")
 	}
+	if page, _ := os.ReadFile(ReportPath(cfg)); strings.Contains(string(page), `id="gibberish"`) {
+		t.Error("the report of a real server's run carries the gibberish banner")
+	}
 
 	res, err = Run(ctx, cfg, Options{Version: "test", Log: &log})
 	if err != nil {
@@ -219,5 +222,37 @@ func TestRunOpenAIWorkspace(t *testing.T) {
 	}
 	if paths["/api/create"] == 0 {
 		t.Errorf("no model was created through Ollama's API: %v", paths)
+	}
+}
+
+// A run on tuneline's own tiny random-weight model says so where a user
+// reads: the report carries the gibberish banner.
+func TestRunTinyModelReportBanner(t *testing.T) {
+	testenv.Integration(t, "tuneline's own Ollama")
+	dir := workspace(t, "http://127.0.0.1:9")
+	ws := filepath.Join(dir, "tuneline.yaml")
+	b, _ := os.ReadFile(ws)
+	s := strings.Replace(string(b), "local: never", "local: always", 1)
+	s = strings.Replace(s, "curate:\n", "curate:\n  enabled: false\n", 1)
+	s += "\ncreate: {enabled: false}\neval: {enabled: false}\n"
+	os.WriteFile(ws, []byte(s), 0o644)
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	res, err := Run(context.Background(), cfg, Options{Version: "test", Log: &log})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if !res.Gibberish || !strings.Contains(log.String(), "GIBBERISH") {
+		t.Errorf("the run did not say it used the tiny model:\n%s", log.String())
+	}
+	page, err := os.ReadFile(ReportPath(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), `id="gibberish"`) {
+		t.Error("the report of a tiny-model run has no gibberish banner")
 	}
 }

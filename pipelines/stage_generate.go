@@ -71,6 +71,7 @@ func (r *runner) synth(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	r.man.TinyModel = r.res.Gibberish
 	if len(sum.Failures) > 0 {
 		return "", fmt.Errorf("%d tasks failed (%v); run again to retry them", len(sum.Failed), sum.Failures)
 	}

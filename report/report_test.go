@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -69,6 +70,21 @@ func TestReportRendersInChromium(t *testing.T) {
 	if strings.Contains(dom, "http://") || strings.Contains(dom, "https://") {
 		if regexp.MustCompile(`(src|href)="https?://`).MatchString(dom) {
 			t.Error("the report loads something from the network")
+		}
+	}
+}
+
+// A report of examples from the tiny random-weight model carries the
+// banner; one of a real model's does not.
+func TestTinyModelBanner(t *testing.T) {
+	for _, tiny := range []bool{false, true} {
+		out := filepath.Join(t.TempDir(), "report.html")
+		if err := WriteFile(out, &Data{Title: "t", TinyModel: tiny}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(out)
+		if got := strings.Contains(string(b), `id="gibberish"`) && strings.Contains(string(b), "random-weight"); got != tiny {
+			t.Errorf("tiny model %v: banner %v", tiny, got)
 		}
 	}
 }
