@@ -20,6 +20,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tuneline/tuneline/internal/cachedir"
 )
 
 // Version is the ollama release installed when none is found: the newest
@@ -27,18 +29,8 @@ import (
 // their module zip).
 const Version = "v0.6.5"
 
-// CacheDir is where tuneline keeps installed tools: $TUNELINE_CACHE, else
-// the user cache folder's tuneline/.
-func CacheDir() string {
-	if d := os.Getenv("TUNELINE_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		d = os.TempDir()
-	}
-	return filepath.Join(d, "tuneline")
-}
+// CacheDir is where tuneline keeps installed tools (see cachedir.Dir).
+func CacheDir() string { return cachedir.Dir() }
 
 // Binary returns an ollama executable: $TUNELINE_OLLAMA, the cached
 // install, or a fresh `go install github.com/ollama/ollama@Version` into the

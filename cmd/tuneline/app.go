@@ -167,6 +167,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newReportCmd(ios),
 			newEvalCmd(ios),
 			newChatCmd(ios),
+			newCompletionCmd(ios),
 		},
 	}
 	for _, c := range app.Commands {

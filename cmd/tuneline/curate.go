@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/cachedir"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
@@ -48,7 +48,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "chunks", Usage: "the chunks `FILE` the examples came from", Destination: &o.Chunks},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "curated examples `FILE`", Destination: &o.Out},
-			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "curate"), Usage: "judgement cache `DIR`", Destination: &o.CacheDir},
+			&cli.StringFlag{Name: "cache", Value: cachedir.Replies("curate"), Usage: "judgement cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON", Destination: &o.JSON},
 		),
 		Action: func(c *cli.Context) error {

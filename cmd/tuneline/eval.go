@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -10,12 +11,16 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/eval"
+	"github.com/tuneline/tuneline/internal/cachedir"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/progress"
 )
+
+// defaultQuestions is the validation split a workspace's export writes.
+var defaultQuestions = filepath.Join("build", "export", "openai", "validation.jsonl")
 
 // EvalOptions are eval's inputs.
 type EvalOptions struct {
@@ -53,8 +58,8 @@ EXAMPLES:
 			&cli.StringSliceFlag{Name: "model", Aliases: []string{"m"}, Usage: "model to evaluate (repeatable)", Destination: &o.Models},
 			&cli.StringFlag{Name: "baseline", Usage: "base `MODEL` asked with the persona as system prompt", Destination: &o.Baseline},
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
-			&cli.StringFlag{Name: "questions", Value: filepath.Join("build", "export", "openai", "validation.jsonl"), Usage: "questions `FILE` (examples JSONL)", Destination: &o.Questions},
-			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "eval"), Usage: "cache `DIR`", Destination: &o.CacheDir},
+			&cli.StringFlag{Name: "questions", Value: defaultQuestions, Usage: "questions `FILE` (examples JSONL)", Destination: &o.Questions},
+			&cli.StringFlag{Name: "cache", Value: cachedir.Replies("eval"), Usage: "cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "side", Usage: "print the replies side by side", Destination: &o.Side},
 			&cli.BoolFlag{Name: "json", Usage: "print the whole report as JSON", Destination: &o.JSON},
 		),
@@ -81,6 +86,9 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		return err
 	}
 	o.Parallel, o.Timeout, o.MaxTokens, o.Seed = o.Server.Parallel, o.Server.Timeout, o.Config.MaxTokens, o.Config.Seed
+	if _, err := os.Stat(o.Questions); err != nil && o.Questions == defaultQuestions {
+		return usageErr("eval: no questions at %s: run eval in a workspace that has been exported, or give --questions FILE (held-out examples)", defaultQuestions)
+	}
 	qs, err := eval.LoadQuestions(ctx, o.Questions, o.Config.Questions)
 	if err != nil {
 		return err

@@ -225,3 +225,28 @@ func TestUsageErrorsAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// The completion scripts come out for each shell, and the bash one
+// completes a command from tuneline's own list.
+func TestCompletion(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		code, out, _ := run(t, "completion", sh)
+		if code != 0 || !strings.Contains(out, "tuneline") {
+			t.Errorf("%s: exit %d, %d bytes", sh, code, len(out))
+		}
+	}
+	if code, _, _ := run(t, "completion", "powershell"); code != ExitUsage {
+		t.Errorf("unknown shell: exit %d", code)
+	}
+	// urfave/cli reads os.Args for completion: run it as its own process.
+	b, err := subCLI("--generate-bash-completion").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	for _, c := range []string{"validate", "export", "completion"} {
+		if !strings.Contains(out, c+"\n") {
+			t.Errorf("completion words lack %s: %q", c, out)
+		}
+	}
+}

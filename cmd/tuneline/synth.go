@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/internal/cachedir"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
@@ -61,7 +61,7 @@ Exit codes: 0 all done, 1 some tasks failed (the rest is written), 130 interrupt
 		Flags: append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Required: true, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "examples `FILE` (- is stdout)", Destination: &o.Out},
-			&cli.StringFlag{Name: "cache", Value: filepath.Join(".tuneline", "cache", "synth"), Usage: "reply cache `DIR`", Destination: &o.CacheDir},
+			&cli.StringFlag{Name: "cache", Value: cachedir.Replies("synth"), Usage: "reply cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "pull", Usage: "pull the model when the server does not have it", Destination: &o.Pull},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON (stdout when --out is a file, else stderr)", Destination: &o.JSON},
 		),
