@@ -229,10 +229,13 @@ func TestRunOpenAIWorkspace(t *testing.T) {
 // reads: the report carries the gibberish banner.
 func TestRunTinyModelReportBanner(t *testing.T) {
 	testenv.Integration(t, "tuneline's own Ollama")
+	testenv.LockMachine(t) // its own server: not at the same time as another test's
 	dir := workspace(t, "http://127.0.0.1:9")
 	ws := filepath.Join(dir, "tuneline.yaml")
 	b, _ := os.ReadFile(ws)
 	s := strings.Replace(string(b), "local: never", "local: always", 1)
+	s = strings.Replace(s, "pairs: 2", "pairs: 1", 1)
+	s = strings.Replace(s, "chunk_tokens: 120", "chunk_tokens: 400", 1)
 	s = strings.Replace(s, "curate:\n", "curate:\n  enabled: false\n", 1)
 	s += "\ncreate: {enabled: false}\neval: {enabled: false}\n"
 	os.WriteFile(ws, []byte(s), 0o644)

@@ -16,6 +16,7 @@ import (
 // workspace starts cleanly.
 func TestRunKilledLeavesNoOllama(t *testing.T) {
 	testenv.Integration(t, "tuneline's own Ollama")
+	testenv.LockMachine(t)
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("../../examples/physics-expert")); err != nil {
 		t.Fatal(err)

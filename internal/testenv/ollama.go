@@ -67,7 +67,20 @@ func Shutdown() {
 
 var lockFile *os.File
 
+// LockMachine makes the test wait for other test processes' Ollama work
+// and keeps it from theirs until Shutdown: for a test that runs an Ollama
+// of its own (tuneline's). A no-op when this process holds the lock.
+func LockMachine(t testing.TB) {
+	t.Helper()
+	if err := lockMachine(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func lockMachine() error {
+	if lockFile != nil {
+		return nil
+	}
 	dir := localollama.CacheDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
