@@ -46,6 +46,9 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 			{
 				Name:  "list",
 				Usage: "the datasets of the workspace and of its earlier builds",
+				Description: `EXAMPLES:
+   tuneline datasets list                      # in a workspace
+   tuneline datasets list --workspace examples/physics-expert --json`,
 				Flags: []cli.Flag{wsFlag, jsonFlag},
 				Action: func(c *cli.Context) error {
 					cfg, f, err := load()
@@ -90,6 +93,9 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 				Name:      "show",
 				Usage:     "an example and its lineage: chunk, source, page or time",
 				ArgsUsage: "ID",
+				Description: `EXAMPLES:
+   tuneline datasets show ex-3f2a9c0d1b2e4f56
+   tuneline datasets show --json ex-3f2a9c0d1b2e4f56 | jq .chunk.text`,
 				Flags:     []cli.Flag{wsFlag, jsonFlag},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
@@ -112,7 +118,11 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 						fmt.Fprintf(w, "  %-9s %s\n", m.Role+":", strings.ReplaceAll(m.Content, "\n", "\n            "))
 					}
 					m := l.Example.Meta
-					fmt.Fprintf(w, "meta: persona %s, model %s, kind %s %s, scores %v\n", m.Persona, m.Model, m.Kind, m.QuestionType, m.Scores)
+					var scores []string
+					for _, k := range sortedKeys(m.Scores) {
+						scores = append(scores, fmt.Sprintf("%s %.2g", k, m.Scores[k]))
+					}
+					fmt.Fprintf(w, "meta: persona %s, model %s, kind %s %s, scores: %s\n", m.Persona, m.Model, m.Kind, m.QuestionType, strings.Join(scores, ", "))
 					if ch := l.Chunk; ch != nil {
 						fmt.Fprintf(w, "from chunk %s of %s (%s)", ch.ID, ch.Source, ch.Kind)
 						if ch.Section != "" {
@@ -135,6 +145,9 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 				Name:      "stats",
 				Usage:     "counts, roles, scores and source coverage of a dataset",
 				ArgsUsage: "[FILE]",
+				Description: `EXAMPLES:
+   tuneline datasets stats                     # the workspace's dataset, with coverage of its chunks
+   tuneline datasets stats --chunks chunks.jsonl curated.jsonl`,
 				Flags:     []cli.Flag{wsFlag, jsonFlag, &cli.StringFlag{Name: "chunks", Usage: "chunks `FILE` for coverage"}},
 				Action: func(c *cli.Context) error {
 					file, chunks := c.Args().First(), c.String("chunks")
@@ -175,6 +188,9 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 				Name:      "diff",
 				Usage:     "what changed between two datasets (default: the workspace's last two builds)",
 				ArgsUsage: "[A B]",
+				Description: `EXAMPLES:
+   tuneline datasets diff                      # the last two builds of the workspace
+   tuneline datasets diff old.jsonl new.jsonl --json`,
 				Flags:     []cli.Flag{wsFlag, jsonFlag},
 				Action: func(c *cli.Context) error {
 					a, b := c.Args().Get(0), c.Args().Get(1)
