@@ -492,7 +492,15 @@ func chatExamples(src string, data []byte, r result, goodOnly bool) result {
 		}
 		ex.Meta.Source = src
 		ex.Meta.Kind = "chat-log"
-		ex.EnsureID()
+		// A log's own ids ("2", "3") repeat across logs and memory folders:
+		// the example's id comes from its content, the log's is kept.
+		if ex.ID != "" {
+			if ex.Meta.Extra == nil {
+				ex.Meta.Extra = map[string]string{}
+			}
+			ex.Meta.Extra["log_id"] = ex.ID
+		}
+		ex.ID = datasets.ContentID(ex.Messages)
 		r.exs = append(r.exs, ex)
 	}
 	r.res.Examples = len(r.exs)

@@ -1,6 +1,7 @@
 package pipelines
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/internal/conf"
+	"github.com/tuneline/tuneline/persona"
 )
 
 // Every field of every stage's Config is in the scaffold, with its default
@@ -154,5 +157,38 @@ func TestUnknownKeys(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "tuneline.yaml"), nil, 0o644)
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "the file is empty") {
 		t.Errorf("empty file: %v", err)
+	}
+}
+
+// Examples from chat logs get the persona's system prompt and ids from
+// their content (a log's own "2", "3" repeat across logs).
+func TestChatLogExamples(t *testing.T) {
+	dir := workspace(t, "http://127.0.0.1:9")
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, Options{Only: "ingest"}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := persona.Load(cfg.Path(cfg.Persona))
+	n := 0
+	ids := map[string]bool{}
+	for rec, err := range datasets.ReadFile(context.Background(), WorkspaceFiles(cfg).ChatLogs) {
+		if err != nil || rec.Err != nil {
+			t.Fatal(err, rec.Err)
+		}
+		ex := rec.Example
+		n++
+		if ex.System() != strings.TrimRight(p.System, "\n") {
+			t.Errorf("example %s has system %q", ex.ID, ex.System())
+		}
+		if !strings.HasPrefix(ex.ID, "ex-") || ids[ex.ID] || ex.ID != datasets.ContentID(ex.Messages) {
+			t.Errorf("id %q is not the content's, or repeats", ex.ID)
+		}
+		ids[ex.ID] = true
+	}
+	if n == 0 {
+		t.Fatal("no chat-log examples")
 	}
 }

@@ -3,6 +3,7 @@ package pipelines
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 			eb, err2 := os.ReadFile(ef)
 			if err1 == nil && err2 == nil {
 				chunks.Write(cb)
-				exs.Write(eb)
+				exs.Write(r.withPersona(eb))
 				reused++
 				continue
 			}
@@ -62,7 +63,7 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 		}
 		r.man.Sources[f] = stamp
 		chunks.Write(cbuf.Bytes())
-		exs.Write(ebuf.Bytes())
+		exs.Write(r.withPersona(ebuf.Bytes()))
 		redone++
 	}
 	for _, e := range failed {
@@ -80,4 +81,27 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("no text came out of the sources")
 	}
 	return fmt.Sprintf("%d sources (%d re-ingested, %d unchanged, %d failed), %d chunks, %d chat-log examples", len(files), redone, reused, len(failed), nChunks, nEx), nil
+}
+
+// withPersona gives the chat-log examples that have no system prompt the
+// persona's, so that they teach the same voice as the generated ones (and
+// their ids, derived from the content, change with it).
+func (r *runner) withPersona(lines []byte) []byte {
+	sys := strings.TrimRight(r.persona.System, "\n")
+	if sys == "" {
+		return lines
+	}
+	var out bytes.Buffer
+	for _, line := range bytes.SplitAfter(lines, []byte("\n")) {
+		var ex datasets.Example
+		if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &ex) != nil || ex.System() != "" {
+			out.Write(line)
+			continue
+		}
+		ex.Messages = append([]datasets.Message{{Role: datasets.RoleSystem, Content: sys}}, ex.Messages...)
+		ex.ID = datasets.ContentID(ex.Messages)
+		b, _ := json.Marshal(&ex)
+		out.Write(append(b, '\n'))
+	}
+	return out.Bytes()
 }

@@ -78,6 +78,7 @@ func (r *runner) ingestInputs(d map[string]string) ([]string, error) {
 		d["source "+rel(r.cfg.dir, f)] = h
 	}
 	d["params"] = hashJSON(r.cfg.Ingest)
+	d["persona"] = r.persona.Hash() // the chat-log examples get its system prompt
 	return []string{r.chunks(), r.chatlogs()}, nil
 }
 
