@@ -96,7 +96,7 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 				Description: `EXAMPLES:
    tuneline datasets show ex-3f2a9c0d1b2e4f56
    tuneline datasets show --json ex-3f2a9c0d1b2e4f56 | jq .chunk.text`,
-				Flags:     []cli.Flag{wsFlag, jsonFlag},
+				Flags: []cli.Flag{wsFlag, jsonFlag},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usageErr("datasets show: give an example ID")
@@ -148,7 +148,7 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 				Description: `EXAMPLES:
    tuneline datasets stats                     # the workspace's dataset, with coverage of its chunks
    tuneline datasets stats --chunks chunks.jsonl curated.jsonl`,
-				Flags:     []cli.Flag{wsFlag, jsonFlag, &cli.StringFlag{Name: "chunks", Usage: "chunks `FILE` for coverage"}},
+				Flags: []cli.Flag{wsFlag, jsonFlag, &cli.StringFlag{Name: "chunks", Usage: "chunks `FILE` for coverage"}},
 				Action: func(c *cli.Context) error {
 					file, chunks := c.Args().First(), c.String("chunks")
 					if file == "" {
@@ -191,7 +191,7 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 				Description: `EXAMPLES:
    tuneline datasets diff                      # the last two builds of the workspace
    tuneline datasets diff old.jsonl new.jsonl --json`,
-				Flags:     []cli.Flag{wsFlag, jsonFlag},
+				Flags: []cli.Flag{wsFlag, jsonFlag},
 				Action: func(c *cli.Context) error {
 					a, b := c.Args().Get(0), c.Args().Get(1)
 					if a == "" || b == "" {
