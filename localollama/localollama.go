@@ -37,14 +37,11 @@ func CacheDir() string { return cachedir.Dir() }
 // cache (two to three minutes once; concurrent callers wait on a lock).
 // log receives the install's progress (may be nil).
 func Binary(ctx context.Context, log io.Writer) (string, error) {
-	if p := os.Getenv("TUNELINE_OLLAMA"); p != "" {
-		return p, nil
-	}
-	dir := filepath.Join(CacheDir(), "ollama-"+Version)
-	bin := filepath.Join(dir, "ollama")
-	if isExec(bin) {
+	bin, ok := InstalledBinary()
+	if ok {
 		return bin, nil
 	}
+	dir := filepath.Dir(bin)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -304,4 +301,15 @@ func (s *Server) CreateFromModelfile(ctx context.Context, name, modelfile string
 		return fmt.Errorf("ollama create %s: %v\n%s", name, err, tail(out, 2000))
 	}
 	return nil
+}
+
+// InstalledBinary is the ollama Binary would use without installing
+// anything ($TUNELINE_OLLAMA, or the cached install), and whether there is
+// one.
+func InstalledBinary() (string, bool) {
+	if p := os.Getenv("TUNELINE_OLLAMA"); p != "" {
+		return p, true
+	}
+	bin := filepath.Join(CacheDir(), "ollama-"+Version, "ollama")
+	return bin, isExec(bin)
 }

@@ -2,6 +2,7 @@ package pipelines
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -190,5 +191,38 @@ func TestChatLogExamples(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no chat-log examples")
+	}
+}
+
+// The end of a run names its outputs and the next commands, and claims no
+// model that models.json does not list.
+func TestNextSteps(t *testing.T) {
+	dir := workspace(t, "http://127.0.0.1:9")
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Export.Formats = []string{"openai", "hf", "vertex"}
+	build := cfg.Path(cfg.Build)
+	for _, f := range []string{"hf", "vertex"} {
+		os.MkdirAll(filepath.Join(build, "export", f), 0o755)
+		os.WriteFile(filepath.Join(build, "export", f, "export-report.json"), []byte("{}"), 0o644)
+	}
+	text := strings.Join(NextSteps(cfg), "\n")
+	if strings.Contains(text, "ollama run") || strings.Contains(text, "export openai") {
+		t.Errorf("claims what does not exist:\n%s", text)
+	}
+	for _, want := range []string{"hf upload YOUR-NAME/physics-expert " + filepath.Join(build, "export", "hf") + " . --repo-type=dataset",
+		"gcloud storage cp " + filepath.Join(build, "export", "vertex", "train.jsonl"), `"trainingDatasetUri": "gs://YOUR-BUCKET/physics-expert/train.jsonl"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("next steps lack %q:\n%s", want, text)
+		}
+	}
+	ms, _ := json.Marshal([]CreatedModel{{Name: "ada-physics", From: "tiny", ModelsDir: filepath.Join(build, "ollama", "models")}})
+	os.WriteFile(filepath.Join(build, "models.json"), ms, 0o644)
+	text = strings.Join(NextSteps(cfg), "\n")
+	if !strings.Contains(text, "OLLAMA_MODELS="+filepath.Join(build, "ollama", "models")+" OLLAMA_HOST="+HandoffAddr) ||
+		!strings.Contains(text, "run ada-physics") {
+		t.Errorf("no hand-off command:\n%s", text)
 	}
 }

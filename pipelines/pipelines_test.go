@@ -2,15 +2,19 @@ package pipelines
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tuneline/tuneline/internal/testenv"
 )
@@ -237,7 +241,7 @@ func TestRunTinyModelReportBanner(t *testing.T) {
 	s = strings.Replace(s, "pairs: 2", "pairs: 1", 1)
 	s = strings.Replace(s, "chunk_tokens: 120", "chunk_tokens: 400", 1)
 	s = strings.Replace(s, "curate:\n", "curate:\n  enabled: false\n", 1)
-	s += "\ncreate: {enabled: false}\neval: {enabled: false}\n"
+	s += "\neval: {enabled: false}\n"
 	os.WriteFile(ws, []byte(s), 0o644)
 	cfg, err := Load(dir)
 	if err != nil {
@@ -257,5 +261,41 @@ func TestRunTinyModelReportBanner(t *testing.T) {
 	}
 	if !strings.Contains(string(page), `id="gibberish"`) {
 		t.Error("the report of a tiny-model run has no gibberish banner")
+	}
+
+	// The hand-off: the serve command printed at the end works as printed
+	// (the run's own server has stopped) and serves the created model.
+	steps := NextSteps(cfg)
+	t.Log(strings.Join(steps, "\n"))
+	var serve string
+	for _, l := range steps {
+		if strings.Contains(l, " serve &") {
+			serve = strings.TrimSuffix(strings.TrimSpace(l), " &")
+		}
+	}
+	if serve == "" {
+		t.Fatalf("no serve command in the next steps:\n%s", strings.Join(steps, "\n"))
+	}
+	cmd := exec.Command("/bin/sh", "-c", "exec "+serve)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + HandoffAddr + "/api/tags")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(body), `"ada-physics`) {
+				t.Errorf("the served models folder lacks the created model: %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the printed command did not serve on %s: %v", HandoffAddr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -36,6 +36,18 @@ func (r *runner) export(ctx context.Context) (string, error) {
 	return "examples written: " + strings.Join(parts, ", "), nil
 }
 
+// CreatedModel is one entry of build/models.json.
+type CreatedModel struct {
+	Name   string                 `json:"name"`
+	From   string                 `json:"from"`
+	Host   string                 `json:"host,omitempty"` // the server it was created on (none for tuneline's own)
+	Result *modelfile.Result      `json:"result"`
+	Smoke  *modelfile.SmokeResult `json:"smoke"`
+	// ModelsDir is the models folder of tuneline's own Ollama when the
+	// model was created there (see NextSteps for serving it).
+	ModelsDir string `json:"models_dir,omitempty"`
+}
+
 func (r *runner) create(ctx context.Context) (string, error) {
 	host, model, err := r.ollama(ctx)
 	if err != nil {
@@ -45,14 +57,7 @@ func (r *runner) create(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	type made struct {
-		Name   string                 `json:"name"`
-		From   string                 `json:"from"`
-		Host   string                 `json:"host"`
-		Result *modelfile.Result      `json:"result"`
-		Smoke  *modelfile.SmokeResult `json:"smoke"`
-	}
-	var out []made
+	var out []CreatedModel
 	var names []string
 	for _, m := range r.cfg.Models {
 		p := r.persona
@@ -82,7 +87,11 @@ func (r *runner) create(ctx context.Context) (string, error) {
 		if !smoke.OK {
 			return "", fmt.Errorf("model %s: smoke test failed: %s", m.Name, smoke.Error)
 		}
-		out = append(out, made{m.Name, from, host, res, smoke})
+		cm := CreatedModel{Name: m.Name, From: from, Host: host, Result: res, Smoke: smoke}
+		if r.local != nil {
+			cm.ModelsDir, cm.Host = r.res.LocalOllama, "" // its port dies with the run
+		}
+		out = append(out, cm)
 		names = append(names, fmt.Sprintf("%s (%.1f MB)", m.Name, float64(res.Size)/1e6))
 		text, err := spec.Render()
 		if err != nil {

@@ -124,8 +124,15 @@ EXAMPLES:
 					}
 					tw.Flush()
 					if res.Gibberish {
-						fmt.Fprintf(ios.Out, "\nNOTE: generated with tuneline's tiny random-weight model: the examples are gibberish.\n"+
-							"The created model lives in %s; use it with: OLLAMA_MODELS=%s ollama serve\n", res.LocalOllama, res.LocalOllama)
+						fmt.Fprintf(ios.Out, "\nNOTE: generated with tuneline's tiny random-weight model: the examples are gibberish.\n")
+					}
+					if err == nil && !o.DryRun {
+						if steps := pipelines.NextSteps(cfg); len(steps) > 0 {
+							fmt.Fprintln(ios.Out)
+							for _, l := range steps {
+								fmt.Fprintln(ios.Out, l)
+							}
+						}
 					}
 				}
 			}

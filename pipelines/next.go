@@ -1,0 +1,96 @@
+package pipelines
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tuneline/tuneline/localollama"
+)
+
+// HandoffAddr is where the printed command serves the models tuneline's
+// own Ollama created (a port beside Ollama's usual 11434).
+const HandoffAddr = "127.0.0.1:11435"
+
+// Models reads build/models.json: the models the last create made.
+func Models(cfg *Config) ([]CreatedModel, error) {
+	b, err := os.ReadFile(filepath.Join(cfg.Path(cfg.Build), "models.json"))
+	if err != nil {
+		return nil, err
+	}
+	var ms []CreatedModel
+	return ms, json.Unmarshal(b, &ms)
+}
+
+// NextSteps says, after a run, where its outputs are and what to do with
+// them: the commands to talk to the created models (for tuneline's own
+// Ollama, a command that serves its models folder, with the binary's
+// absolute path), and how to publish the exports to the Hugging Face Hub
+// and Vertex AI. It claims only what exists on disk.
+func NextSteps(cfg *Config) []string {
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	build := cfg.Path(cfg.Build)
+	var out []string
+	if _, err := os.Stat(ReportPath(cfg)); err == nil {
+		out = append(out, "report:  "+abs(ReportPath(cfg)))
+	}
+	exports := map[string]string{}
+	for _, f := range cfg.Export.Formats {
+		d := filepath.Join(build, "export", f)
+		if _, err := os.Stat(filepath.Join(d, "export-report.json")); err == nil {
+			exports[f] = abs(d)
+			out = append(out, fmt.Sprintf("export %-8s %s", f+":", abs(d)))
+		}
+	}
+	if ms, err := Models(cfg); err == nil && len(ms) > 0 {
+		own := ""
+		for _, m := range ms {
+			if m.ModelsDir != "" {
+				own = m.ModelsDir
+			}
+		}
+		if own != "" {
+			bin, ok := localollama.InstalledBinary()
+			if !ok {
+				bin = "ollama"
+			}
+			out = append(out, "", "The models were created in tuneline's own Ollama (its server stopped with the run). Serve them with:",
+				fmt.Sprintf("  OLLAMA_MODELS=%s OLLAMA_HOST=%s %s serve &", shellQuote(abs(own)), HandoffAddr, shellQuote(bin)))
+			for _, m := range ms {
+				out = append(out, fmt.Sprintf("  OLLAMA_HOST=%s %s run %s", HandoffAddr, shellQuote(bin), m.Name))
+			}
+		} else {
+			out = append(out, "", "Talk to the models:")
+			for _, m := range ms {
+				out = append(out, fmt.Sprintf("  OLLAMA_HOST=%s ollama run %s", strings.TrimPrefix(m.Host, "http://"), m.Name))
+			}
+		}
+	}
+	if d, ok := exports["hf"]; ok {
+		out = append(out, "", "Publish the dataset on the Hugging Face Hub (pip install huggingface_hub; hf auth login):",
+			fmt.Sprintf("  hf upload YOUR-NAME/%s %s . --repo-type=dataset", cfg.Name, shellQuote(d)))
+	}
+	if d, ok := exports["vertex"]; ok {
+		out = append(out, "", "Tune Gemini on Vertex AI with the vertex export (gcloud auth login; a bucket in your project):",
+			fmt.Sprintf("  gcloud storage cp %s %s gs://YOUR-BUCKET/%s/", shellQuote(filepath.Join(d, "train.jsonl")), shellQuote(filepath.Join(d, "validation.jsonl")), cfg.Name),
+			"  curl -X POST -H \"Authorization: Bearer $(gcloud auth print-access-token)\" -H 'Content-Type: application/json' \\",
+			"    https://us-central1-aiplatform.googleapis.com/v1/projects/YOUR-PROJECT/locations/us-central1/tuningJobs \\",
+			fmt.Sprintf(`    -d '{"baseModel": "gemini-2.0-flash-001", "supervisedTuningSpec": {"trainingDatasetUri": "gs://YOUR-BUCKET/%s/train.jsonl", "validationDatasetUri": "gs://YOUR-BUCKET/%s/validation.jsonl"}, "tunedModelDisplayName": "%s"}'`, cfg.Name, cfg.Name, cfg.Name))
+	}
+	return out
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[](){}<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
