@@ -226,3 +226,31 @@ func TestNextSteps(t *testing.T) {
 		t.Errorf("no hand-off command:\n%s", text)
 	}
 }
+
+// init asks nothing and assumes nothing physics: names come from the
+// options or neutral placeholders, and the persona loads.
+func TestInitIsNeutral(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "support")
+	if _, err := Init(dir, InitOptions{PersonaName: "Sam from support", Model: "qwen2.5:7b"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := persona.Load(cfg.Path(cfg.Persona))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Name != "support" || cfg.Ollama.Model != "qwen2.5:7b" || cfg.Models[0].Name != "support" || p.Name != "Sam from support" {
+		t.Errorf("workspace %q model %q models %+v persona %q", cfg.Name, cfg.Ollama.Model, cfg.Models, p.Name)
+	}
+	for _, f := range []string{"tuneline.yaml", "persona.yaml"} {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		for _, word := range []string{"physic", "Ada", "ada-"} {
+			if strings.Contains(string(b), word) {
+				t.Errorf("%s mentions %q", f, word)
+			}
+		}
+	}
+}

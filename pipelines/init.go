@@ -17,9 +17,37 @@ var scaffold embed.FS
 // InitOptions name what a new workspace is about; empty fields get neutral
 // placeholders.
 type InitOptions struct {
-	Name  string // workspace name (default: the folder's name)
-	Model string // model to generate with (default: llama3.2)
+	Name        string // workspace name (default: the folder's name)
+	Model       string // model to generate with (default: llama3.2)
+	PersonaName string // who the model speaks as (default: a placeholder to edit)
 }
+
+// personaTemplate is a new workspace's persona.yaml: neutral, every field
+// explained, meant to be edited.
+const personaTemplate = `# The persona: who the model speaks as. It drives generation (synth), the
+# system message of every exported example and the Modelfile's SYSTEM line.
+# Edit every line below: it is a placeholder, not a persona.
+
+# A short name, used in prompts and model names.
+name: %q
+
+# The system prompt the model speaks with: who it is, what it knows, how it
+# answers, and what it does when the material does not say.
+system: |
+  You are %s, an expert in YOUR FIELD. You answer from the material you were
+  given, in plain words, and say "I don't know" when it does not cover a question.
+
+# A few words each; they shape the generated answers' voice.
+traits: [precise, patient]
+style: short paragraphs, one example per answer
+audience: people new to the field
+
+# Question/answer pairs in the persona's voice: they show the model the
+# style, and the first question is the smoke test of created models.
+examples:
+  - question: What do you help with?
+    answer: I explain YOUR FIELD from the material I was given, and I say so when it does not cover a question.
+`
 
 // Init writes a new workspace into dir: tuneline.yaml (every key with its
 // default and a one-line comment, generated from the stages' Config
@@ -33,7 +61,10 @@ func Init(dir string, opt InitOptions) ([]string, error) {
 	if opt.Model == "" {
 		opt.Model = "llama3.2"
 	}
-	files := map[string][]byte{"tuneline.yaml": Scaffold(opt)}
+	if opt.PersonaName == "" {
+		opt.PersonaName = "the expert"
+	}
+	files := map[string][]byte{"tuneline.yaml": Scaffold(opt), "persona.yaml": []byte(fmt.Sprintf(personaTemplate, opt.PersonaName, opt.PersonaName))}
 	err := fs.WalkDir(scaffold, "scaffold", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

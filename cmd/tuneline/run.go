@@ -24,10 +24,11 @@ then run: tuneline run DIR
 
 EXAMPLES:
    tuneline init my-expert
-   tuneline init --name support-bot --model qwen2.5:7b support/`,
+   tuneline init --name support-bot --model qwen2.5:7b --persona-name "Sam from support" support/`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "workspace and model `NAME` (default: the folder's name)", Destination: &opt.Name},
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model to generate with and build on (default: llama3.2)", Destination: &opt.Model},
+			&cli.StringFlag{Name: "persona-name", Usage: "who the model speaks as (default: a placeholder in persona.yaml)", Destination: &opt.PersonaName},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
