@@ -105,6 +105,12 @@ func parseBlocks(s string, timing *regexp.Regexp) ([]Line, []Problem) {
 			flush()
 			var start, end float64
 			if len(m) == 9 {
+				if !clock(m[2], m[3]) || !clock(m[6], m[7]) {
+					flush()
+					probs = append(probs, Problem{i + 1, fmt.Sprintf("bad timing line %q (minutes and seconds go up to 59); cue skipped", strings.TrimSpace(l))})
+					cur, text = nil, nil
+					continue
+				}
 				start, end = secs(m[1], m[2], m[3], m[4]), secs(m[5], m[6], m[7], m[8])
 			}
 			if end < start {
@@ -139,6 +145,13 @@ func parseBlocks(s string, timing *regexp.Regexp) ([]Line, []Problem) {
 	return fromCues(cues), probs
 }
 
+// clock tells whether minutes and seconds are below 60.
+func clock(min, sec string) bool {
+	m, err1 := strconv.Atoi(min)
+	s, err2 := strconv.Atoi(sec)
+	return err1 == nil && err2 == nil && m < 60 && s < 60
+}
+
 var sbvLike = regexp.MustCompile(`^\s*[\d:.a-zA-Z]+,[\d:.a-zA-Z]+\s*$`)
 
 func looksLikeSBVTiming(l string) bool { return sbvLike.MatchString(l) && strings.Count(l, ":") >= 2 }
@@ -146,7 +159,10 @@ func looksLikeSBVTiming(l string) bool { return sbvLike.MatchString(l) && string
 var (
 	tagRe     = regexp.MustCompile(`<[^>]*>`)
 	voiceRe   = regexp.MustCompile(`^<v(?:\.[^ >]*)?\s+([^>]+)>`)
-	speakerRe = regexp.MustCompile(`^\s*(?:>>\s*)?([A-Z][\p{L}.' -]{0,40}?|\[[^\]]{1,40}\]):\s+(.*)$`)
+	// A speaker label is a name or a role: up to four words, each
+	// capitalised ("Dr. Smith", "NARRATOR", "Mary Ann"), or a bracketed
+	// label. "The first rule is simple: ..." is a sentence, not a label.
+	speakerRe = regexp.MustCompile(`^\s*(?:>>\s*)?((?:\p{Lu}[\p{L}.'-]*)(?: \p{Lu}[\p{L}.'-]*){0,3}|\[[^\]]{1,40}\]):\s+(.*)$`)
 	entities  = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&nbsp;", " ", "&lrm;", "", "&rlm;", "")
 )
 

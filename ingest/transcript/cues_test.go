@@ -138,3 +138,42 @@ func FuzzParseTranscripts(f *testing.F) {
 		Detect(b)
 	})
 }
+
+// A colon inside a sentence is not a speaker label; names and roles are.
+func TestSpeakerLabels(t *testing.T) {
+	for _, tt := range []struct{ line, speaker string }{
+		{"The first rule is simple: a backup you never restored is not a backup.", ""},
+		{"Note that: this is text", ""},
+		{"Dr. Smith: Welcome back.", "Dr. Smith"},
+		{"NARRATOR: Long ago.", "NARRATOR"},
+		{"Mary Ann: Hello.", "Mary Ann"},
+		{"[Music]: la la", "[Music]"},
+		{">> Q: What is it?", "Q"},
+	} {
+		m := speakerRe.FindStringSubmatch(tt.line)
+		got := ""
+		if m != nil {
+			got = m[1]
+		}
+		if got != tt.speaker {
+			t.Errorf("%q: speaker %q, want %q", tt.line, got, tt.speaker)
+		}
+	}
+	// In an SRT file: the sentence stays one paragraph with its cue.
+	srt := "1\n00:00:01,000 --> 00:00:04,000\nThe first rule is simple: a backup\nyou never restored is not a backup.\n\n2\n99:99:99,999 --> 99:99:99,999\nbad\n\n3\n00:00:05,000 --> 00:00:06,000\nDr. Smith: Exactly.\n"
+	lines, probs := Parse([]byte(srt), KindSRT)
+	if len(lines) < 2 || lines[0].Speaker != "" || !strings.Contains(lines[0].Text, "The first rule is simple: a backup") {
+		t.Errorf("lines %+v", lines)
+	}
+	if lines[len(lines)-1].Speaker != "Dr. Smith" {
+		t.Errorf("last line %+v", lines[len(lines)-1])
+	}
+	if len(probs) == 0 || probs[0].Line != 7 || !strings.Contains(probs[0].Reason, "up to 59") {
+		t.Errorf("problems %+v: want the 99:99:99 timing refused at line 7", probs)
+	}
+	for _, l := range lines {
+		if l.Text == "bad" {
+			t.Error("the cue with the impossible time was kept")
+		}
+	}
+}
