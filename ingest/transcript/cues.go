@@ -157,8 +157,8 @@ var sbvLike = regexp.MustCompile(`^\s*[\d:.a-zA-Z]+,[\d:.a-zA-Z]+\s*$`)
 func looksLikeSBVTiming(l string) bool { return sbvLike.MatchString(l) && strings.Count(l, ":") >= 2 }
 
 var (
-	tagRe     = regexp.MustCompile(`<[^>]*>`)
-	voiceRe   = regexp.MustCompile(`^<v(?:\.[^ >]*)?\s+([^>]+)>`)
+	tagRe   = regexp.MustCompile(`<[^>]*>`)
+	voiceRe = regexp.MustCompile(`^<v(?:\.[^ >]*)?\s+([^>]+)>`)
 	// A speaker label is a name or a role: up to four words, each
 	// capitalised ("Dr. Smith", "NARRATOR", "Mary Ann"), or a bracketed
 	// label. "The first rule is simple: ..." is a sentence, not a label.
