@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tuneline/tuneline/third_party/trafilatura"
 	"golang.org/x/net/html"
@@ -18,6 +20,15 @@ import (
 // trafilatura keeps at the top (the benchmark's article body excludes it)
 // and trailing runs of teaser links (related stories), and keeps paragraph,
 // heading, list and table structure for chunking. See BENCHMARKS.md.
+
+// declaresUTF8 tells whether the page's first 4 KB declare UTF-8 (a meta
+// charset or http-equiv content type).
+func declaresUTF8(page []byte) bool {
+	head := bytes.ToLower(page[:min(len(page), 4096)])
+	return declUTF8.Match(head)
+}
+
+var declUTF8 = regexp.MustCompile(`<meta[^>]+charset\s*=\s*["']?\s*utf-?8`)
 
 // blockTags end a paragraph.
 var blockTags = map[string]bool{"p": true, "div": true, "li": true, "ul": true, "ol": true, "table": true, "tr": true,
@@ -35,7 +46,22 @@ func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err
 	if pageURL != "" {
 		u, _ = url.Parse(pageURL)
 	}
-	res, err := trafilatura.Extract(bytes.NewReader(page), trafilatura.Options{OriginalURL: u, EnableFallback: true, ExcludeComments: true})
+	opts := trafilatura.Options{OriginalURL: u, EnableFallback: true, ExcludeComments: true}
+	var res *trafilatura.ExtractResult
+	if utf8.Valid(page) || declaresUTF8(page) {
+		// Parsed as UTF-8 straight away: the charset detection of the
+		// generic path failed on some valid UTF-8 pages ("transform: short
+		// internal buffer") and decoded a page that declares UTF-8 but
+		// holds a few invalid bytes a second time as Windows-1252 (its
+		// text came out twice). Invalid bytes become U+FFFD.
+		doc, perr := html.Parse(bytes.NewReader(bytes.ToValidUTF8(page, []byte("\uFFFD"))))
+		if perr != nil {
+			return "", nil, fmt.Errorf("no main content found: %w", perr)
+		}
+		res, err = trafilatura.ExtractDocument(doc, opts)
+	} else {
+		res, err = trafilatura.Extract(bytes.NewReader(page), opts)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("no main content found: %w", err)
 	}

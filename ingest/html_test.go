@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tuneline/tuneline/internal/score"
 	"github.com/tuneline/tuneline/internal/testenv"
@@ -71,5 +72,32 @@ func TestHTMLArticlesQuality(t *testing.T) {
 	t.Log(line)
 	if f1 < 0.97 {
 		t.Errorf("html-articles %s; the target is 0.97", line)
+	}
+}
+
+// A page that declares UTF-8 but holds a stray invalid byte comes out once
+// (it was decoded a second time as Windows-1252), and Korean UTF-8 text
+// comes through whole.
+func TestHTMLDeclaredUTF8(t *testing.T) {
+	para := "The committee met on Tuesday to review the results of the survey, which covered every district of the city and took eight months to finish."
+	ko := "위원회는 화요일에 모여 도시의 모든 구역을 다룬 설문 조사 결과를 검토했으며, 조사를 마치는 데 여덟 달이 걸렸다고 밝혔습니다."
+	page := []byte(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>Survey results</title></head><body><article><h1>Survey results</h1>` +
+		"<p>" + para + " Caf\xe9 notes.</p><p>" + ko + "</p><p>" + para + " A second paragraph keeps the article long enough to be the main content of the page.</p></article></body></html>")
+	_, segs, err := ExtractHTML(page, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, s := range segs {
+		text.WriteString(s.Text + "\n")
+	}
+	if n := strings.Count(text.String(), "The committee met on Tuesday"); n != 2 {
+		t.Errorf("the paragraph comes out %d times, want 2 (once each):\n%s", n, text.String())
+	}
+	if !strings.Contains(text.String(), ko) {
+		t.Errorf("the Korean paragraph is missing or mangled:\n%s", text.String())
+	}
+	if !utf8.ValidString(text.String()) {
+		t.Error("the text is not valid UTF-8")
 	}
 }
