@@ -122,7 +122,7 @@ func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err
 	}
 	blocks = kept
 	// trafilatura keeps the headline (and sometimes repeats it): drop it.
-	for len(blocks) > 0 && title != "" && (blocks[0].Text == title || strings.HasPrefix(title, blocks[0].Text) && blocks[0].Heading) {
+	for len(blocks) > 0 && title != "" && (sameTitle(blocks[0].Text, title) || strings.HasPrefix(title, blocks[0].Text) && blocks[0].Heading) {
 		blocks = blocks[1:]
 	}
 	if len(blocks) > 0 && title != "" && strings.HasPrefix(blocks[0].Text, title+" ") {
@@ -132,6 +132,35 @@ func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err
 		return title, nil, fmt.Errorf("no main content found")
 	}
 	return title, blocks, nil
+}
+
+// titleFold folds the typographic variants a headline and its <title> may
+// differ by: quotes, dashes, case and white space.
+var titleFold = strings.NewReplacer("\u2018", "'", "\u2019", "'", "\u201c", "\"", "\u201d", "\"", "\u2013", "-", "\u2014", "-", "\u00a0", " ")
+
+func normTitle(s string) string {
+	return strings.Join(strings.Fields(strings.ToLower(titleFold.Replace(s))), " ")
+}
+
+// sameTitle tells whether a block is the page's headline: the title
+// itself, or one part of a title like "Opinion | Headline" or "Headline -
+// Site name", allowing quote, dash and case variants.
+func sameTitle(block, title string) bool {
+	b, t := normTitle(block), normTitle(title)
+	if b == "" {
+		return false
+	}
+	if b == t {
+		return true
+	}
+	for _, sep := range []string{" | ", " - ", " : ", ": ", " :: ", " » "} {
+		for _, part := range strings.Split(t, sep) {
+			if strings.TrimSpace(part) == b && len(b) >= 12 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 var boilerplate = []string{"copyright", "non-commercial use", "reprints", "subscriber agreement", "cookie policy", "privacy policy"}

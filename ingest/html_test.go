@@ -101,3 +101,22 @@ func TestHTMLDeclaredUTF8(t *testing.T) {
 		t.Error("the text is not valid UTF-8")
 	}
 }
+
+func TestSameTitle(t *testing.T) {
+	for _, tt := range []struct {
+		block, title string
+		want         bool
+	}{
+		{"Why the sky is blue", "Why the sky is blue", true},
+		{"Why the sky is blue", "Opinion | Why the sky is blue", true},
+		{"Why the sky is blue", "Why the sky is blue - The Daily Planet", true},
+		{"Don\u2019t panic \u2014 yet", "Don't panic - yet", true},
+		{"WHY THE SKY IS BLUE", "Why the sky is blue", true},
+		{"Opinion", "Opinion | Why the sky is blue", false}, // too short a part to be the headline
+		{"The sky is blue because of scattering.", "Why the sky is blue", false},
+	} {
+		if got := sameTitle(tt.block, tt.title); got != tt.want {
+			t.Errorf("sameTitle(%q, %q) = %v", tt.block, tt.title, got)
+		}
+	}
+}
