@@ -254,3 +254,27 @@ func TestInitIsNeutral(t *testing.T) {
 		}
 	}
 }
+
+// The report renders for a partial build with what exists (here: only
+// ingest ran, so the chat logs' examples), and says what to run when
+// there is nothing.
+func TestReportPartialBuild(t *testing.T) {
+	dir := workspace(t, "http://127.0.0.1:9")
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "r.html")
+	if err := WriteReport(context.Background(), cfg, out, "test"); err == nil || !strings.Contains(err.Error(), "run the ingest and synth stages first") {
+		t.Errorf("empty build: %v", err)
+	}
+	if _, err := Run(context.Background(), cfg, Options{Only: "ingest"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReport(context.Background(), cfg, out, "test"); err != nil {
+		t.Fatalf("partial build: %v", err)
+	}
+	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "office-hours.chatlog.jsonl") {
+		t.Error("the chat-log source is not in the partial report")
+	}
+}

@@ -20,9 +20,23 @@ func ReportPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), 
 // WriteReport renders the workspace's report.
 func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
 	f := WorkspaceFiles(cfg)
-	in := report.Inputs{Title: cfg.Name, Dataset: f.Dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version, TinyModel: ReadManifest(cfg).TinyModel}
-	if f.Dataset != f.Synth {
-		in.Synth = f.Synth
+	// A partial build reports what it has: the curated examples, else the
+	// generated ones, else those of the chat logs.
+	dataset := ""
+	for _, p := range []string{f.Dataset, f.Synth, f.ChatLogs} {
+		if st, err := os.Stat(p); err == nil && st.Size() > 0 {
+			dataset = p
+			break
+		}
+	}
+	if dataset == "" {
+		return fmt.Errorf("report: no examples yet in %s: run the ingest and synth stages first (tuneline run)", rel(cfg.dir, cfg.Path(cfg.Build)))
+	}
+	in := report.Inputs{Title: cfg.Name, Dataset: dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version, TinyModel: ReadManifest(cfg).TinyModel}
+	if dataset != f.Synth {
+		if _, err := os.Stat(f.Synth); err == nil {
+			in.Synth = f.Synth
+		}
 	}
 	if len(f.Exports) > 0 {
 		in.ExportDir = f.Exports[0]
