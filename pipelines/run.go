@@ -143,6 +143,7 @@ func (r *runner) stage(ctx context.Context, s stage) error {
 		return nil
 	}
 	fmt.Fprintf(r.log, "%-8s running: %s\n", st, why)
+	r.progress(st, 0, 0) // the stage's bar starts now, so that its heartbeat shows it working
 	if r.opt.Verbose {
 		for _, k := range sortedKeys(detail) {
 			fmt.Fprintf(r.log, "         input %s = %s\n", k, detail[k])

@@ -13,20 +13,22 @@ import (
 
 // Bar is one progress display. Its methods are safe for concurrent use.
 type Bar struct {
-	mu     sync.Mutex
-	w      io.Writer
-	label  string
-	total  int64
-	done   int64
-	bytes  bool
-	live   bool
-	start  time.Time
-	last   time.Time
-	every  time.Duration
-	shown  int64 // done at the last line drawn; -1 before the first
-	onLine bool  // a live bar is on the terminal's current line
-	off    bool
-	now    func() time.Time
+	mu    sync.Mutex
+	w     io.Writer
+	label string
+	total int64
+	done  int64
+	bytes bool
+	live  bool
+	start time.Time
+	last  time.Time
+	every time.Duration
+	shown int64 // done at the last line drawn; -1 before the first
+	// changed is when done last changed (for the heartbeat's line).
+	changed time.Time
+	onLine  bool // a live bar is on the terminal's current line
+	off     bool
+	now     func() time.Time
 }
 
 // Options configure a Bar.
@@ -56,15 +58,54 @@ func New(w io.Writer, o Options) *Bar {
 		o.Now = time.Now
 	}
 	now := o.Now()
-	return &Bar{w: w, label: o.Label, total: o.Total, bytes: o.Bytes, live: o.Live, start: now, last: now, every: every, off: o.Off, now: o.Now, shown: -1}
+	return &Bar{w: w, label: o.Label, total: o.Total, bytes: o.Bytes, live: o.Live, start: now, last: now, changed: now, every: every, off: o.Off, now: o.Now, shown: -1}
 }
 
 // Set records the amount done so far.
 func (b *Bar) Set(done int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if done != b.done {
+		b.changed = b.now()
+	}
 	b.done = done
 	b.maybeDraw(false)
+}
+
+// Beat shows that work goes on when nothing has been counted for a while:
+// a log gets a line (with how long since the last count changed) once
+// every LogEvery, a terminal's line is redrawn. Call it on a timer (see
+// Stages.Heartbeat); it draws nothing before LogEvery has passed.
+func (b *Bar) Beat() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.off {
+		return
+	}
+	now := b.now()
+	if now.Sub(b.last) < b.every {
+		return
+	}
+	if b.shown == b.done && !b.live {
+		b.last = now
+		fmt.Fprintf(b.w, "%s (working; %s since the last change)\n", b.line(now.Sub(b.start)), now.Sub(b.changed).Round(time.Second))
+		return
+	}
+	b.maybeDraw(true)
+}
+
+// Heartbeat beats the bar every interval until stop is closed.
+func (b *Bar) Heartbeat(interval time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			b.Beat()
+		}
+	}
 }
 
 // SetTotal changes the total (work discovered as it goes).
@@ -134,8 +175,11 @@ func (b *Bar) line(elapsed time.Duration) string {
 			sb.WriteString(" [" + strings.Repeat("=", n) + strings.Repeat(" ", width-n) + "]")
 		}
 		fmt.Fprintf(&sb, " %3.0f%%", f*100)
-		if f > 0 && f < 1 {
+		switch {
+		case f > 0 && f < 1:
 			fmt.Fprintf(&sb, " ETA %s", eta(elapsed, f))
+		case f == 0:
+			sb.WriteString(" ETA unknown") // no rate measured yet
 		}
 	}
 	if elapsed > 0 {

@@ -194,3 +194,39 @@ curate done
 		t.Errorf("output\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// A log gets a line at least every LogEvery while work goes on, even when
+// an item takes minutes; the ETA is unknown until a rate is measured.
+func TestHeartbeat(t *testing.T) {
+	c := newClock()
+	var out strings.Builder
+	b := New(&out, Options{Label: "synth", Total: 4, LogEvery: 10 * time.Second, Now: c.now})
+	b.Set(0)
+	for range 12 { // one model request held for 60 s, the heartbeat ticking each 5 s
+		c.advance(5 * time.Second)
+		b.Beat()
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("%d lines in 60 s, want one each 10 s:\n%s", len(lines), out.String())
+	}
+	if !strings.Contains(lines[0], "ETA unknown") || !strings.Contains(lines[1], "working; 20s since the last change") ||
+		!strings.Contains(lines[5], "1m0s since the last change") {
+		t.Errorf("lines:\n%s", out.String())
+	}
+	b.Set(1)
+	c.advance(10 * time.Second)
+	b.Beat()
+	if last := strings.TrimSpace(out.String()[strings.LastIndex(strings.TrimSpace(out.String()), "\n")+1:]); !strings.Contains(last, "1 / 4") || !strings.Contains(last, "ETA") || strings.Contains(last, "unknown") {
+		t.Errorf("after progress: %q", last)
+	}
+	// Stages beat the running stage's bar.
+	out.Reset()
+	s := NewStages(&out, Options{LogEvery: 10 * time.Second, Now: c.now}, nil)
+	s.Set("synth", 0, 4)
+	c.advance(11 * time.Second)
+	s.Beat()
+	if !strings.Contains(out.String(), "synth 0 / 4") {
+		t.Errorf("stages heartbeat: %q", out.String())
+	}
+}

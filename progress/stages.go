@@ -3,6 +3,7 @@ package progress
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // Stages shows the progress of work that runs in named stages, one after
@@ -41,6 +42,31 @@ func (s *Stages) Set(stage string, done, total int64) {
 	}
 	s.bar.SetTotal(total)
 	s.bar.Set(done)
+}
+
+// Heartbeat beats the running bar every interval until stop is closed, so
+// that a log shows a line at least every LogEvery while a stage works, even
+// when an item takes minutes (a model request on a slow machine).
+func (s *Stages) Heartbeat(interval time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			s.Beat()
+		}
+	}
+}
+
+// Beat beats the running bar (see Bar.Beat).
+func (s *Stages) Beat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bar != nil {
+		s.bar.Beat()
+	}
 }
 
 // Done finishes the running bar.

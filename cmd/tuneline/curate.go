@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -94,6 +95,9 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 		total = int64(n)
 	}
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "curate", Total: total, Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	stopBeat := make(chan struct{})
+	go bar.Heartbeat(time.Second, stopBeat)
+	defer close(stopBeat)
 	o.Progress = func(done int) { bar.Set(int64(done)) }
 	sum, err := synth.Curate(ctx, o.Examples, o.CurateOptions, w)
 	bar.Done()

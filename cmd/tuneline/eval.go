@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -108,6 +109,9 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		}
 	}
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "eval answers", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	stopBeat := make(chan struct{})
+	go bar.Heartbeat(time.Second, stopBeat)
+	defer close(stopBeat)
 	o.Options.Progress = func(done, total int) {
 		bar.SetTotal(int64(total))
 		bar.Set(int64(done))

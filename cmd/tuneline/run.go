@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -112,7 +113,10 @@ EXAMPLES:
 			// progress line comes before its "done" line.
 			o.Log = bars.Log()
 			o.Progress = func(stage string, done, total int) { bars.Set(stage, int64(done), int64(total)) }
+			stop := make(chan struct{})
+			go bars.Heartbeat(time.Second, stop)
 			res, err := pipelines.Run(c.Context, cfg, o.Options)
+			close(stop)
 			bars.Done()
 			if res != nil {
 				if o.JSON {

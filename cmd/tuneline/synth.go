@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -95,6 +96,9 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 	}
 	defer abort()
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "synth tasks", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	stopBeat := make(chan struct{})
+	go bar.Heartbeat(time.Second, stopBeat)
+	defer close(stopBeat)
 	o.Progress = func(s *synth.Summary) {
 		bar.SetTotal(int64(s.Tasks))
 		bar.Set(int64(s.TasksDone))
