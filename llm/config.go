@@ -12,17 +12,18 @@ type Config struct {
 	APIKey   string        `yaml:"-" flag:"api-key" env:"OPENAI_API_KEY" help:"key for api openai; from $OPENAI_API_KEY, never stored in the workspace"`
 	Model    string        `yaml:"model" flag:"model" short:"m" help:"model name on that server"`
 	Parallel int           `yaml:"parallel" flag:"parallel" help:"requests in flight"`
-	Timeout  time.Duration `yaml:"timeout" flag:"timeout" help:"longest wait for one request"`
+	Timeout  time.Duration `yaml:"timeout" flag:"timeout" help:"longest time one request may take in all (replies stream: see silence)"`
+	Silence  time.Duration `yaml:"silence" flag:"silence" help:"give a request up when the Ollama server sent no token for this long (slow machines: raise it)"`
 }
 
 // DefaultConfig holds the defaults of every field.
 func DefaultConfig() Config {
-	return Config{API: APIOllama, Parallel: 2, Timeout: 5 * time.Minute}
+	return Config{API: APIOllama, Parallel: 2, Timeout: 30 * time.Minute, Silence: 2 * time.Minute}
 }
 
 // Endpoint is the server part of c.
 func (c Config) Endpoint() Endpoint {
-	return Endpoint{API: c.API, Host: c.Host, BaseURL: c.BaseURL, APIKey: c.APIKey}
+	return Endpoint{API: c.API, Host: c.Host, BaseURL: c.BaseURL, APIKey: c.APIKey, Silence: c.Silence}
 }
 
 // Where names the server for messages.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ollama/ollama/envconfig"
 )
@@ -77,6 +78,8 @@ type Endpoint struct {
 	Host    string // Ollama address, read like OLLAMA_HOST (empty: the environment's)
 	BaseURL string // OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1
 	APIKey  string
+	// Silence: see Ollama.Silence.
+	Silence time.Duration
 }
 
 // New returns the Backend for e.
@@ -87,7 +90,11 @@ func New(e Endpoint) (Backend, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewOllama(host)
+		o, err := NewOllama(host)
+		if err == nil {
+			o.Silence = e.Silence
+		}
+		return o, err
 	case APIOpenAI:
 		if e.BaseURL == "" {
 			return nil, fmt.Errorf("api openai needs a base URL (--base-url, or base_url in tuneline.yaml)")

@@ -7,16 +7,24 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/ollama/ollama/api"
 )
 
 // Ollama talks to an Ollama server through its native API.
 type Ollama struct {
-	Host   string
-	client *api.Client
-	hc     *http.Client
+	Host string
+	// Silence ends a request that has sent no token for this long (0:
+	// never): replies stream, so a slow machine that keeps writing is
+	// waited for however long the reply takes, and a stuck one is not.
+	Silence time.Duration
+	client  *api.Client
+	hc      *http.Client
 }
+
+// errSilent ends a request whose server stopped sending.
+var errSilent = errors.New("the server sent nothing")
 
 // NewOllama returns a backend for the Ollama server at host, read as Ollama
 // reads OLLAMA_HOST ("127.0.0.1", "myhost:8080", "http://h:11434"; empty:
@@ -44,27 +52,46 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 	for i, m := range r.Messages {
 		msgs[i] = api.Message{Role: m.Role, Content: m.Content}
 	}
-	stream := false
+	stream := true
 	opts := map[string]any{"temperature": r.Temperature, "seed": r.Seed}
 	if r.MaxTokens > 0 {
 		opts["num_predict"] = r.MaxTokens
 	}
 	var rep Reply
 	var content strings.Builder
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var timer *time.Timer
+	done := false
+	if o.Silence > 0 {
+		timer = time.AfterFunc(o.Silence, func() { cancel(errSilent) })
+		defer timer.Stop()
+	}
 	err := o.client.Chat(ctx, &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: &stream, Format: r.Schema, Options: opts},
 		func(cr api.ChatResponse) error {
+			if timer != nil {
+				timer.Reset(o.Silence)
+			}
 			content.WriteString(cr.Message.Content)
 			if cr.Done {
+				done = true
 				rep.Cut = cr.DoneReason == "length"
 				rep.TokensIn, rep.TokensOut = cr.PromptEvalCount, cr.EvalCount
 			}
 			return nil
 		})
 	rep.Content = content.String()
+	if parent.Err() != nil {
+		return rep, parent.Err()
+	}
+	if errors.Is(context.Cause(ctx), errSilent) {
+		return rep, &RetryError{fmt.Errorf("%w for %s (%s): the request was given up", errSilent, o.Silence, o.Host)}
+	}
+	if err == nil && !done {
+		return rep, &RetryError{fmt.Errorf("the reply from %s ended before the server said it was done", o.Host)}
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return rep, err
-		}
 		// A status the server chose (400 bad request, 404 no such model)
 		// will not change on retry; anything else — 429, 5xx, a dropped
 		// connection, a body that is not the API's JSON — may.

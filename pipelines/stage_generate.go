@@ -48,7 +48,11 @@ func (r *runner) backend(ctx context.Context) (llm.Backend, string, error) {
 		return nil, "", err
 	}
 	b, err := llm.NewOllama(host)
-	return b, model, err
+	if err != nil {
+		return nil, "", err
+	}
+	b.Silence = r.cfg.Ollama.Silence
+	return b, model, nil
 }
 
 func (r *runner) synth(ctx context.Context) (string, error) {
