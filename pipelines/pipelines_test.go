@@ -276,7 +276,7 @@ func TestRunTinyModelReportBanner(t *testing.T) {
 	if serve == "" {
 		t.Fatalf("no serve command in the next steps:\n%s", strings.Join(steps, "\n"))
 	}
-	cmd := exec.Command("/bin/sh", "-c", "exec "+serve)
+	cmd := exec.Command("/bin/sh", "-c", serve) // as a user would paste it (without the &)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
