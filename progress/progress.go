@@ -95,7 +95,10 @@ func (b *Bar) Beat() {
 }
 
 // Heartbeat beats the bar every interval until stop is closed.
-func (b *Bar) Heartbeat(interval time.Duration, stop <-chan struct{}) {
+func (b *Bar) Heartbeat(interval time.Duration, stop <-chan struct{}) { every(interval, stop, b.Beat) }
+
+// every calls beat each interval until stop is closed.
+func every(interval time.Duration, stop <-chan struct{}, beat func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -103,7 +106,7 @@ func (b *Bar) Heartbeat(interval time.Duration, stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			b.Beat()
+			beat()
 		}
 	}
 }

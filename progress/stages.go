@@ -48,16 +48,7 @@ func (s *Stages) Set(stage string, done, total int64) {
 // that a log shows a line at least every LogEvery while a stage works, even
 // when an item takes minutes (a model request on a slow machine).
 func (s *Stages) Heartbeat(interval time.Duration, stop <-chan struct{}) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			s.Beat()
-		}
-	}
+	every(interval, stop, s.Beat)
 }
 
 // Beat beats the running bar (see Bar.Beat).
