@@ -233,3 +233,25 @@ func TestWeightAndNameRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// An export replaces its folder whole, so a folder holding anything else
+// (the current folder, say) is refused, and nothing in it is touched.
+func TestExportRefusesForeignFolder(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644)
+	in := genFile(t, 50)
+	_, err := Export(context.Background(), []string{in}, Options{Target: TargetOpenAI, OutDir: dir, Split: 1})
+	if err == nil || !strings.Contains(err.Error(), "not an earlier export") {
+		t.Fatalf("export into a foreign folder: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); string(b) != "mine" {
+		t.Error("the folder's own file was touched")
+	}
+	// An earlier export's folder is replaced as usual.
+	out := filepath.Join(t.TempDir(), "out")
+	for range 2 {
+		if _, err := Export(context.Background(), []string{in}, Options{Target: TargetOpenAI, OutDir: out, Split: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -170,7 +171,12 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 		return nil, err0
 	}
 	// The set of files is written into a staging folder and swapped in as
-	// a whole: never a mix of this export's files and an earlier one's.
+	// a whole: never a mix of this export's files and an earlier one's. The
+	// folder is the export's own: one holding other files is refused
+	// rather than replaced.
+	if err0 = ownFolder(opt.OutDir); err0 != nil {
+		return nil, err0
+	}
 	stage, err0 := datasets.NewStagedDir(opt.OutDir)
 	if err0 != nil {
 		return nil, err0
@@ -357,6 +363,22 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	}
 	json.Unmarshal(b, rep) // the caller gets what the file says
 	return rep, nil
+}
+
+// ownFolder checks that dir is new, empty or an earlier export (it has
+// export-report.json): the export replaces the folder whole.
+func ownFolder(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || err == nil && len(entries) == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "export-report.json")); err == nil {
+		return nil
+	}
+	return fmt.Errorf("--out %s holds files that are not an earlier export (%s, ...): an export replaces its folder whole; give a new or empty folder", dir, entries[0].Name())
 }
 
 func firstError(c *Checked) string {
