@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tuneline/tuneline/internal/conf"
 	"gopkg.in/yaml.v3"
 )
 
@@ -43,6 +44,9 @@ func Load(path string) (*Persona, error) {
 	}
 	p, err := Parse(b)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "yaml: line ") {
+			return nil, fmt.Errorf("persona %w", conf.YAMLError(path, err))
+		}
 		return nil, fmt.Errorf("persona %s: %w", path, err)
 	}
 	return p, nil

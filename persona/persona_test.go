@@ -1,6 +1,8 @@
 package persona
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -34,5 +36,16 @@ func TestParse(t *testing.T) {
 				t.Errorf("err %v, want %q", err, tt.err)
 			}
 		})
+	}
+}
+
+// A syntax error is named with the file and the line it is on (yaml.v3
+// alone counts some from 0: "line 4" for line 5).
+func TestLoadSyntaxErrorLine(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "persona.yaml")
+	os.WriteFile(p, []byte("name: a\nsystem: b\ntraits: [x]\nstyle: s\naudience: [a, b\n"), 0o644)
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), p+":5: did not find expected ',' or ']'") {
+		t.Errorf("error %v, want it at %s:5", err, p)
 	}
 }

@@ -55,7 +55,7 @@ var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type
 func explainYAML(path string, err error) error {
 	ms := unknownField.FindAllStringSubmatch(err.Error(), -1)
 	if len(ms) == 0 {
-		return fmt.Errorf("%s: %w", path, err)
+		return conf.YAMLError(path, err)
 	}
 	keys := sectionKeys()
 	var msgs []string
