@@ -104,9 +104,9 @@ func TestYAMLErrorLines(t *testing.T) {
 		doc  string
 		line int
 	}{
-		{head + "audience: [a, b\n", 5},      // parser error (reported a line early by yaml.v3)
-		{head + "audience: \"unclosed\n", 5}, // scanner error
-		{head + "  bad: indent\n", 5},        // scanner error
+		{head + "audience: [a, b\n", 5},             // parser error (reported a line early by yaml.v3)
+		{head + "audience: \"unclosed\n", 5},        // scanner error
+		{head + "  bad: indent\n", 5},               // scanner error
 		{head + "examples:\n  - q: 1\n  x: 2\n", 6}, // the list that starts on line 6 (the stray key is on 7)
 	} {
 		var v map[string]any
