@@ -49,7 +49,7 @@ var ErrEncrypted = errors.New("the PDF is encrypted (password protected); decryp
 func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings []string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("corrupt or unsupported PDF: %v", r)
+			err = fmt.Errorf("the PDF is damaged or uses a feature tuneline cannot read: %v; re-saving or repairing it (qpdf in.pdf out.pdf) often helps", r)
 		}
 	}()
 	if !bytes.HasPrefix(bytes.TrimLeft(data, "\x00\t\r\n "), []byte("%PDF-")) {
@@ -61,7 +61,7 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 		if strings.Contains(err.Error(), "encrypt") || strings.Contains(err.Error(), "password") {
 			return "", nil, 0, nil, ErrEncrypted
 		}
-		return "", nil, 0, nil, fmt.Errorf("cannot read PDF: %w", err)
+		return "", nil, 0, nil, fmt.Errorf("the PDF is damaged and cannot be read: %w; re-saving or repairing it (qpdf in.pdf out.pdf) often helps", err)
 	}
 	pages = r.NumPage()
 	// Pages are independent: extract them on all cores.
@@ -95,7 +95,7 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 func pageLines(r *pdf.Reader, n int) (lines []pdfLine, err error) {
 	defer func() {
 		if rec := recover(); rec != nil {
-			err = fmt.Errorf("unreadable page: %v", rec)
+			err = fmt.Errorf("the page is damaged and was left out: %v", rec)
 		}
 	}()
 	p := r.Page(n)

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
@@ -65,5 +66,40 @@ func BenchmarkGeoTopo(b *testing.B) {
 		if _, _, _, _, err := ExtractPDF(data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A damaged PDF is named as damaged, with where, and what may help; not
+// with the parser's bare words ("invalid integer 1713...").
+func TestDamagedPDFError(t *testing.T) {
+	good, err := os.ReadFile(corpora + "pdf-samples/001-trivial/minimal-document.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	defer func() {
+		if failed < 2 {
+			t.Errorf("only %d of the damaged files failed: the test shows nothing", failed)
+		}
+	}()
+	for _, damage := range []func([]byte) []byte{
+		func(b []byte) []byte { // a number in the cross-reference table garbled
+			i := bytes.LastIndex(b, []byte("startxref"))
+			return append(append([]byte{}, b[:i]...), []byte("startxref\n1713x1\n%%EOF\n")...)
+		},
+		func(b []byte) []byte { return b[:len(b)/2] }, // cut in half
+		func(b []byte) []byte { // the first object's number made non-numeric
+			return bytes.Replace(b, []byte(" 0 obj"), []byte(" Z obj"), 1)
+		},
+	} {
+		_, _, _, _, err := ExtractPDF(damage(good))
+		if err == nil {
+			continue // the reader recovered: nothing to say
+		}
+		failed++
+		if !strings.Contains(err.Error(), "the PDF is damaged") || strings.HasPrefix(err.Error(), "invalid integer") {
+			t.Errorf("error %q does not say the file is damaged", err)
+		}
+		t.Log(err)
 	}
 }

@@ -78,7 +78,8 @@ func (b *buffer) readByte() byte {
 }
 
 func (b *buffer) errorf(format string, args ...interface{}) {
-	panic(fmt.Errorf(format, args...))
+	at := b.offset - int64(len(b.buf)) + int64(b.pos)
+	panic(fmt.Errorf(format+" (near byte %d)", append(args, at)...))
 }
 
 func (b *buffer) reload() bool {
