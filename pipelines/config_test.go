@@ -278,3 +278,31 @@ func TestReportPartialBuild(t *testing.T) {
 		t.Error("the chat-log source is not in the partial report")
 	}
 }
+
+// A full build's report counts the generated examples and the chat logs'
+// together, as the export does, and shows the chat-log source.
+func TestReportCountsChatLogs(t *testing.T) {
+	dir := workspace(t, "http://127.0.0.1:9")
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, Options{Only: "ingest"}); err != nil {
+		t.Fatal(err)
+	}
+	f := WorkspaceFiles(cfg)
+	var curated strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&curated, `{"id":"ex-%d","messages":[{"role":"user","content":"q%d"},{"role":"assistant","content":"a%d"}],"meta":{"source":"sources/quantum-notes.md"}}`+"\n", i, i, i)
+	}
+	os.WriteFile(f.Dataset, []byte(curated.String()), 0o644)
+	nChat, _ := datasets.CountLines(f.ChatLogs)
+	out := filepath.Join(t.TempDir(), "r.html")
+	if err := WriteReport(context.Background(), cfg, out, "test"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(out)
+	if !strings.Contains(string(b), fmt.Sprintf(`"examples":%d`, 3+nChat)) || !strings.Contains(string(b), "office-hours.chatlog.jsonl") {
+		t.Errorf("the report does not count the %d chat-log examples with the 3 curated ones, or lacks their source", nChat)
+	}
+}
