@@ -87,20 +87,25 @@ func backoff(base time.Duration, n int, jitter float64) time.Duration {
 	return time.Duration(float64(d) * (0.75 + 0.5*jitter))
 }
 
-// Send makes one request with a per-request timeout and retries what a
-// retry may cure — network errors, overload, 5xx, timeouts — up to tries
-// requests in all, waiting an exponential backoff from base (with jitter).
-// It returns the last reply and error and the number of requests made. A
-// timeout or base of 0 means 5 minutes and 250 ms.
-func Send(ctx context.Context, b Backend, r Request, timeout, base time.Duration, tries int, jitter func() float64) (Reply, int, error) {
-	if timeout <= 0 {
-		timeout = 5 * time.Minute
+// Send makes one request and retries what a retry may cure — network
+// errors, overload, 5xx, a server fallen silent — up to tries requests in
+// all, waiting an exponential backoff from base (with jitter). budget bounds
+// the whole: the attempts and the waits between them together never take
+// longer, so a task on a slow or broken server ends in bounded time (a
+// steady but slow reply is not cut by it before the budget is spent; a
+// stuck one is cut by the backend's silence limit). It returns the last
+// reply and error and the number of requests made. A budget or base of 0
+// means 30 minutes and 250 ms.
+func Send(ctx context.Context, b Backend, r Request, budget, base time.Duration, tries int, jitter func() float64) (Reply, int, error) {
+	if budget <= 0 {
+		budget = DefaultConfig().Timeout
 	}
 	if base <= 0 {
 		base = 250 * time.Millisecond
 	}
+	deadline := time.Now().Add(budget)
 	for n := 1; ; n++ {
-		rctx, cancel := context.WithTimeout(ctx, timeout)
+		rctx, cancel := context.WithDeadline(ctx, deadline)
 		rep, err := b.Chat(rctx, r)
 		timedOut := rctx.Err() == context.DeadlineExceeded
 		cancel()
@@ -110,12 +115,19 @@ func Send(ctx context.Context, b Backend, r Request, timeout, base time.Duration
 		if err == nil {
 			return rep, n, nil
 		}
+		if timedOut {
+			return rep, n, fmt.Errorf("gave up after %d request(s): the request's time budget of %s is spent (ollama.timeout): %w", n, budget, err)
+		}
 		var re *RetryError
-		if (!errors.As(err, &re) && !timedOut) || n >= tries {
+		if !errors.As(err, &re) || n >= tries {
 			return rep, n, err
 		}
+		wait := backoff(base, n, jitter())
+		if time.Now().Add(wait).After(deadline) {
+			return rep, n, fmt.Errorf("gave up after %d request(s): no time left in the budget of %s (ollama.timeout) for another: %w", n, budget, err)
+		}
 		select {
-		case <-time.After(backoff(base, n, jitter())):
+		case <-time.After(wait):
 		case <-ctx.Done():
 			return rep, n, ctx.Err()
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -122,15 +123,22 @@ func TestSend(t *testing.T) {
 			}
 		})
 	}
-	// A request that outlives its timeout is retried; a cancelled run
-	// stops at once.
+	// The budget bounds the attempts and waits together: a request that
+	// outlives it is not retried, and retries stop when no time is left
+	// for another; a cancelled run stops at once.
 	slow := func(r Request) (Reply, error) {
 		time.Sleep(50 * time.Millisecond)
 		return Reply{}, context.DeadlineExceeded
 	}
 	b := &scripted{steps: []func(Request) (Reply, error){slow, ok("x")}}
-	if _, n, err := Send(context.Background(), b, Request{}, 10*time.Millisecond, time.Millisecond, 3, noJitter); err != nil || n != 2 {
-		t.Errorf("timed out request: %d requests, %v", n, err)
+	if _, n, err := Send(context.Background(), b, Request{}, 10*time.Millisecond, time.Millisecond, 3, noJitter); err == nil || n != 1 || !strings.Contains(err.Error(), "time budget of 10ms is spent") {
+		t.Errorf("request over the budget: %d requests, %v", n, err)
+	}
+	b = &scripted{steps: []func(Request) (Reply, error){fail(retry)}}
+	start := time.Now()
+	_, n, err := Send(context.Background(), b, Request{}, 300*time.Millisecond, 50*time.Millisecond, 100, noJitter)
+	if err == nil || !strings.Contains(err.Error(), "no time left in the budget") || n >= 100 || time.Since(start) > 400*time.Millisecond {
+		t.Errorf("retries past the budget: %d requests in %v, %v", n, time.Since(start), err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

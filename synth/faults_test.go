@@ -47,7 +47,7 @@ func (f *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 	case 3:
 		http.Error(w, "server busy, please try again. maximum pending requests exceeded", http.StatusServiceUnavailable)
-	case 4: // stall past the client's timeout
+	case 4: // stall: the client gives up when the server is silent too long
 		select {
 		case <-time.After(f.stall):
 		case <-r.Context().Done():
@@ -71,7 +71,8 @@ func TestSynthSurvivesFaults(t *testing.T) {
 	defer proxy.Close()
 	chunks := writeChunks(t, 3)
 	opt := testOptions(t, proxy.URL)
-	opt.Timeout = 6 * time.Second
+	opt.Backend.(*llm.Ollama).Silence = 2 * time.Second // a stall (8 s) is cut after 2 s of silence
+	opt.Timeout = 2 * time.Minute                       // each task's budget for its attempts
 	opt.Backoff = 20 * time.Millisecond
 	opt.NetRetries = 30
 	opt.Retries = 10
