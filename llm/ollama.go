@@ -111,6 +111,12 @@ func (o *Ollama) Preflight(ctx context.Context, model string, pull bool) (ModelI
 		return ModelInfo{}, unreachable(o.Host, err)
 	}
 	show, err := o.client.Show(ctx, &api.ShowRequest{Model: model})
+	for try := 0; err != nil && try < 2 && ctx.Err() == nil && retryable(err, 0); try++ {
+		// A kept-alive connection the server (or a proxy) had just closed
+		// fails the request with EOF: ask again on a fresh one.
+		time.Sleep(100 * time.Millisecond)
+		show, err = o.client.Show(ctx, &api.ShowRequest{Model: model})
+	}
 	if err != nil {
 		var se api.StatusError
 		if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {

@@ -45,7 +45,10 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func TestChatMemoryLoop(t *testing.T) {
 	srv := testenv.Ollama(t)
 	target, _ := url.Parse(srv.URL)
-	rec := &recorder{proxy: httputil.NewSingleHostReverseProxy(target)}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	// No kept-alive connections to reuse after the server closed them.
+	rp.Transport = &http.Transport{DisableKeepAlives: true}
+	rec := &recorder{proxy: rp}
 	proxy := httptest.NewServer(rec)
 	defer proxy.Close()
 	dir := t.TempDir()
