@@ -122,6 +122,7 @@ func Send(ctx context.Context, b Backend, r Request, budget, base time.Duration,
 		if !errors.As(err, &re) || n >= tries {
 			return rep, n, err
 		}
+		activityFrom(ctx).retry(err.Error())
 		wait := backoff(base, n, jitter())
 		if time.Now().Add(wait).After(deadline) {
 			return rep, n, fmt.Errorf("gave up after %d request(s): no time left in the budget of %s (ollama.timeout) for another: %w", n, budget, err)

@@ -60,6 +60,7 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 	var rep Reply
 	var content strings.Builder
 	parent := ctx
+	act := activityFrom(ctx)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var timer *time.Timer
@@ -72,6 +73,9 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 		func(cr api.ChatResponse) error {
 			if timer != nil {
 				timer.Reset(o.Silence)
+			}
+			if cr.Message.Content != "" {
+				act.addTokens(1) // a streamed chunk is a token
 			}
 			content.WriteString(cr.Message.Content)
 			if cr.Done {

@@ -64,3 +64,29 @@ func TestOllamaSilence(t *testing.T) {
 		t.Errorf("gave up after %v", d)
 	}
 }
+
+// The activity of a run counts streamed tokens as they come and names the
+// last retry with its reason, for the progress line.
+func TestActivity(t *testing.T) {
+	s := streamer([]string{"a", "b", "c"}, time.Millisecond, false)
+	defer s.Close()
+	o, _ := NewOllama(s.URL)
+	act := NewActivity()
+	ctx := WithActivity(context.Background(), act)
+	if _, err := o.Chat(ctx, Request{Model: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := act.Note(); !strings.HasPrefix(n, "3 tokens received") {
+		t.Errorf("note %q", n)
+	}
+	b := &scripted{steps: []func(Request) (Reply, error){fail(&RetryError{errors.New("503 server busy")}), ok("x")}}
+	if _, _, err := Send(ctx, b, Request{}, time.Second, time.Millisecond, 3, func() float64 { return 0.5 }); err != nil {
+		t.Fatal(err)
+	}
+	if n := act.Note(); !strings.Contains(n, "retry 1") || !strings.Contains(n, "503 server busy") {
+		t.Errorf("note %q", n)
+	}
+	if (*Activity)(nil).Note() != "" {
+		t.Error("a nil activity has a note")
+	}
+}

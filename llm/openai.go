@@ -94,6 +94,7 @@ func (o *OpenAI) Chat(ctx context.Context, r Request) (Reply, error) {
 		return Reply{}, &RetryError{fmt.Errorf("no choices in the reply")}
 	}
 	c := out.Choices[0]
+	activityFrom(ctx).addTokens(out.Usage.CompletionTokens)
 	return Reply{Content: c.Message.Content, Cut: c.FinishReason == "length", TokensIn: out.Usage.PromptTokens, TokensOut: out.Usage.CompletionTokens}, nil
 }
 

@@ -26,7 +26,8 @@ type Bar struct {
 	shown int64 // done at the last line drawn; -1 before the first
 	// changed is when done last changed (for the heartbeat's line).
 	changed time.Time
-	onLine  bool // a live bar is on the terminal's current line
+	note    func() string // more words for each line (may be nil)
+	onLine  bool          // a live bar is on the terminal's current line
 	off     bool
 	now     func() time.Time
 }
@@ -70,6 +71,14 @@ func (b *Bar) Set(done int64) {
 	}
 	b.done = done
 	b.maybeDraw(false)
+}
+
+// SetNote adds note's words to every line drawn from now on (what the
+// work is doing right now: tokens streaming, the last retry and why).
+func (b *Bar) SetNote(note func() string) {
+	b.mu.Lock()
+	b.note = note
+	b.mu.Unlock()
 }
 
 // Beat shows that work goes on when nothing has been counted for a while:
@@ -187,6 +196,11 @@ func (b *Bar) line(elapsed time.Duration) string {
 	}
 	if elapsed > 0 {
 		sb.WriteString(" " + rate(float64(b.done)/elapsed.Seconds(), b.bytes))
+	}
+	if b.note != nil {
+		if n := b.note(); n != "" {
+			sb.WriteString(" · " + n)
+		}
 	}
 	return sb.String()
 }

@@ -230,3 +230,15 @@ func TestHeartbeat(t *testing.T) {
 		t.Errorf("stages heartbeat: %q", out.String())
 	}
 }
+
+func TestNote(t *testing.T) {
+	c := newClock()
+	var out strings.Builder
+	b := New(&out, Options{Label: "synth", Total: 2, LogEvery: time.Second, Now: c.now})
+	b.SetNote(func() string { return "120 tokens received, 30/s" })
+	c.advance(2 * time.Second)
+	b.Set(1)
+	if !strings.Contains(out.String(), "synth 1 / 2") || !strings.Contains(out.String(), " · 120 tokens received, 30/s") {
+		t.Errorf("line %q", out.String())
+	}
+}

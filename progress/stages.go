@@ -19,6 +19,17 @@ type Stages struct {
 	label func(stage string) string
 	bar   *Bar
 	stage string
+	note  func() string
+}
+
+// SetNote adds note's words to every stage's lines (see Bar.SetNote).
+func (s *Stages) SetNote(note func() string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.note = note
+	if s.bar != nil {
+		s.bar.SetNote(note)
+	}
 }
 
 // NewStages shows stage progress on w. o's Label and Total are
@@ -39,6 +50,7 @@ func (s *Stages) Set(stage string, done, total int64) {
 		o := s.opt
 		o.Label = s.label(stage)
 		s.bar, s.stage = New(s.w, o), stage
+		s.bar.SetNote(s.note)
 	}
 	s.bar.SetTotal(total)
 	s.bar.Set(done)

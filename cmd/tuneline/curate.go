@@ -95,6 +95,9 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 		total = int64(n)
 	}
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "curate", Total: total, Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	act := llm.NewActivity()
+	ctx = llm.WithActivity(ctx, act)
+	bar.SetNote(act.Note) // tokens streaming and the last retry, on every line
 	stopBeat := make(chan struct{})
 	go bar.Heartbeat(time.Second, stopBeat)
 	defer close(stopBeat)

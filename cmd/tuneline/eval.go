@@ -109,6 +109,9 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		}
 	}
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "eval answers", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	act := llm.NewActivity()
+	ctx = llm.WithActivity(ctx, act)
+	bar.SetNote(act.Note) // tokens streaming and the last retry, on every line
 	stopBeat := make(chan struct{})
 	go bar.Heartbeat(time.Second, stopBeat)
 	defer close(stopBeat)

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/pipelines"
 	"github.com/tuneline/tuneline/progress"
 )
@@ -113,9 +114,11 @@ EXAMPLES:
 			// progress line comes before its "done" line.
 			o.Log = bars.Log()
 			o.Progress = func(stage string, done, total int) { bars.Set(stage, int64(done), int64(total)) }
+			act := llm.NewActivity()
+			bars.SetNote(act.Note) // tokens streaming and the last retry, on every line
 			stop := make(chan struct{})
 			go bars.Heartbeat(time.Second, stop)
-			res, err := pipelines.Run(c.Context, cfg, o.Options)
+			res, err := pipelines.Run(llm.WithActivity(c.Context, act), cfg, o.Options)
 			close(stop)
 			bars.Done()
 			if res != nil {

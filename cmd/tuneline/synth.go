@@ -96,6 +96,9 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 	}
 	defer abort()
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "synth tasks", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+	act := llm.NewActivity()
+	ctx = llm.WithActivity(ctx, act)
+	bar.SetNote(act.Note) // tokens streaming and the last retry, on every line
 	stopBeat := make(chan struct{})
 	go bar.Heartbeat(time.Second, stopBeat)
 	defer close(stopBeat)

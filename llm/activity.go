@@ -1,0 +1,72 @@
+package llm
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Activity counts what the model servers are doing for a run, for its
+// progress line: tokens received (streamed ones as they come) and the last
+// retry with its reason. Attach one to a context with WithActivity; the
+// backends and Send report into it. Safe for concurrent use.
+type Activity struct {
+	start   time.Time
+	tokens  atomic.Int64
+	retries atomic.Int64
+	last    atomic.Pointer[retryNote]
+}
+
+type retryNote struct {
+	at     time.Time
+	reason string
+}
+
+// NewActivity starts counting now.
+func NewActivity() *Activity { return &Activity{start: time.Now()} }
+
+type activityKey struct{}
+
+// WithActivity makes the requests under ctx report into a.
+func WithActivity(ctx context.Context, a *Activity) context.Context {
+	return context.WithValue(ctx, activityKey{}, a)
+}
+
+func activityFrom(ctx context.Context) *Activity {
+	a, _ := ctx.Value(activityKey{}).(*Activity)
+	return a
+}
+
+func (a *Activity) addTokens(n int) {
+	if a != nil {
+		a.tokens.Add(int64(n))
+	}
+}
+
+func (a *Activity) retry(reason string) {
+	if a != nil {
+		a.retries.Add(1)
+		if len(reason) > 80 {
+			reason = reason[:80] + "…"
+		}
+		a.last.Store(&retryNote{time.Now(), reason})
+	}
+}
+
+// Note is the activity in words: tokens received and their rate, and the
+// last retry (within the last minute) with its reason.
+func (a *Activity) Note() string {
+	if a == nil {
+		return ""
+	}
+	var parts []string
+	if n := a.tokens.Load(); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d tokens received, %.0f/s", n, float64(n)/max(time.Since(a.start).Seconds(), 1e-3)))
+	}
+	if r := a.last.Load(); r != nil && time.Since(r.at) < time.Minute {
+		parts = append(parts, fmt.Sprintf("retry %d, %s ago: %s", a.retries.Load(), time.Since(r.at).Round(time.Second), r.reason))
+	}
+	return strings.Join(parts, "; ")
+}
