@@ -189,6 +189,10 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 		return sum, err
 	}
 	sum.Chunks = n
+	// Every chunk is one Q&A task and its conversations: the total is known
+	// before the first request, so the progress line's share and ETA are
+	// true from the start.
+	sum.Tasks = n * (1 + opt.Conversations)
 	cache := &llm.Cache{Dir: opt.CacheDir}
 	var mu sync.Mutex // guards sum
 
@@ -205,9 +209,6 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 			for _, t := range opt.tasksOf(&c) {
 				t.seq = seq
 				seq++
-				mu.Lock()
-				sum.Tasks++
-				mu.Unlock()
 				if !yield(t, nil) {
 					return
 				}
