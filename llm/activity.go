@@ -17,6 +17,15 @@ type Activity struct {
 	tokens  atomic.Int64
 	retries atomic.Int64
 	last    atomic.Pointer[retryNote]
+	phase   atomic.Pointer[string]
+}
+
+// SetPhase names what the run is doing before any request (building
+// Ollama, starting it); "" clears it. A no-op without an activity.
+func SetPhase(ctx context.Context, phase string) {
+	if a := activityFrom(ctx); a != nil {
+		a.phase.Store(&phase)
+	}
 }
 
 type retryNote struct {
@@ -62,6 +71,9 @@ func (a *Activity) Note() string {
 		return ""
 	}
 	var parts []string
+	if p := a.phase.Load(); p != nil && *p != "" {
+		parts = append(parts, *p)
+	}
 	if n := a.tokens.Load(); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d tokens received, %.0f/s", n, float64(n)/max(time.Since(a.start).Seconds(), 1e-3)))
 	}

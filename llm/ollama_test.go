@@ -90,3 +90,17 @@ func TestActivity(t *testing.T) {
 		t.Error("a nil activity has a note")
 	}
 }
+
+func TestActivityPhase(t *testing.T) {
+	act := NewActivity()
+	ctx := WithActivity(context.Background(), act)
+	SetPhase(ctx, "building Ollama")
+	if act.Note() != "building Ollama" {
+		t.Errorf("note %q", act.Note())
+	}
+	SetPhase(ctx, "")
+	SetPhase(context.Background(), "no activity: nothing happens")
+	if act.Note() != "" {
+		t.Errorf("note %q after the phase ended", act.Note())
+	}
+}

@@ -52,11 +52,14 @@ func Discover(ctx context.Context, host, model, local, dir string, log io.Writer
 		"!! question, answer and score below is GIBBERISH. It shows the pipeline works; for\n"+
 		"!! real data set ollama.host and ollama.model in tuneline.yaml (or OLLAMA_HOST).\n"+
 		strings.Repeat("!", 78)+"\n\n", model, h)
+	llm.SetPhase(ctx, "starting tuneline's own Ollama")
+	defer llm.SetPhase(ctx, "")
 	srv, err := Start(ctx, Options{Dir: dir, Log: log, NumParallel: 2})
 	if err != nil {
 		return Found{}, err
 	}
 	if !HasModel(ctx, srv.URL, TinyName) {
+		llm.SetPhase(ctx, "creating the tiny random-weight model")
 		if err := srv.CreateTiny(ctx, TinyName); err != nil {
 			srv.Stop()
 			return Found{}, err

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/internal/cachedir"
+	"github.com/tuneline/tuneline/llm"
 )
 
 // Version is the ollama release installed when none is found: the newest
@@ -65,6 +66,8 @@ func Binary(ctx context.Context, log io.Writer) (string, error) {
 		log = io.Discard
 	}
 	fmt.Fprintf(log, "installing ollama %s with go install (2-3 minutes, once) into %s\n", Version, dir)
+	llm.SetPhase(ctx, "building Ollama "+Version+" with go install (2-3 minutes, once)")
+	defer llm.SetPhase(ctx, "")
 	cmd := exec.CommandContext(ctx, goBin, "install", "github.com/ollama/ollama@"+Version)
 	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=1", "GOFLAGS=-mod=mod")
 	out, err := cmd.CombinedOutput()
