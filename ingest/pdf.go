@@ -64,6 +64,11 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 		return "", nil, 0, nil, fmt.Errorf("the PDF is damaged and cannot be read: %w; re-saving or repairing it (qpdf in.pdf out.pdf) often helps", err)
 	}
 	pages = r.NumPage()
+	// Each page is an object of its own: a file cannot hold more pages
+	// than objects (a 629-byte file declaring 2^31 pages ran out of memory).
+	if pages < 0 || pages > r.NumObjects() {
+		return "", nil, 0, nil, fmt.Errorf("the PDF is damaged: it declares %d pages but holds %d objects", pages, r.NumObjects())
+	}
 	// Pages are independent: extract them on all cores.
 	all := make([][]pdfLine, pages)
 	errs := make([]error, pages)

@@ -25,8 +25,14 @@ type Page struct {
 func (r *Reader) Page(num int) Page {
 	num-- // now 0-indexed
 	page := r.Trailer().Key("Root").Key("Pages")
+	depth := 0
 Search:
 	for page.Key("Type").Name() == "Pages" {
+		// tuneline: a page tree node among its own descendants (/Kids
+		// holding itself) would be walked forever; real trees are shallow.
+		if depth++; depth > maxTreeDepth {
+			return Page{}
+		}
 		count := int(page.Key("Count").Int64())
 		if count < num {
 			return Page{}
@@ -59,6 +65,10 @@ Search:
 func (r *Reader) NumPage() int {
 	return int(r.Trailer().Key("Root").Key("Pages").Key("Count").Int64())
 }
+
+// NumObjects is the number of objects the cross-reference table lists
+// (tuneline: a bound for counts the file declares).
+func (r *Reader) NumObjects() int { return len(r.xref) }
 
 // GetPlainText returns all the text in the PDF file
 func (r *Reader) GetPlainText() (reader io.Reader, err error) {
@@ -113,8 +123,13 @@ func (r *Reader) GetStyledTexts() (sentences []Text, err error) {
 	return sentences, err
 }
 
+// maxTreeDepth bounds walks up and down the page tree (tuneline: a
+// /Parent or /Kids cycle would loop forever).
+const maxTreeDepth = 256
+
 func (p Page) findInherited(key string) Value {
-	for v := p.V; !v.IsNull(); v = v.Key("Parent") {
+	depth := 0
+	for v := p.V; !v.IsNull() && depth < maxTreeDepth; v, depth = v.Key("Parent"), depth+1 {
 		if r := v.Key(key); !r.IsNull() {
 			return r
 		}

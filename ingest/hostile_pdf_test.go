@@ -1,0 +1,77 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildPDF writes a PDF of the given object bodies (numbered from 1) with
+// a cross-reference table; prev, when not 0, is written as the trailer's
+// /Prev (-1: the offset of this very table).
+func buildPDF(objs []string, prev int) []byte {
+	var b strings.Builder
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R", len(objs)+1)
+	if prev == -1 {
+		prev = xref
+	}
+	if prev != 0 {
+		fmt.Fprintf(&b, " /Prev %d", prev)
+	}
+	fmt.Fprintf(&b, " >>\nstartxref\n%d\n%%%%EOF\n", xref)
+	return []byte(b.String())
+}
+
+const content = "<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 712 Td (Hello world) Tj ET\nendstream"
+
+// Hostile page trees and cross-reference chains end fast, with an error
+// or without the bad part, never in a loop or out of memory.
+func TestHostilePDFs(t *testing.T) {
+	font := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+	for _, tt := range []struct {
+		name string
+		pdf  []byte
+		err  string // "" when it may read (what it can)
+	}{
+		{"kids hold their own node", buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 1 >>"}, 0), ""},
+		{"a page is its own parent", buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>", content}, 0), ""},
+		{"xref /Prev points to itself", buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>"}, -1), "loops"},
+		{"2^31 pages declared", buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 2147483647 >>"}, 0), "declares 2147483647 pages"},
+		{"a sound one, for contrast", buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>", content, font}, 0), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			var segs []Segment
+			go func() {
+				var err error
+				_, segs, _, _, err = ExtractPDF(tt.pdf)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "damaged")) {
+					t.Errorf("error %v, want it to say the PDF is damaged: %s", err, tt.err)
+				}
+				if tt.name == "a sound one, for contrast" && (err != nil || len(segs) == 0 || !strings.Contains(segs[0].Text, "Hello world")) {
+					t.Errorf("the sound PDF: %v %+v", err, segs)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("still reading after 5 s: a loop")
+			}
+		})
+	}
+}
