@@ -143,6 +143,18 @@ func splitLong(s string, target int, tc *tokens.Counter) []string {
 	n := 0
 	for _, w := range words {
 		wn := tc.Count(" " + w)
+		if wn > target {
+			// One "word" longer than a chunk (a run of characters without
+			// spaces: a URL list, base64, a 10 MB cue): cut it by
+			// characters so that no chunk grows past the target.
+			if b.Len() > 0 {
+				out = append(out, b.String())
+				b.Reset()
+				n = 0
+			}
+			out = append(out, splitWord(w, target, tc)...)
+			continue
+		}
 		if n+wn > target && b.Len() > 0 {
 			out = append(out, b.String())
 			b.Reset()
@@ -156,6 +168,21 @@ func splitLong(s string, target int, tc *tokens.Counter) []string {
 	}
 	if b.Len() > 0 {
 		out = append(out, b.String())
+	}
+	return out
+}
+
+// splitWord cuts a word into pieces of at most target tokens each.
+func splitWord(w string, target int, tc *tokens.Counter) []string {
+	rs := []rune(w)
+	var out []string
+	for i := 0; i < len(rs); {
+		l := min(len(rs)-i, max(target, 1))
+		for l > 1 && tc.Count(string(rs[i:i+l])) > target {
+			l /= 2
+		}
+		out = append(out, string(rs[i:i+l]))
+		i += l
 	}
 	return out
 }

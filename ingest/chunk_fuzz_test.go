@@ -67,3 +67,22 @@ func squeeze(s string) string {
 		return r
 	}, s)
 }
+
+// No chunk grows far past the target, however long a word is (a 10 MB run
+// without spaces became a 1.25-million-token chunk).
+func TestLongWordChunks(t *testing.T) {
+	tc := tokens.NewCounter()
+	long := strings.Repeat("abcdefghij0123456789", 100_000) // 2 MB, no spaces
+	d := &Document{Source: "x.srt", Kind: "srt", DocID: "d", Segments: []Segment{{Text: "Before. " + long + " after."}}}
+	chunks := ChunkDocument(d, ChunkOptions{Target: 200, Overlap: 0}, tc)
+	total := 0
+	for _, c := range chunks {
+		if c.Tokens > 220 {
+			t.Fatalf("chunk %d has %d tokens, target 200", c.Seq, c.Tokens)
+		}
+		total += len(c.Text)
+	}
+	if total < len(long) {
+		t.Errorf("chunks hold %d bytes of the %d-byte word", total, len(long))
+	}
+}
