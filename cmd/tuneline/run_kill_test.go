@@ -102,3 +102,45 @@ func TestRunRefusesBusyWorkspace(t *testing.T) {
 		t.Fatalf("exit %d after %v: %s", code, time.Since(start), errOut)
 	}
 }
+
+// SIGTERM ends a stuck command within a second (here an ingest blocked on
+// a standard input that never ends, where no cancellation is seen), and a
+// second signal at once.
+func TestSIGTERMEndsStuckIngest(t *testing.T) {
+	for _, second := range []bool{false, true} {
+		cmd := subCLI("-q", "ingest", "-")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stdin.Close()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		start := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		if second {
+			time.Sleep(100 * time.Millisecond)
+			cmd.Process.Signal(syscall.SIGTERM)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("still running 5 s after SIGTERM: %s", stderr.String())
+		}
+		took := time.Since(start)
+		limit := 1500 * time.Millisecond
+		if second {
+			limit = 500 * time.Millisecond
+		}
+		if took > limit || cmd.ProcessState.ExitCode() != ExitInterrupted {
+			t.Errorf("second signal %v: exit %d after %v (want %d within %v): %s", second, cmd.ProcessState.ExitCode(), took, ExitInterrupted, limit, stderr.String())
+		}
+	}
+}

@@ -18,7 +18,7 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("TUNELINE_TEST_AS_CLI") == "1" {
 		// The test binary doubles as the tuneline command for subprocess tests.
-		os.Exit(Run(context.Background(), os.Args, iostreams.System()))
+		os.Exit(Run(signalContext(graceAfterSignal), os.Args, iostreams.System()))
 	}
 	code := m.Run()
 	testenv.Shutdown()
