@@ -441,16 +441,27 @@ func Extract(src string, b []byte, kind, contentType string) (*Document, error) 
 // than two seconds.
 func transcriptSegments(lines []transcript.Line) []Segment {
 	var segs []Segment
+	var text strings.Builder // the open segment's text: appending to a string was quadratic
+	flush := func() {
+		if len(segs) > 0 {
+			segs[len(segs)-1].Text = text.String()
+		}
+		text.Reset()
+	}
 	for i, l := range lines {
 		brk := i == 0 || l.Speaker != lines[i-1].Speaker || (l.End > 0 && l.Start-lines[i-1].End > 2)
 		if !brk && len(segs) > 0 {
+			text.WriteByte(' ')
+			text.WriteString(l.Text)
 			s := &segs[len(segs)-1]
-			s.Text += " " + l.Text
 			s.End = max(s.End, l.End)
 			continue
 		}
-		segs = append(segs, Segment{Text: l.Text, Break: true, Start: l.Start, End: l.End, Speaker: l.Speaker})
+		flush()
+		text.WriteString(l.Text)
+		segs = append(segs, Segment{Break: true, Start: l.Start, End: l.End, Speaker: l.Speaker})
 	}
+	flush()
 	return segs
 }
 
