@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tuneline/tuneline/internal/score"
@@ -118,5 +119,25 @@ func TestSameTitle(t *testing.T) {
 		if got := sameTitle(tt.block, tt.title); got != tt.want {
 			t.Errorf("sameTitle(%q, %q) = %v", tt.block, tt.title, got)
 		}
+	}
+}
+
+// A page of 20,000 paragraphs extracts in linear time (the extractor
+// joined paragraph texts into a string one by one: a 150,000-paragraph page
+// ran past 300 s, now 9 s). The bound is a hang check.
+func TestManyParagraphsLinear(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("<html><head><title>Long</title></head><body><article>")
+	for i := range 20_000 {
+		fmt.Fprintf(&b, "<p>Paragraph %d says something about the topic at hand, with a few more words.</p>", i)
+	}
+	b.WriteString("</article></body></html>")
+	start := time.Now()
+	_, segs, err := ExtractHTML([]byte(b.String()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 60*time.Second || len(segs) < 19_000 {
+		t.Errorf("%d segments in %v", len(segs), took)
 	}
 }

@@ -117,19 +117,22 @@ func baseline(doc *html.Node) (*html.Node, string) {
 		return postBody, tmpText
 	}
 
-	// Scrape from text paragraphs
+	// Scrape from text paragraphs (tuneline: into a Builder; appending to
+	// a string was quadratic on pages with many paragraphs)
 	results := make(map[string]struct{})
+	var tmpBuilder strings.Builder
+	tmpBuilder.WriteString(tmpText)
 	for _, element := range etree.Iter(doc, "blockquote", "pre", "q", "code", "p") {
 		entry := trim(dom.TextContent(element))
 		if _, exist := results[entry]; !exist {
 			p := etree.SubElement(postBody, "p")
 			etree.SetText(p, entry)
-			tmpText += " " + entry
+			tmpBuilder.WriteString(" " + entry)
 			results[entry] = struct{}{}
 		}
 	}
 
-	tmpText = trim(tmpText)
+	tmpText = trim(tmpBuilder.String())
 	if utf8.RuneCountInString(tmpText) > 100 {
 		return postBody, tmpText
 	}
