@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/zlib"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tuneline/tuneline/ingest/internal/pdf"
 )
 
 // buildPDF writes a PDF of the given object bodies (numbered from 1) with
@@ -73,5 +77,28 @@ func TestHostilePDFs(t *testing.T) {
 				t.Fatal("still reading after 5 s: a loop")
 			}
 		})
+	}
+}
+
+// A small Flate stream that inflates far past what any page holds ends
+// with an error on that page, not with the memory it would take.
+func TestPDFInflateCap(t *testing.T) {
+	defer func(old int64) { pdf.MaxStreamBytes = old }(pdf.MaxStreamBytes)
+	pdf.MaxStreamBytes = 1 << 20
+	var raw bytes.Buffer
+	zw := zlib.NewWriter(&raw)
+	for range 200_000 { // 8 MB of text operators
+		zw.Write([]byte("BT (x) Tj ET\n" + strings.Repeat(" ", 26)))
+	}
+	zw.Close()
+	stream := fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", raw.Len(), raw.Bytes())
+	doc := buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>", stream}, 0)
+	_, _, _, warnings, err := ExtractPDF(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) == 0 || !strings.Contains(strings.Join(warnings, "\n"), "decompresses to more than 1 MB") {
+		t.Errorf("warnings %v: want the page left out for its size", warnings)
 	}
 }

@@ -863,8 +863,37 @@ func (v Value) Reader() io.ReadCloser {
 			rd = applyFilter(rd, filter.Index(i).Name(), param.Index(i))
 		}
 	}
-
+	if filter.Kind() != Null {
+		// tuneline: a few MB of Flate can inflate to gigabytes of operators;
+		// no stream of text is that large.
+		rd = &capReader{r: rd, left: MaxStreamBytes}
+	}
 	return io.NopCloser(rd)
+}
+
+// MaxStreamBytes caps what one stream may decompress to (tuneline).
+var MaxStreamBytes int64 = 256 << 20
+
+// capReader ends a decompressed stream that grows past its cap with an
+// error instead of memory exhaustion.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, fmt.Errorf("malformed PDF: a stream decompresses to more than %d MB", MaxStreamBytes>>20)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left+1] // one byte more tells a stream that is exactly at the cap from one over it
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n + int(c.left), fmt.Errorf("malformed PDF: a stream decompresses to more than %d MB", MaxStreamBytes>>20)
+	}
+	return n, err
 }
 
 func applyFilter(rd io.Reader, name string, param Value) io.Reader {
