@@ -74,9 +74,12 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 	errs := make([]error, pages)
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
+	list := r.Pages(pages) // one walk of the page tree, not one per page
 	for i := 1; i <= pages; i++ {
 		g.Go(func() error {
-			all[i-1], errs[i-1] = pageLines(r, i)
+			if i-1 < len(list) {
+				all[i-1], errs[i-1] = pageLines(list[i-1], i)
+			}
 			return nil
 		})
 	}
@@ -97,13 +100,12 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 	return title, segs, pages, warnings, nil
 }
 
-func pageLines(r *pdf.Reader, n int) (lines []pdfLine, err error) {
+func pageLines(p pdf.Page, n int) (lines []pdfLine, err error) {
 	defer func() {
 		if rec := recover(); rec != nil {
 			err = fmt.Errorf("the page is damaged and was left out: %v", rec)
 		}
 	}()
-	p := r.Page(n)
 	if p.V.IsNull() {
 		return nil, nil
 	}

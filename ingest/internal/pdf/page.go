@@ -123,6 +123,31 @@ func (r *Reader) GetStyledTexts() (sentences []Text, err error) {
 	return sentences, err
 }
 
+// Pages lists the document's pages in order by one walk of the page tree
+// (tuneline: Page(n) rescans the tree from the root, which made reading
+// every page quadratic), at most limit of them, at most maxTreeDepth
+// levels deep.
+func (r *Reader) Pages(limit int) []Page {
+	var out []Page
+	var walk func(node Value, depth int)
+	walk = func(node Value, depth int) {
+		if depth > maxTreeDepth || len(out) >= limit {
+			return
+		}
+		switch node.Key("Type").Name() {
+		case "Pages":
+			kids := node.Key("Kids")
+			for i := 0; i < kids.Len() && len(out) < limit; i++ {
+				walk(kids.Index(i), depth+1)
+			}
+		case "Page":
+			out = append(out, Page{node})
+		}
+	}
+	walk(r.Trailer().Key("Root").Key("Pages"), 0)
+	return out
+}
+
 // maxTreeDepth bounds walks up and down the page tree (tuneline: a
 // /Parent or /Kids cycle would loop forever).
 const maxTreeDepth = 256
