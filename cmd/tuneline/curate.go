@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
-	"github.com/tuneline/tuneline/progress"
 	"github.com/tuneline/tuneline/synth"
 )
 
@@ -94,13 +92,8 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 		n, _ := datasets.CountLines(o.Examples) // Curate reports an unreadable file
 		total = int64(n)
 	}
-	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "curate", Total: total, Live: o.IO.StderrTTY, Off: o.IO.Quiet})
-	act := llm.NewActivity()
-	ctx = llm.WithActivity(ctx, act)
-	bar.SetNote(act.Note) // tokens streaming and the last retry, on every line
-	stopBeat := make(chan struct{})
-	go bar.Heartbeat(time.Second, stopBeat)
-	defer close(stopBeat)
+	ctx, bar, stopBar := modelProgress(ctx, o.IO, "curate", total)
+	defer stopBar()
 	o.Progress = func(done int) { bar.Set(int64(done)) }
 	sum, err := synth.Curate(ctx, o.Examples, o.CurateOptions, w)
 	bar.Done()

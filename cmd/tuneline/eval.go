@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
-	"github.com/tuneline/tuneline/progress"
 )
 
 // defaultQuestions is the validation split a workspace's export writes.
@@ -108,13 +106,8 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 			o.Options.Judge = targets[0].Model
 		}
 	}
-	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "eval answers", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
-	act := llm.NewActivity()
-	ctx = llm.WithActivity(ctx, act)
-	bar.SetNote(act.Note) // tokens streaming and the last retry, on every line
-	stopBeat := make(chan struct{})
-	go bar.Heartbeat(time.Second, stopBeat)
-	defer close(stopBeat)
+	ctx, bar, stopBar := modelProgress(ctx, o.IO, "eval answers", 0)
+	defer stopBar()
 	o.Options.Progress = func(done, total int) {
 		bar.SetTotal(int64(total))
 		bar.Set(int64(done))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
-	"github.com/tuneline/tuneline/progress"
 	"github.com/tuneline/tuneline/synth"
 )
 
@@ -95,13 +93,8 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 		return err
 	}
 	defer abort()
-	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "synth tasks", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
-	act := llm.NewActivity()
-	ctx = llm.WithActivity(ctx, act)
-	bar.SetNote(act.Note) // tokens streaming and the last retry, on every line
-	stopBeat := make(chan struct{})
-	go bar.Heartbeat(time.Second, stopBeat)
-	defer close(stopBeat)
+	ctx, bar, stopBar := modelProgress(ctx, o.IO, "synth tasks", 0)
+	defer stopBar()
 	o.Progress = func(s *synth.Summary) {
 		bar.SetTotal(int64(s.Tasks))
 		bar.Set(int64(s.TasksDone))

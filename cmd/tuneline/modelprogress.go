@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/llm"
+	"github.com/tuneline/tuneline/progress"
+)
+
+// modelProgress is the progress bar of a command that talks to a model
+// server: it shows the requests' activity (tokens streaming, the last retry
+// and why) on every line and beats while a request takes long. The
+// returned context carries the activity; stop ends the heartbeat.
+func modelProgress(ctx context.Context, ios *iostreams.IOStreams, label string, total int64) (context.Context, *progress.Bar, func()) {
+	bar := progress.New(ios.ErrOut, progress.Options{Label: label, Total: total, Live: ios.StderrTTY, Off: ios.Quiet})
+	act := llm.NewActivity()
+	bar.SetNote(act.Note)
+	stop := make(chan struct{})
+	go bar.Heartbeat(time.Second, stop)
+	return llm.WithActivity(ctx, act), bar, func() { close(stop) }
+}
