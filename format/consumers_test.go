@@ -255,3 +255,19 @@ func TestExportRefusesForeignFolder(t *testing.T) {
 		}
 	}
 }
+
+// A conversation that starts with the assistant is flagged (OpenAI takes
+// it; Mistral's and Llama 2's chat templates raise on it).
+func TestAssistantFirstWarning(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "a.jsonl")
+	os.WriteFile(in, []byte(`{"messages":[{"role":"system","content":"s"},{"role":"assistant","content":"Hello!"},{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}
+{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}
+`), 0o644)
+	s, err := Validate(context.Background(), []string{in}, ScanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Warnings[WarnAssistantFirst] != 1 || s.Valid != 2 {
+		t.Errorf("warnings %v, valid %d", s.Warnings, s.Valid)
+	}
+}

@@ -36,7 +36,11 @@ const (
 
 	WarnMissingSystem = "missing_system"
 	WarnMissingUser   = "missing_user"
-	WarnOverMaxTokens = "over_max_tokens"
+	// WarnAssistantFirst: the conversation (after the system prompt)
+	// starts with the assistant. OpenAI accepts it; strict chat templates
+	// (Mistral's, Llama 2's) raise on it when the data is trained locally.
+	WarnAssistantFirst = "starts_with_assistant"
+	WarnOverMaxTokens  = "over_max_tokens"
 )
 
 // Issue is one problem of one example.
@@ -159,6 +163,8 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 	}
 	if nUser == 0 {
 		add(SevWarning, WarnMissingUser, "no user message")
+	} else if t := rec.Example.Turns(); len(t) > 0 && t[0].Role == datasets.RoleAssistant {
+		add(SevWarning, WarnAssistantFirst, "the conversation starts with the assistant: strict chat templates (Mistral, Llama 2) refuse that")
 	}
 	for _, m := range msgs {
 		var n int
