@@ -62,11 +62,18 @@ func Stats(ctx context.Context, path, chunksPath string) (*DatasetStats, error) 
 // StatsFunc is Stats that also hands every valid record to visit (when not
 // nil), for callers that gather more in the same pass.
 func StatsFunc(ctx context.Context, path, chunksPath string, visit func(*Record)) (*DatasetStats, error) {
-	s := &DatasetStats{File: path, Roles: map[string]int{}, Kinds: map[string]int{}, Questions: map[string]int{}, Personas: map[string]int{},
+	return StatsFiles(ctx, []string{path}, chunksPath, visit)
+}
+
+// StatsFiles is StatsFunc over several example files counted as one
+// dataset (generated examples and chat-log examples, as an export reads
+// them); File names the first.
+func StatsFiles(ctx context.Context, paths []string, chunksPath string, visit func(*Record)) (*DatasetStats, error) {
+	s := &DatasetStats{File: paths[0], Roles: map[string]int{}, Kinds: map[string]int{}, Questions: map[string]int{}, Personas: map[string]int{},
 		Scores: map[string]map[string]int{}, ScoreMeans: map[string]float64{}, PerSource: map[string]int{},
 		scoreSums: map[string]float64{}, scoreCounts: map[string]int{}}
 	perChunk := map[string]int{}
-	for rec, err := range ReadFile(ctx, path) {
+	for rec, err := range ReadFiles(ctx, paths) {
 		if err != nil {
 			return nil, err
 		}

@@ -94,6 +94,19 @@ func ReadFile(ctx context.Context, path string) iter.Seq2[Record, error] {
 	}
 }
 
+// ReadFiles is ReadFile over several files, one after the other.
+func ReadFiles(ctx context.Context, paths []string) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		for _, p := range paths {
+			for rec, err := range ReadFile(ctx, p) {
+				if !yield(rec, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
 // RawFile streams the undecoded records of the file at path.
 func RawFile(ctx context.Context, path string) iter.Seq2[Raw, error] {
 	return func(yield func(Raw, error) bool) {

@@ -3,6 +3,7 @@ package datasets
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -118,4 +119,24 @@ func alive(pid int) bool {
 	}
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// CleanTemp removes the temporary files that crashed atomic writes left
+// in dir (".NAME.tmp-PID-*" whose process is gone), recursively.
+func CleanTemp(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		i := strings.Index(name, ".tmp-")
+		if !strings.HasPrefix(name, ".") || i < 0 {
+			return nil
+		}
+		pidText, _, _ := strings.Cut(name[i+len(".tmp-"):], "-")
+		if pid, err := strconv.Atoi(pidText); err == nil && !alive(pid) {
+			os.Remove(p)
+		}
+		return nil
+	})
 }

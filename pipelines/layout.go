@@ -3,7 +3,6 @@ package pipelines
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,20 +32,15 @@ func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
 	if dataset == "" {
 		return fmt.Errorf("report: no examples yet in %s: run the ingest and synth stages first (tuneline run)", rel(cfg.dir, cfg.Path(cfg.Build)))
 	}
+	in := report.Inputs{Title: cfg.Name, Dataset: dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version, TinyModel: ReadManifest(cfg).TinyModel}
 	// The exported dataset is the generated examples and the chat logs'
 	// together: the report counts both, so that its numbers agree with the
 	// export's and every source shows.
 	if dataset != f.ChatLogs {
 		if st, err := os.Stat(f.ChatLogs); err == nil && st.Size() > 0 {
-			both, err := concatFiles(dataset, f.ChatLogs)
-			if err != nil {
-				return err
-			}
-			defer os.Remove(both)
-			dataset = both
+			in.More = []string{f.ChatLogs}
 		}
 	}
-	in := report.Inputs{Title: cfg.Name, Dataset: dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version, TinyModel: ReadManifest(cfg).TinyModel}
 	if dataset != f.Synth {
 		if _, err := os.Stat(f.Synth); err == nil {
 			in.Synth = f.Synth
@@ -168,34 +162,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(k)
 	return k
-}
-
-// concatFiles writes the files one after the other into a temporary file
-// and returns its path (the caller removes it).
-func concatFiles(paths ...string) (string, error) {
-	out, err := os.CreateTemp("", "tuneline-report-*.jsonl")
-	if err != nil {
-		return "", err
-	}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			out.Close()
-			os.Remove(out.Name())
-			return "", err
-		}
-		_, err = io.Copy(out, f)
-		f.Close()
-		if err == nil {
-			// A file that does not end in a newline must not glue its
-			// last line to the next file's first.
-			_, err = out.WriteString("\n")
-		}
-		if err != nil {
-			out.Close()
-			os.Remove(out.Name())
-			return "", err
-		}
-	}
-	return out.Name(), out.Close()
 }

@@ -24,8 +24,9 @@ import (
 // Inputs are the files a report is built from.
 type Inputs struct {
 	Title       string
-	Dataset     string // curated (or synthesised) examples
-	Synth       string // before curation, for the low-score count
+	Dataset     string   // curated (or synthesised) examples
+	More        []string // more examples counted with Dataset (the chat logs')
+	Synth       string   // before curation, for the low-score count
 	Chunks      string
 	ExportDir   string // one export folder holding export-report.json
 	Eval        string // eval.json written by tuneline eval / run (optional)
@@ -93,7 +94,7 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 	// Token lengths (cookbook counting), in the same pass as the stats.
 	tc := tokens.NewCounter()
 	var lens format.Histogram
-	st, err := datasets.StatsFunc(ctx, in.Dataset, in.Chunks, func(rec *datasets.Record) {
+	st, err := datasets.StatsFiles(ctx, append([]string{in.Dataset}, in.More...), in.Chunks, func(rec *datasets.Record) {
 		lens.Add(format.Check(*rec, tc, 0).Tokens)
 	})
 	if err != nil {
