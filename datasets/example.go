@@ -5,6 +5,7 @@
 package datasets
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,9 @@ const (
 	RoleSystem    = "system"
 	RoleUser      = "user"
 	RoleAssistant = "assistant"
+	// RoleTool is a tool's result, answering the assistant's tool call
+	// named by Message.ToolCallID (OpenAI's tool-calling shape).
+	RoleTool = "tool"
 )
 
 // Message is one chat turn. Name and Weight are OpenAI's optional message
@@ -28,6 +32,47 @@ type Message struct {
 	Content string `json:"content" parquet:"content"`
 	Name    string `json:"name,omitempty" parquet:"name,optional,dict"`
 	Weight  *int32 `json:"weight,omitempty" parquet:"weight,optional"`
+	// ToolCalls are the functions an assistant message calls (its content
+	// may then be empty); ToolCallID is the call a tool message answers.
+	// They are stored in Parquet only by exports that hold tool calls
+	// (ToolRow), so that other exports keep the plain message columns.
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty" parquet:"-"`
+	ToolCallID string     `json:"tool_call_id,omitempty" parquet:"-"`
+}
+
+// ToolCall is one function call of an assistant message, in OpenAI's shape.
+type ToolCall struct {
+	ID       string       `json:"id" parquet:"id"`
+	Type     string       `json:"type" parquet:"type,dict"`
+	Function FunctionCall `json:"function" parquet:"function"`
+}
+
+// FunctionCall names the function and gives its arguments as JSON text.
+type FunctionCall struct {
+	Name      string `json:"name" parquet:"name,dict"`
+	Arguments string `json:"arguments" parquet:"arguments"`
+}
+
+// RawJSON is a JSON value kept as its text: it is written back as JSON,
+// not as a string holding JSON.
+type RawJSON string
+
+// MarshalJSON writes the value itself.
+func (r RawJSON) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("null"), nil
+	}
+	return []byte(r), nil
+}
+
+// UnmarshalJSON keeps the value's text.
+func (r *RawJSON) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = ""
+		return nil
+	}
+	*r = RawJSON(b)
+	return nil
 }
 
 // Skipped tells whether the message is marked not to be trained on.
@@ -37,7 +82,82 @@ func (m *Message) Skipped() bool { return m.Weight != nil && *m.Weight == 0 }
 type Example struct {
 	ID       string    `json:"id,omitempty" parquet:"id"`
 	Messages []Message `json:"messages" parquet:"messages,list"`
+	// Tools declares the functions the conversation may call: OpenAI's
+	// tools list, as JSON.
+	Tools RawJSON `json:"tools,omitempty" parquet:"-"`
+	// Rejected makes the example a preference pair: Messages is the prompt
+	// followed by the chosen reply (its last message), Rejected holds the
+	// one reply not preferred to it.
+	Rejected []Message `json:"rejected,omitempty" parquet:"-"`
 	Meta     Meta      `json:"meta,omitzero" parquet:"meta"`
+}
+
+// IsPair tells whether the example is a preference pair.
+func (e *Example) IsPair() bool { return len(e.Rejected) > 0 }
+
+// HasTools tells whether the example declares tools or holds tool calls.
+func (e *Example) HasTools() bool {
+	if e.Tools != "" {
+		return true
+	}
+	for i := range e.Messages {
+		if len(e.Messages[i].ToolCalls) > 0 || e.Messages[i].Role == RoleTool {
+			return true
+		}
+	}
+	return false
+}
+
+// Prompt is a pair's prompt: the messages before the chosen reply.
+func (e *Example) Prompt() []Message {
+	if len(e.Messages) == 0 {
+		return nil
+	}
+	return e.Messages[:len(e.Messages)-1]
+}
+
+// Chosen is a pair's chosen reply.
+func (e *Example) Chosen() []Message {
+	if len(e.Messages) == 0 {
+		return nil
+	}
+	return e.Messages[len(e.Messages)-1:]
+}
+
+// KeyMessages are the messages that make an example what it is, for ids
+// and duplicate detection: the messages, with each tool call's name and
+// arguments added to its message's text, then a pair's rejected reply
+// under the role "rejected". Plain examples return Messages itself.
+func (e *Example) KeyMessages() []Message {
+	plain := len(e.Rejected) == 0
+	for i := range e.Messages {
+		if len(e.Messages[i].ToolCalls) > 0 || e.Messages[i].ToolCallID != "" {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return e.Messages
+	}
+	out := make([]Message, 0, len(e.Messages)+len(e.Rejected))
+	for _, m := range e.Messages {
+		if len(m.ToolCalls) > 0 || m.ToolCallID != "" {
+			var sb strings.Builder
+			sb.WriteString(m.Content)
+			for _, c := range m.ToolCalls {
+				sb.WriteString("\n")
+				sb.WriteString(c.Function.Name)
+				sb.WriteString(" ")
+				sb.WriteString(compactJSON(c.Function.Arguments))
+			}
+			m = Message{Role: m.Role, Content: sb.String()}
+		}
+		out = append(out, m)
+	}
+	for _, m := range e.Rejected {
+		out = append(out, Message{Role: "rejected", Content: m.Content})
+	}
+	return out
 }
 
 // Meta holds an example's provenance, the persona that voiced it and the
@@ -162,6 +282,16 @@ var zero = [1]byte{}
 // EnsureID gives the example a content-derived id when it has none.
 func (e *Example) EnsureID() {
 	if strings.TrimSpace(e.ID) == "" {
-		e.ID = ContentID(e.Messages)
+		e.ID = ContentID(e.KeyMessages())
 	}
+}
+
+// compactJSON is s without insignificant white space, or s when it is not
+// JSON: the same call written by two tools has one key.
+func compactJSON(s string) string {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(s)) != nil {
+		return s
+	}
+	return b.String()
 }

@@ -238,7 +238,7 @@ func Diff(ctx context.Context, a, b string) (*DatasetDiff, error) {
 			continue
 		}
 		d.CountA++
-		ids[ContentID(rec.Example.Messages)] = true
+		ids[ContentID(rec.Example.KeyMessages())] = true
 		d.SourcesA[rec.Example.Meta.Source]++
 	}
 	seen := map[string]bool{}
@@ -250,7 +250,7 @@ func Diff(ctx context.Context, a, b string) (*DatasetDiff, error) {
 			continue
 		}
 		d.CountB++
-		id := ContentID(rec.Example.Messages)
+		id := ContentID(rec.Example.KeyMessages())
 		seen[id] = true
 		d.SourcesB[rec.Example.Meta.Source]++
 		if ids[id] {

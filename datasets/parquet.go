@@ -108,6 +108,81 @@ var (
 	rolePath    = []string{"messages", "list", "element", "role"}
 )
 
+// Parquet layouts: one export holds one.
+const (
+	// LayoutChat: id, messages (role, content, name, weight), meta.
+	LayoutChat = iota
+	// LayoutTools: LayoutChat with tool_calls and tool_call_id in each
+	// message and the tools list as JSON text.
+	LayoutTools
+	// LayoutPairs: TRL's preference columns prompt, chosen and rejected,
+	// each a list of messages, with id and meta.
+	LayoutPairs
+)
+
+// ToolRow is a chat example with tool calls in Parquet form.
+type ToolRow struct {
+	ID       string        `parquet:"id"`
+	Messages []ToolMessage `parquet:"messages,list"`
+	// Tools is OpenAI's tools list as JSON text: function schemas differ
+	// from row to row, which one Parquet column type cannot hold.
+	Tools string  `parquet:"tools"`
+	Meta  RowMeta `parquet:"meta"`
+}
+
+// ToolMessage is a message of a ToolRow.
+type ToolMessage struct {
+	Role       string     `parquet:"role,dict"`
+	Content    string     `parquet:"content"`
+	Name       string     `parquet:"name,optional,dict"`
+	Weight     *int32     `parquet:"weight,optional"`
+	ToolCalls  []ToolCall `parquet:"tool_calls,optional,list"`
+	ToolCallID string     `parquet:"tool_call_id,optional"`
+}
+
+// PairRow is a preference pair in TRL's conversational form.
+type PairRow struct {
+	ID       string    `parquet:"id"`
+	Prompt   []Message `parquet:"prompt,list"`
+	Chosen   []Message `parquet:"chosen,list"`
+	Rejected []Message `parquet:"rejected,list"`
+	Meta     RowMeta   `parquet:"meta"`
+}
+
+// ToToolRow converts an example to a ToolRow.
+func ToToolRow(e *Example) ToolRow {
+	r := ToolRow{ID: e.ID, Tools: string(e.Tools), Meta: ToRow(&Example{Meta: e.Meta}).Meta,
+		Messages: make([]ToolMessage, len(e.Messages))}
+	for i, m := range e.Messages {
+		r.Messages[i] = ToolMessage(m)
+	}
+	return r
+}
+
+// Example converts a ToolRow back.
+func (r *ToolRow) Example() Example {
+	e := (&Row{ID: r.ID, Meta: r.Meta}).Example()
+	e.Tools = RawJSON(r.Tools)
+	e.Messages = make([]Message, len(r.Messages))
+	for i, m := range r.Messages {
+		e.Messages[i] = Message(m)
+	}
+	return e
+}
+
+// ToPairRow converts a preference pair to a PairRow.
+func ToPairRow(e *Example) PairRow {
+	return PairRow{ID: e.ID, Prompt: e.Prompt(), Chosen: e.Chosen(), Rejected: e.Rejected, Meta: ToRow(&Example{Meta: e.Meta}).Meta}
+}
+
+// Example converts a PairRow back.
+func (r *PairRow) Example() Example {
+	e := (&Row{ID: r.ID, Meta: r.Meta}).Example()
+	e.Messages = append(append([]Message(nil), r.Prompt...), r.Chosen...)
+	e.Rejected = r.Rejected
+	return e
+}
+
 // ParquetOptions configure a ParquetWriter.
 type ParquetOptions struct {
 	Compression compress.Codec // default Snappy
@@ -115,12 +190,43 @@ type ParquetOptions struct {
 	// buffered (default 64 MiB; the Hub asks for at most 100 MB).
 	RowGroupBytes int64
 	CreatedBy     string
+	Layout        int // LayoutChat, LayoutTools or LayoutPairs
+}
+
+// rowWriter buffers and writes the rows of one layout.
+type rowWriter interface {
+	add(e *Example)
+	drain() error
+	flush() error
+	close() error
+}
+
+type typedRows[T any] struct {
+	w    *parquet.GenericWriter[T]
+	buf  []T
+	conv func(*Example) T
+}
+
+func (t *typedRows[T]) add(e *Example) { t.buf = append(t.buf, t.conv(e)) }
+func (t *typedRows[T]) flush() error   { return t.w.Flush() }
+func (t *typedRows[T]) close() error   { return t.w.Close() }
+
+func (t *typedRows[T]) drain() error {
+	if len(t.buf) == 0 {
+		return nil
+	}
+	if _, err := t.w.Write(t.buf); err != nil {
+		return err
+	}
+	clear(t.buf)
+	t.buf = t.buf[:0]
+	return nil
 }
 
 // ParquetWriter streams examples into one Parquet file.
 type ParquetWriter struct {
-	w       *parquet.GenericWriter[Row]
-	buf     []Row
+	rows    rowWriter
+	n       int
 	pending int64
 	opt     ParquetOptions
 	Rows    int64
@@ -134,26 +240,41 @@ func NewParquetWriter(w io.Writer, opt ParquetOptions) *ParquetWriter {
 	if opt.RowGroupBytes <= 0 {
 		opt.RowGroupBytes = 64 << 20
 	}
-	opts := []parquet.WriterOption{parquet.Compression(opt.Compression), parquet.PageBufferSize(1 << 20),
+	opts := []parquet.WriterOption{parquet.Compression(opt.Compression), parquet.PageBufferSize(1 << 20)}
+	if opt.Layout != LayoutPairs {
 		// Min/max of the message texts and roles help no query and cost a
 		// byte comparison of every value.
-		parquet.SkipPageBounds(contentPath...), parquet.SkipPageStatistics(contentPath...),
-		parquet.SkipPageBounds(rolePath...), parquet.SkipPageStatistics(rolePath...)}
+		opts = append(opts, parquet.SkipPageBounds(contentPath...), parquet.SkipPageStatistics(contentPath...),
+			parquet.SkipPageBounds(rolePath...), parquet.SkipPageStatistics(rolePath...))
+	}
 	if opt.CreatedBy != "" {
 		opts = append(opts, parquet.CreatedBy(opt.CreatedBy, "", ""))
 	}
-	return &ParquetWriter{w: parquet.NewGenericWriter[Row](w, opts...), opt: opt}
+	p := &ParquetWriter{opt: opt}
+	switch opt.Layout {
+	case LayoutTools:
+		p.rows = &typedRows[ToolRow]{w: parquet.NewGenericWriter[ToolRow](w, opts...), conv: ToToolRow}
+	case LayoutPairs:
+		p.rows = &typedRows[PairRow]{w: parquet.NewGenericWriter[PairRow](w, opts...), conv: ToPairRow}
+	default:
+		p.rows = &typedRows[Row]{w: parquet.NewGenericWriter[Row](w, opts...), conv: ToRow}
+	}
+	return p
 }
 
 // Write adds one example.
 func (p *ParquetWriter) Write(e *Example) error {
-	p.buf = append(p.buf, ToRow(e))
+	p.rows.add(e)
+	p.n++
 	for _, m := range e.Messages {
 		p.pending += int64(len(m.Content) + len(m.Role) + 16)
 	}
-	p.pending += int64(len(e.ID) + len(e.Meta.Origin) + 64)
+	for _, m := range e.Rejected {
+		p.pending += int64(len(m.Content) + len(m.Role) + 16)
+	}
+	p.pending += int64(len(e.ID) + len(e.Meta.Origin) + len(e.Tools) + 64)
 	p.Rows++
-	if len(p.buf) == 256 {
+	if p.n == 256 {
 		if err := p.drain(); err != nil {
 			return err
 		}
@@ -162,7 +283,7 @@ func (p *ParquetWriter) Write(e *Example) error {
 		if err := p.drain(); err != nil {
 			return err
 		}
-		if err := p.w.Flush(); err != nil {
+		if err := p.rows.flush(); err != nil {
 			return fmt.Errorf("parquet: end row group: %w", err)
 		}
 		p.pending = 0
@@ -171,14 +292,10 @@ func (p *ParquetWriter) Write(e *Example) error {
 }
 
 func (p *ParquetWriter) drain() error {
-	if len(p.buf) == 0 {
-		return nil
-	}
-	if _, err := p.w.Write(p.buf); err != nil {
+	p.n = 0
+	if err := p.rows.drain(); err != nil {
 		return fmt.Errorf("parquet: %w", err)
 	}
-	clear(p.buf)
-	p.buf = p.buf[:0]
 	return nil
 }
 
@@ -187,14 +304,15 @@ func (p *ParquetWriter) Close() error {
 	if err := p.drain(); err != nil {
 		return err
 	}
-	if err := p.w.Close(); err != nil {
+	if err := p.rows.close(); err != nil {
 		return fmt.Errorf("parquet: %w", err)
 	}
 	return nil
 }
 
-// ReadParquet streams the examples of a Parquet file written by tuneline.
-// A file that is not Parquet, or is damaged, gives an error naming it.
+// ReadParquet streams the examples of a Parquet file written by tuneline,
+// in any of its layouts. A file that is not Parquet, or is damaged, gives
+// an error naming it.
 func ReadParquet(ctx context.Context, path string) iter.Seq2[Example, error] {
 	return func(yield func(Example, error) bool) {
 		f, err := os.Open(path)
@@ -216,50 +334,77 @@ func ReadParquet(ctx context.Context, path string) iter.Seq2[Example, error] {
 	}
 }
 
+// layoutOf tells a file's layout from its columns.
+func layoutOf(s *parquet.Schema) int {
+	if _, ok := s.Lookup("rejected", "list", "element", "content"); ok {
+		return LayoutPairs
+	}
+	if _, ok := s.Lookup("tools"); ok {
+		return LayoutTools
+	}
+	return LayoutChat
+}
+
 // readParquet streams the examples of the Parquet data in r.
 func readParquet(ctx context.Context, r io.ReaderAt, size int64, name string) iter.Seq2[Example, error] {
 	return func(yield func(Example, error) bool) {
-		var pr *parquet.GenericReader[Row]
+		var pf *parquet.File
 		err := parquetSafely(func() error {
 			if err := checkParquetFrame(r, size); err != nil {
 				return err
 			}
-			pf, err := parquet.OpenFile(r, size)
-			if err != nil {
-				return err
-			}
-			pr = parquet.NewGenericReader[Row](pf)
-			return nil
+			var err error
+			pf, err = parquet.OpenFile(r, size)
+			return err
 		})
 		if err != nil {
 			yield(Example{}, fmt.Errorf("%s: not a Parquet dataset: %w", name, err))
 			return
 		}
-		defer pr.Close()
-		rows := make([]Row, 128)
-		for {
-			if ctx.Err() != nil {
-				yield(Example{}, ctx.Err())
+		switch layoutOf(pf.Schema()) {
+		case LayoutPairs:
+			readRows(ctx, pf, name, (*PairRow).Example, yield)
+		case LayoutTools:
+			readRows(ctx, pf, name, (*ToolRow).Example, yield)
+		default:
+			readRows(ctx, pf, name, (*Row).Example, yield)
+		}
+	}
+}
+
+func readRows[T any](ctx context.Context, pf *parquet.File, name string, conv func(*T) Example, yield func(Example, error) bool) {
+	var pr *parquet.GenericReader[T]
+	if err := parquetSafely(func() error {
+		pr = parquet.NewGenericReader[T](pf)
+		return nil
+	}); err != nil {
+		yield(Example{}, fmt.Errorf("%s: not a Parquet dataset: %w", name, err))
+		return
+	}
+	defer pr.Close()
+	rows := make([]T, 128)
+	for {
+		if ctx.Err() != nil {
+			yield(Example{}, ctx.Err())
+			return
+		}
+		clear(rows)
+		var n int
+		err := parquetSafely(func() (err error) {
+			n, err = pr.Read(rows)
+			return err
+		})
+		for i := range n {
+			if !yield(conv(&rows[i]), nil) {
 				return
 			}
-			clear(rows)
-			var n int
-			err := parquetSafely(func() (err error) {
-				n, err = pr.Read(rows)
-				return err
-			})
-			for i := range n {
-				if !yield(rows[i].Example(), nil) {
-					return
-				}
-			}
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				yield(Example{}, fmt.Errorf("%s: %w", name, err))
-				return
-			}
+		}
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			yield(Example{}, fmt.Errorf("%s: %w", name, err))
+			return
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,8 +26,8 @@ func TestChatSamplesLoadOrRefuse(t *testing.T) {
 		"vertex-gemini/patient_1_glucose_examples.jsonl": {FormatVertex: 1},
 		"llama-factory/identity.json":                    {FormatAlpaca: 91},
 		"llama-factory/v1_sft_demo.jsonl":                {FormatOpenAI: 500},
-		"llama-factory/glaive_toolcall_en_demo.json":     {ErrToolCalls: 300},
-		"llama-factory/dpo_en_demo.json":                 {ErrPreferencePair: 300},
+		"llama-factory/glaive_toolcall_en_demo.json":     {FormatShareGPT: 300},
+		"llama-factory/dpo_en_demo.json":                 {FormatShareGPT: 300},
 		"llama-factory/kto_en_demo.json":                 {ErrPreferenceLabel: 300},
 		"llama-factory/mllm_demo.json":                   {ErrImages: 6},
 		"llama-factory/dataset_info.json":                {ErrUnknownShape: 1},
@@ -73,15 +74,27 @@ func TestShapes(t *testing.T) {
 	}{
 		{"openai", `{"messages":[{"role":"system","content":"S"},{"role":"user","content":"Q"},{"role":"assistant","content":"A"}]}`, FormatOpenAI, "system:S|user:Q|assistant:A", ""},
 		{"openai parts", `{"messages":[{"role":"user","content":[{"type":"text","text":"Q1"},{"type":"text","text":"Q2"}]},{"role":"assistant","content":"A"}]}`, FormatOpenAI, "user:Q1Q2|assistant:A", ""},
-		{"openai tool calls", `{"messages":[{"role":"user","content":"Q"},{"role":"assistant","tool_calls":[{"id":"x"}]}]}`, FormatOpenAI, "", ErrToolCalls},
+		{"openai tool calls", `{"messages":[{"role":"user","content":"Q"},{"role":"assistant","tool_calls":[{"id":"x","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"x","content":"R"},{"role":"assistant","content":"A"}]}`, FormatOpenAI, "user:Q|assistant:|tool:R|assistant:A", ""},
+		{"openai tool calls on a user", `{"messages":[{"role":"user","content":"Q","tool_calls":[{"id":"x"}]}]}`, "", "", ErrBadField},
+		{"openai legacy function", `{"messages":[{"role":"user","content":"Q"},{"role":"assistant","function_call":{"name":"f"}}]}`, "", "", ErrToolCalls},
 		{"sharegpt", `{"conversations":[{"from":"system","value":"S"},{"from":"human","value":"Q"},{"from":"gpt","value":"A"}]}`, FormatShareGPT, "system:S|user:Q|assistant:A", ""},
 		{"sharegpt system column", `{"system":"S","conversations":[{"from":"human","value":"Q"},{"from":"gpt","value":"A"}]}`, FormatShareGPT, "system:S|user:Q|assistant:A", ""},
-		{"sharegpt function", `{"conversations":[{"from":"human","value":"Q"},{"from":"function_call","value":"{}"}]}`, FormatShareGPT, "", ErrToolCalls},
+		{"sharegpt function", `{"conversations":[{"from":"human","value":"Q"},{"from":"function_call","value":"{\"name\":\"f\",\"arguments\":{}}"},{"from":"observation","value":"R"},{"from":"gpt","value":"A"}],"tools":"[{\"name\":\"f\"}]"}`, FormatShareGPT, "user:Q|assistant:|tool:R|assistant:A", ""},
+		{"sharegpt bad function", `{"conversations":[{"from":"human","value":"Q"},{"from":"function_call","value":"f()"}]}`, "", "", ErrBadField},
+		{"sharegpt orphan observation", `{"conversations":[{"from":"human","value":"Q"},{"from":"observation","value":"R"}]}`, "", "", ErrBadField},
 		{"alpaca", `{"instruction":"I","input":"X","output":"O","system":"S","history":[["q","a"]]}`, FormatAlpaca, "system:S|user:q|assistant:a|user:I\nX|assistant:O", ""},
 		{"alpaca no input", `{"instruction":"I","input":"","output":"O"}`, FormatAlpaca, "user:I|assistant:O", ""},
 		{"vertex", `{"systemInstruction":{"role":"system","parts":[{"text":"S"}]},"contents":[{"role":"user","parts":[{"text":"Q"}]},{"role":"model","parts":[{"text":"A"}]}]}`, FormatVertex, "system:S|user:Q|assistant:A", ""},
 		{"interaction log", `{"timestamp":"2024-01-01T00:00:00","query":"Q","response":"A"}`, FormatInteraction, "user:Q|assistant:A", ""},
-		{"dpo", `{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":"a"},"rejected":{"from":"gpt","value":"b"}}`, "", "", ErrPreferencePair},
+		{"sharegpt ranking", `{"conversations":[{"from":"human","value":"Q"}],"chosen":{"from":"gpt","value":"a"},"rejected":{"from":"gpt","value":"b"}}`, FormatShareGPT, "user:Q|assistant:a", ""},
+		{"openai dpo", `{"input":{"messages":[{"role":"user","content":"Q"}]},"preferred_output":[{"role":"assistant","content":"a"}],"non_preferred_output":[{"role":"assistant","content":"b"}]}`, FormatOpenAIDPO, "user:Q|assistant:a", ""},
+		{"trl conversational", `{"prompt":[{"role":"user","content":"Q"}],"chosen":[{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":"b"}]}`, FormatTRL, "user:Q|assistant:a", ""},
+		{"trl standard", `{"prompt":"Q","chosen":"a","rejected":"b"}`, FormatTRL, "user:Q|assistant:a", ""},
+		{"trl implicit prompt", `{"chosen":[{"role":"user","content":"Q"},{"role":"assistant","content":"a"}],"rejected":[{"role":"user","content":"Q"},{"role":"assistant","content":"b"}]}`, FormatTRL, "user:Q|assistant:a", ""},
+		{"trl implicit prompt differs", `{"chosen":[{"role":"user","content":"Q"},{"role":"assistant","content":"a"}],"rejected":[{"role":"user","content":"P"},{"role":"assistant","content":"b"}]}`, "", "", ErrPreferencePair},
+		{"trl one side", `{"prompt":"Q","chosen":"a"}`, "", "", ErrPreferencePair},
+		{"alpaca ranking", `{"instruction":"I","input":"X","chosen":"a","rejected":"b"}`, FormatAlpaca, "user:I\nX|assistant:a", ""},
+		{"tuneline pair", `{"messages":[{"role":"user","content":"Q"},{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":"b"}]}`, FormatOpenAI, "user:Q|assistant:a", ""},
 		{"kto", `{"messages":[{"role":"user","content":"Q"},{"role":"assistant","content":"A"}],"label":true}`, "", "", ErrPreferenceLabel},
 		{"image", `{"messages":[{"role":"user","content":"<image>Q"},{"role":"assistant","content":"A"}],"images":["a.jpg"]}`, "", "", ErrImages},
 		{"array", `[1,2]`, "", "", ErrNotObject},
@@ -183,7 +196,12 @@ func FuzzReadRecords(f *testing.F) {
 func FuzzParseRecord(f *testing.F) {
 	for _, s := range []string{`{"messages":[{"role":"user","content":[{"type":"text","text":"q"}]}]}`,
 		`{"conversations":[{"from":"human","value":"q"}],"system":"s"}`, `{"instruction":"i","history":[["a","b"]],"output":"o"}`,
-		`{"contents":[{"role":"user","parts":[{"text":"q"}]}]}`} {
+		`{"contents":[{"role":"user","parts":[{"text":"q"}]}]}`,
+		`{"messages":[{"role":"user","content":"q"},{"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"a","content":"r"}],"tools":[{"type":"function","function":{"name":"f"}}]}`,
+		`{"conversations":[{"from":"human","value":"q"},{"from":"function_call","value":"[{\"name\":\"f\",\"arguments\":\"{}\"}]"},{"from":"observation","value":"r"}],"tools":"[{\"name\":\"f\"}]"}`,
+		`{"input":{"messages":[{"role":"user","content":"q"}]},"preferred_output":[{"role":"assistant","content":"a"}],"non_preferred_output":{"role":"assistant","content":"b"}}`,
+		`{"chosen":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}],"rejected":[{"role":"user","content":"q"},{"role":"assistant","content":"b"}]}`,
+		`{"instruction":"i","input":"x","chosen":"a","rejected":"b","history":[["c","d"]]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -226,7 +244,7 @@ func FuzzFastPathMatchesGeneral(f *testing.F) {
 			t.Fatalf("%q: fast %+v, general %+v", data, fast, slow)
 		}
 		for i := range fast.Messages {
-			if fast.Messages[i] != slow.Messages[i] {
+			if !reflect.DeepEqual(fast.Messages[i], slow.Messages[i]) {
 				t.Fatalf("%q: message %d fast %+v, general %+v", data, i, fast.Messages[i], slow.Messages[i])
 			}
 		}
@@ -254,7 +272,7 @@ func TestFastPathStringOffsets(t *testing.T) {
 				t.Fatalf("offset %d, %q: fast path accepted, general decoder refused: %v", off, sp, err)
 			}
 			for i := range fast.Messages {
-				if fast.Messages[i] != slow.Messages[i] {
+				if !reflect.DeepEqual(fast.Messages[i], slow.Messages[i]) {
 					t.Fatalf("offset %d, %q: message %d fast %q, general %q", off, sp, i, fast.Messages[i].Content, slow.Messages[i].Content)
 				}
 			}

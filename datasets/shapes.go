@@ -87,6 +87,7 @@ type wireMessage struct {
 	Value        *string         `json:"value"`
 	Parts        []wirePart      `json:"parts"`
 	ToolCalls    json.RawMessage `json:"tool_calls"`
+	ToolCallID   *string         `json:"tool_call_id"`
 	FunctionCall json.RawMessage `json:"function_call"`
 }
 
@@ -99,7 +100,10 @@ type wireRecord struct {
 	System        *string         `json:"system"`
 	Tools         json.RawMessage `json:"tools"`
 	Instruction   *string         `json:"instruction"`
-	Input         *string         `json:"input"`
+	Input         json.RawMessage `json:"input"`
+	Prompt        json.RawMessage `json:"prompt"`
+	Preferred     json.RawMessage `json:"preferred_output"`
+	NonPreferred  json.RawMessage `json:"non_preferred_output"`
 	Output        json.RawMessage `json:"output"`
 	History       json.RawMessage `json:"history"`
 	SysInstr      *wireMessage    `json:"systemInstruction"`
@@ -166,9 +170,6 @@ func parseRecord(b []byte) (Example, string, *RowError) {
 		}
 		return Example{}, "", rowErr(ErrBadField, "%v", err)
 	}
-	if present(w.Chosen) || present(w.Rejected) {
-		return Example{}, "", rowErr(ErrPreferencePair, "preference pair (chosen/rejected) is DPO data, not a supervised chat example")
-	}
 	if len(bytes.TrimSpace(w.Label)) > 0 || len(bytes.TrimSpace(w.KTOTag)) > 0 {
 		return Example{}, "", rowErr(ErrPreferenceLabel, "KTO label on the example marks it desirable/undesirable: preference data, not a supervised chat example")
 	}
@@ -180,12 +181,24 @@ func parseRecord(b []byte) (Example, string, *RowError) {
 	var format string
 	var rerr *RowError
 	switch {
+	case present(w.Preferred) || present(w.NonPreferred):
+		format = FormatOpenAIDPO
+		ex, rerr = convertOpenAIDPO(&w)
+	case w.Messages != nil && present(w.Rejected) && !present(w.Chosen):
+		format = FormatOpenAI // tuneline's own pair: prompt and chosen in messages
+		if ex.Messages, rerr = convertOpenAI(w.Messages); rerr == nil {
+			ex.Rejected, rerr = pairSide(w.Rejected, "rejected")
+			ex.Tools = toolsOf(w.Tools)
+		}
+	case present(w.Chosen) || present(w.Rejected):
+		ex, format, rerr = convertRanking(&w)
 	case w.Messages != nil:
 		format = FormatOpenAI
 		ex.Messages, rerr = convertOpenAI(w.Messages)
+		ex.Tools = toolsOf(w.Tools)
 	case w.Conversations != nil:
 		format = FormatShareGPT
-		ex.Messages, rerr = convertShareGPT(&w)
+		ex.Messages, ex.Tools, rerr = convertShareGPT(&w)
 	case w.Instruction != nil:
 		format = FormatAlpaca
 		ex.Messages, rerr = convertAlpaca(&w)
@@ -272,8 +285,25 @@ func convertOpenAI(in []wireMessage) ([]Message, *RowError) {
 			return nil, rowErr(ErrBadField, "%s has no role", where)
 		}
 		role := *m.Role
-		if role == "tool" || role == "function" || present(m.ToolCalls) || present(m.FunctionCall) {
-			return nil, rowErr(ErrToolCalls, "%s is a tool call or tool result (role %q)", where, role)
+		if role == "function" || present(m.FunctionCall) {
+			return nil, rowErr(ErrToolCalls, "%s is a legacy function call or result (role %q): give it as tool_calls and a tool message", where, role)
+		}
+		var calls []ToolCall
+		if present(m.ToolCalls) {
+			if role != RoleAssistant {
+				return nil, rowErr(ErrBadField, "%s: tool_calls on a %s message; only the assistant calls tools", where, role)
+			}
+			if err := json.Unmarshal(m.ToolCalls, &calls); err != nil {
+				return nil, rowErr(ErrBadField, "%s: tool_calls must be a list of {id, type, function: {name, arguments}}: %v", where, err)
+			}
+			for j := range calls {
+				if calls[j].Type == "" {
+					calls[j].Type = "function"
+				}
+			}
+		}
+		if (!m.Content.Set || m.Content.Null) && len(calls) > 0 {
+			m.Content = wireContent{Set: true} // a call without text
 		}
 		if !m.Content.Set || m.Content.Null {
 			return nil, rowErr(ErrBadField, "%s has no content", where)
@@ -285,7 +315,10 @@ func convertOpenAI(in []wireMessage) ([]Message, *RowError) {
 				return nil, e
 			}
 		}
-		msg := Message{Role: role, Content: text}
+		msg := Message{Role: role, Content: text, ToolCalls: calls}
+		if m.ToolCallID != nil {
+			msg.ToolCallID = *m.ToolCallID
+		}
 		if m.Name != nil {
 			msg.Name = *m.Name
 		}
@@ -307,9 +340,10 @@ var shareGPTRoles = map[string]string{
 	"gpt": RoleAssistant, "assistant": RoleAssistant, "model": RoleAssistant, "chatgpt": RoleAssistant,
 }
 
-func convertShareGPT(w *wireRecord) ([]Message, *RowError) {
-	if present(w.Tools) {
-		return nil, rowErr(ErrToolCalls, "example declares tools")
+func convertShareGPT(w *wireRecord) ([]Message, RawJSON, *RowError) {
+	tools, e := shareGPTTools(w.Tools)
+	if e != nil {
+		return nil, "", e
 	}
 	out := make([]Message, 0, len(w.Conversations)+1)
 	if w.System != nil && *w.System != "" {
@@ -325,14 +359,43 @@ func convertShareGPT(w *wireRecord) ([]Message, *RowError) {
 			value = &m.Content.Text
 		}
 		if from == nil {
-			return nil, rowErr(ErrBadField, "%s has no \"from\"", where)
+			return nil, "", rowErr(ErrBadField, "%s has no \"from\"", where)
 		}
 		if value == nil {
-			return nil, rowErr(ErrBadField, "%s has no \"value\"", where)
+			return nil, "", rowErr(ErrBadField, "%s has no \"value\"", where)
 		}
 		switch *from {
-		case "function_call", "observation", "tool", "function":
-			return nil, rowErr(ErrToolCalls, "%s is a %q turn", where, *from)
+		case "function_call":
+			calls, e := shareGPTCalls(*value, i, where)
+			if e != nil {
+				return nil, "", e
+			}
+			out = append(out, Message{Role: RoleAssistant, ToolCalls: calls})
+			continue
+		case "observation":
+			// The result answers the first call not yet answered.
+			id := ""
+			answered := map[string]bool{}
+			for j := len(out) - 1; j >= 0 && id == ""; j-- {
+				if out[j].Role == RoleTool {
+					answered[out[j].ToolCallID] = true
+					continue
+				}
+				for _, c := range out[j].ToolCalls {
+					if !answered[c.ID] {
+						id = c.ID
+						break
+					}
+				}
+				break
+			}
+			if id == "" {
+				return nil, "", rowErr(ErrBadField, "%s: an observation with no function_call before it to answer", where)
+			}
+			out = append(out, Message{Role: RoleTool, Content: *value, ToolCallID: id})
+			continue
+		case "tool", "function":
+			return nil, "", rowErr(ErrToolCalls, "%s is a %q turn; LLaMA-Factory's tags are function_call and observation", where, *from)
 		}
 		role, ok := shareGPTRoles[*from]
 		if !ok {
@@ -340,7 +403,7 @@ func convertShareGPT(w *wireRecord) ([]Message, *RowError) {
 		}
 		out = append(out, Message{Role: role, Content: *value})
 	}
-	return out, nil
+	return out, tools, nil
 }
 
 func convertAlpaca(w *wireRecord) ([]Message, *RowError) {
@@ -356,6 +419,20 @@ func convertAlpaca(w *wireRecord) ([]Message, *RowError) {
 			return nil, rowErr(ErrBadField, "alpaca \"output\" must be a string")
 		}
 	}
+	msgs, e := alpacaHistory(w)
+	if e != nil {
+		return nil, e
+	}
+	user, e := alpacaUser(w)
+	if e != nil {
+		return nil, e
+	}
+	msgs = append(msgs, Message{Role: RoleUser, Content: user}, Message{Role: RoleAssistant, Content: output})
+	return msgs, nil
+}
+
+// alpacaHistory is an Alpaca record's system prompt and earlier turns.
+func alpacaHistory(w *wireRecord) ([]Message, *RowError) {
 	var msgs []Message
 	if w.System != nil && *w.System != "" {
 		msgs = append(msgs, Message{Role: RoleSystem, Content: *w.System})
@@ -372,14 +449,6 @@ func convertAlpaca(w *wireRecord) ([]Message, *RowError) {
 			msgs = append(msgs, Message{Role: RoleUser, Content: pair[0]}, Message{Role: RoleAssistant, Content: pair[1]})
 		}
 	}
-	user := *w.Instruction
-	if w.Input != nil && *w.Input != "" {
-		if user != "" {
-			user += "\n"
-		}
-		user += *w.Input
-	}
-	msgs = append(msgs, Message{Role: RoleUser, Content: user}, Message{Role: RoleAssistant, Content: output})
 	return msgs, nil
 }
 

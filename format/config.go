@@ -6,6 +6,7 @@ import "strings"
 // split and written. The CLI's flags and tuneline.yaml's `export:` section
 // fill this one struct.
 type Config struct {
+	Kind        string  `yaml:"kind" flag:"kind" help:"what the export holds: chat examples, preference pairs (DPO), or auto (pairs when the inputs hold any)"`
 	Split       float64 `yaml:"split" flag:"split" help:"share of examples in train (1: no validation split)"`
 	Seed        uint64  `yaml:"seed" flag:"seed" help:"seed of the train/validation split"`
 	NearDup     float64 `yaml:"near_dup" flag:"near-dup" help:"near-duplicate similarity threshold, Jaccard of word 2-grams (0: off)"`
@@ -23,12 +24,12 @@ type Config struct {
 
 // DefaultConfig holds the defaults of every field.
 func DefaultConfig() Config {
-	return Config{Split: 0.9, Seed: 42, NearDup: 0.8, MaxTokens: 4096, Compression: "snappy", ShardSize: 500, License: "other", Language: "en"}
+	return Config{Kind: KindAuto, Split: 0.9, Seed: 42, NearDup: 0.8, MaxTokens: 4096, Compression: "snappy", ShardSize: 500, License: "other", Language: "en"}
 }
 
 // Apply sets the options c describes.
 func (c Config) Apply(o *Options) {
-	o.Split, o.Seed, o.NearDup, o.MaxTokens = c.Split, c.Seed, c.NearDup, c.MaxTokens
+	o.Kind, o.Split, o.Seed, o.NearDup, o.MaxTokens = c.Kind, c.Split, c.Seed, c.NearDup, c.MaxTokens
 	o.Compression, o.ShardBytes, o.License = c.Compression, c.ShardSize*1_000_000, c.License
 	o.LicenseName, o.LicenseLink, o.AbsolutePaths = c.LicenseName, c.LicenseLink, c.AbsolutePaths
 	o.Language = nil

@@ -26,7 +26,10 @@ const (
 
 // Options configure Export.
 type Options struct {
-	Target  string
+	Target string
+	// Kind is chat, preference or auto (preference when the inputs hold
+	// any preference pair; see ProbeFiles).
+	Kind    string
 	OutDir  string
 	Split   float64 // share of examples in train
 	Seed    uint64
@@ -56,6 +59,8 @@ type Options struct {
 	// memory grows with the index and not with garbage.
 	MemoryLimit int64
 	Progress    func(bytesRead int64)
+
+	layout int // hf: the Parquet layout, chosen from Kind and the probe
 }
 
 // Drop is one example left out of the export.
@@ -93,6 +98,7 @@ type LimitCheck struct {
 type Report struct {
 	Tool    string   `json:"tool"`
 	Target  string   `json:"format"`
+	Kind    string   `json:"kind"`
 	OutDir  string   `json:"out_dir"`
 	Inputs  []string `json:"inputs"`
 	Read    int      `json:"examples_read"`
@@ -184,6 +190,28 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	defer stage.Abort()
 	finalDir := opt.OutDir
 	opt.OutDir = stage.Dir
+	probe, err0 := ProbeFiles(ctx, files)
+	if err0 != nil {
+		return nil, err0
+	}
+	switch opt.Kind {
+	case "", KindAuto:
+		opt.Kind = KindChat
+		if probe.Pairs {
+			opt.Kind = KindPreference
+		}
+	case KindChat, KindPreference:
+	default:
+		return nil, fmt.Errorf("--kind %q: want one of %v", opt.Kind, Kinds)
+	}
+	pairs := opt.Kind == KindPreference
+	opt.layout = datasets.LayoutChat
+	switch {
+	case pairs:
+		opt.layout = datasets.LayoutPairs
+	case probe.Tools:
+		opt.layout = datasets.LayoutTools
+	}
 	show := opt.shower()
 	var s sink
 	var err error
@@ -205,7 +233,7 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	k := NewChecker(opt.MaxTokens)
 	tally := NewTally(opt.MaxTokens)
 	tally.S.Files = append(tally.S.Files, files...)
-	rep := &Report{Tool: "tuneline " + opt.Version, Target: opt.Target, OutDir: show(finalDir), Inputs: slices.Clone(files),
+	rep := &Report{Tool: "tuneline " + opt.Version, Target: opt.Target, Kind: opt.Kind, OutDir: show(finalDir), Inputs: slices.Clone(files),
 		Dropped: map[string]int{}, Drops: []Drop{}, Splits: map[string]SplitReport{},
 		Seed: opt.Seed, SplitRatio: opt.Split,
 		Dedup: DedupReport{NearDupThreshold: opt.NearDup, Bands: params.Bands, Rows: params.Rows, Shingle: "word 2-grams of user and assistant text"}}
@@ -235,9 +263,11 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 			}
 			p := &prepared{}
 			ex := &c.Record.Example
-			p.sig = Fingerprint(ex.Messages, &w.Norm, &params)
+			p.sig = Fingerprint(ex.KeyMessages(), &w.Norm, &params)
 			if opt.Target != TargetHF {
-				p.line, p.why = Encode(ex, opt.Target)
+				p.line, p.why = Encode(ex, opt.Target, pairs)
+			} else {
+				p.why = hfFits(ex, opt.layout)
 			}
 			if p.why == "" && opt.Target == TargetVertex && c.Tokens > VertexMaxExampleTokens {
 				p.why = fmt.Sprintf("vertex allows at most %d tokens an example; this one has about %d", VertexMaxExampleTokens, c.Tokens)
@@ -491,12 +521,26 @@ func writeDatasetInfo(opt Options, splits []string) error {
 			name += "_" + split
 		}
 		entry := map[string]any{"file_name": split + ".jsonl"}
+		pairs := opt.Kind == KindPreference
+		if pairs {
+			entry["ranking"] = true
+		}
 		if opt.Target == TargetShareGPT {
 			entry["formatting"] = "sharegpt"
-			entry["columns"] = map[string]string{"messages": "conversations", "system": "system"}
-			entry["tags"] = map[string]string{"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}
+			cols := map[string]string{"messages": "conversations", "system": "system", "tools": "tools"}
+			if pairs {
+				cols["chosen"], cols["rejected"] = "chosen", "rejected"
+			}
+			entry["columns"] = cols
+			entry["tags"] = map[string]string{"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
+				"observation_tag": "observation", "function_tag": "function_call"}
 		} else {
-			entry["columns"] = map[string]string{"prompt": "instruction", "query": "input", "response": "output", "system": "system", "history": "history"}
+			cols := map[string]string{"prompt": "instruction", "query": "input", "response": "output", "system": "system", "history": "history"}
+			if pairs {
+				delete(cols, "response")
+				cols["chosen"], cols["rejected"] = "chosen", "rejected"
+			}
+			entry["columns"] = cols
 		}
 		info[name] = entry
 	}

@@ -75,12 +75,18 @@ func TestExportRoundTrip(t *testing.T) {
 	for _, target := range Targets {
 		t.Run(target, func(t *testing.T) {
 			dir := t.TempDir()
-			rep, err := Export(context.Background(), inputs, Options{Target: target, OutDir: dir, Split: 0.8, Seed: 7, NearDup: 0.8, MaxTokens: 4096})
+			rep, err := Export(context.Background(), inputs, Options{Target: target, Kind: KindChat, OutDir: dir, Split: 0.8, Seed: 7, NearDup: 0.8, MaxTokens: 4096})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.Dropped["invalid:unsupported_preference_pair"] != 300 {
-				t.Errorf("dropped %v: the 300 DPO pairs must be reported", rep.Dropped)
+			pairs := 0
+			for _, d := range rep.Drops {
+				if strings.Contains(d.Detail, "is a preference pair") {
+					pairs++
+				}
+			}
+			if pairs != 300 {
+				t.Errorf("dropped %v: the 300 DPO pairs of a chat export must be reported, found %d", rep.Dropped, pairs)
 			}
 			got := readBack(t, dir, target)
 			n := 0
@@ -108,11 +114,11 @@ func TestExportRoundTrip(t *testing.T) {
 			switch target {
 			case TargetOpenAI:
 				// the toy file's system+assistant example is valid for OpenAI
-				if rep.Dropped[TargetOpenAI+":incompatible"] != 0 {
+				if rep.Dropped[TargetOpenAI+":incompatible"] != 300 {
 					t.Errorf("openai dropped %v", rep.Dropped)
 				}
 			case TargetVertex, TargetShareGPT, TargetAlpaca:
-				if rep.Dropped[target+":incompatible"] != 1 {
+				if rep.Dropped[target+":incompatible"] != 301 {
 					t.Errorf("%s: want the one system+assistant example refused, dropped %v", target, rep.Dropped)
 				}
 			}

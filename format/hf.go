@@ -71,7 +71,7 @@ func (h *hfSink) write(split string, ex *datasets.Example, _ []byte) error {
 			return err
 		}
 		sp.shards = append(sp.shards, f)
-		sp.cur = datasets.NewParquetWriter(f, datasets.ParquetOptions{Compression: h.codec,
+		sp.cur = datasets.NewParquetWriter(f, datasets.ParquetOptions{Compression: h.codec, Layout: h.opt.layout,
 			RowGroupBytes: h.opt.RowGroupBytes, CreatedBy: "tuneline " + h.opt.Version})
 	}
 	return sp.cur.Write(ex)
@@ -117,4 +117,21 @@ func (h *hfSink) abort() {
 			f.Abort()
 		}
 	}
+}
+
+// hfFits says why an example cannot go into the export's Parquet layout,
+// or "".
+func hfFits(ex *datasets.Example, layout int) string {
+	switch {
+	case layout == datasets.LayoutPairs && !ex.IsPair():
+		return "the export holds preference pairs (--kind); this example has no rejected reply"
+	case layout != datasets.LayoutPairs && ex.IsPair():
+		return "the export holds chat examples (--kind); this example is a preference pair"
+	case layout == datasets.LayoutPairs && ex.HasTools():
+		return "hf preference pairs hold no tool calls (TRL's prompt/chosen/rejected columns)"
+	case layout == datasets.LayoutChat && ex.HasTools():
+		// Only standard input is not probed for tool calls.
+		return "the export's columns were chosen without tool calls (standard input is not probed): give the input as a file"
+	}
+	return ""
 }

@@ -3,8 +3,10 @@
 package format
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
@@ -33,6 +35,14 @@ const (
 	// ErrNothingToTrain: every assistant turn has weight 0.
 	ErrNothingToTrain = "nothing_to_train"
 	ErrDuplicateID    = "duplicate_id"
+	// Tool calls (OpenAI's shape).
+	ErrToolCall       = "bad_tool_call"        // no id, no name, arguments not a JSON object
+	ErrToolUnanswered = "tool_call_unanswered" // a call with no tool message answering it
+	ErrToolResult     = "tool_result_unmatched"
+	ErrToolUndeclared = "tool_not_declared" // a call to a function the tools list lacks
+	// Preference pairs.
+	ErrPair     = "bad_pair" // rejected is not one assistant reply
+	ErrPairSame = "chosen_equals_rejected"
 
 	WarnMissingSystem = "missing_system"
 	WarnMissingUser   = "missing_user"
@@ -84,7 +94,7 @@ func NewChecker(maxTokens int) *Checker {
 	return &Checker{MaxTokens: maxTokens, ids: map[uint64]datasets.Pos{}}
 }
 
-var knownRoles = map[string]bool{datasets.RoleSystem: true, datasets.RoleUser: true, datasets.RoleAssistant: true}
+var knownRoles = map[string]bool{datasets.RoleSystem: true, datasets.RoleUser: true, datasets.RoleAssistant: true, datasets.RoleTool: true}
 
 // Check runs every per-example rule on rec, counting tokens with tc. It
 // keeps no state and may run in parallel with other Check calls (each with
@@ -127,17 +137,21 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 	}
 	var nUser, nAssistant int
 	prev := ""
+	var tc8 toolCheck
 	for i, m := range msgs {
 		n := i + 1
 		switch {
 		case !knownRoles[m.Role]:
-			add(SevError, ErrUnknownRole, "message %d: role %q is not system, user or assistant", n, m.Role)
+			add(SevError, ErrUnknownRole, "message %d: role %q is not system, user, assistant or tool", n, m.Role)
 		case m.Role == datasets.RoleSystem && i > 0:
 			add(SevError, ErrSystemNotFirst, "message %d: a system message is allowed only first", n)
-		case m.Role != datasets.RoleSystem && m.Role == prev:
+		case m.Role != datasets.RoleSystem && m.Role != datasets.RoleTool && m.Role == prev && len(tc8.pending) == 0:
 			add(SevError, ErrNotAlternating, "message %d: two %s messages in a row (user and assistant must alternate)", n, m.Role)
 		}
-		if strings.TrimSpace(m.Content) == "" {
+		if len(m.ToolCalls) > 0 || m.Role == datasets.RoleTool || len(tc8.pending) > 0 {
+			tc8.message(&rec.Example, n, &m, add)
+		}
+		if strings.TrimSpace(m.Content) == "" && len(m.ToolCalls) == 0 {
 			add(SevError, ErrEmptyContent, "message %d (%s): content is empty", n, m.Role)
 		}
 		if m.Weight != nil && m.Role != datasets.RoleAssistant {
@@ -150,6 +164,19 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 			nAssistant++
 		}
 		prev = m.Role
+	}
+	if len(tc8.pending) > 0 {
+		add(SevError, ErrToolUnanswered, "tool call %s of message %d has no tool message answering it", tc8.pending[0], tc8.at)
+	}
+	if ex := &rec.Example; ex.IsPair() {
+		switch r := ex.Rejected; {
+		case len(r) != 1 || r[0].Role != datasets.RoleAssistant:
+			add(SevError, ErrPair, "rejected holds %d messages (first %q); a pair's rejected reply is one assistant message", len(r), r[0].Role)
+		case strings.TrimSpace(r[0].Content) == "":
+			add(SevError, ErrEmptyContent, "the rejected reply is empty")
+		case r[0].Content == msgs[len(msgs)-1].Content:
+			add(SevError, ErrPairSame, "the chosen and rejected replies are the same text: nothing to prefer")
+		}
 	}
 	if nAssistant == 0 {
 		add(SevError, ErrNoAssistant, "no assistant message: nothing to learn from")
@@ -166,7 +193,7 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 	} else if t := rec.Example.Turns(); len(t) > 0 && t[0].Role == datasets.RoleAssistant {
 		add(SevWarning, WarnAssistantFirst, "the conversation starts with the assistant: strict chat templates (Mistral, Llama 2) refuse that")
 	}
-	for _, m := range msgs {
+	for _, m := range rec.Example.KeyMessages() {
 		var n int
 		if norm != nil && !rec.BadUTF8 {
 			// The record's bytes are valid UTF-8, so its decoded text is.
@@ -184,6 +211,9 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 		}
 	}
 	c.Tokens += 3
+	if t := rec.Example.Tools; t != "" {
+		c.Tokens += tc.Count(string(t))
+	}
 	if maxTokens > 0 && c.Tokens > maxTokens {
 		add(SevWarning, WarnOverMaxTokens, "%d tokens, over the %d limit: it will be truncated in training", c.Tokens, maxTokens)
 	}
@@ -227,4 +257,73 @@ func allSkipped(msgs []datasets.Message) bool {
 		}
 	}
 	return true
+}
+
+// toolCheck follows the tool calls of one conversation: each call is
+// well formed and declared, and answered by a tool message before the
+// conversation goes on.
+type toolCheck struct {
+	declared map[string]bool // nil until the tools list is read
+	pending  []string        // ids of calls not answered yet
+	at       int             // the message that made them
+	seen     map[string]bool
+}
+
+func (t *toolCheck) message(ex *datasets.Example, n int, m *datasets.Message, add func(sev, cat, format string, args ...any)) {
+	if m.Role != datasets.RoleTool && len(t.pending) > 0 {
+		add(SevError, ErrToolUnanswered, "message %d (%s) comes before tool call %s of message %d is answered", n, m.Role, t.pending[0], t.at)
+		t.pending = t.pending[:0]
+	}
+	if m.Role == datasets.RoleTool {
+		i := slices.Index(t.pending, m.ToolCallID)
+		if i < 0 {
+			add(SevError, ErrToolResult, "message %d (tool) answers call %q, which no assistant message just before made (or another tool message answered)", n, m.ToolCallID)
+			return
+		}
+		t.pending = slices.Delete(t.pending, i, i+1)
+		return
+	}
+	if t.declared == nil {
+		t.declared = map[string]bool{}
+		var tools []struct {
+			Type     string `json:"type"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		}
+		if ex.Tools != "" {
+			if err := json.Unmarshal([]byte(ex.Tools), &tools); err != nil {
+				add(SevError, ErrToolCall, "tools must be a list of {type: function, function: {name, ...}}: %v", err)
+			}
+		}
+		for _, d := range tools {
+			t.declared[d.Function.Name] = true
+		}
+		t.seen = map[string]bool{}
+	}
+	t.at = n
+	for j, c := range m.ToolCalls {
+		switch {
+		case c.ID == "":
+			add(SevError, ErrToolCall, "message %d: tool call %d has no id", n, j+1)
+		case t.seen[c.ID]:
+			add(SevError, ErrToolCall, "message %d: tool call id %q is used twice", n, c.ID)
+		case c.Type != "function":
+			add(SevError, ErrToolCall, "message %d: tool call %s has type %q; only function calls exist", n, c.ID, c.Type)
+		case c.Function.Name == "":
+			add(SevError, ErrToolCall, "message %d: tool call %s names no function", n, c.ID)
+		case !jsonObject(c.Function.Arguments):
+			add(SevError, ErrToolCall, "message %d: the arguments of tool call %s (%s) are not a JSON object", n, c.ID, c.Function.Name)
+		case !t.declared[c.Function.Name]:
+			add(SevError, ErrToolUndeclared, "message %d: tool call %s calls %q, which the example's tools list does not declare", n, c.ID, c.Function.Name)
+		}
+		t.seen[c.ID] = true
+		t.pending = append(t.pending, c.ID)
+	}
+}
+
+// jsonObject tells whether s is one JSON object.
+func jsonObject(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "{") && json.Valid([]byte(s))
 }

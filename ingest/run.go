@@ -511,7 +511,7 @@ func chatExamples(src string, data []byte, r result, goodOnly bool) result {
 			}
 			ex.Meta.Extra["log_id"] = ex.ID
 		}
-		ex.ID = datasets.ContentID(ex.Messages)
+		ex.ID = datasets.ContentID(ex.KeyMessages())
 		r.exs = append(r.exs, ex)
 	}
 	r.res.Examples = len(r.exs)

@@ -99,7 +99,7 @@ func (r *runner) withPersona(lines []byte) []byte {
 			continue
 		}
 		ex.Messages = append([]datasets.Message{{Role: datasets.RoleSystem, Content: sys}}, ex.Messages...)
-		ex.ID = datasets.ContentID(ex.Messages)
+		ex.ID = datasets.ContentID(ex.KeyMessages())
 		b, _ := json.Marshal(&ex)
 		out.Write(append(b, '\n'))
 	}

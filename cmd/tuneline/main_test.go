@@ -216,8 +216,8 @@ func TestUsageErrorsAnywhere(t *testing.T) {
 		{[]string{"validate", toy, "-q"}, ExitOK, ""},
 		{[]string{"-q", "validate", toy}, ExitOK, ""},
 		{[]string{"export", "--format", "hf", "--language", "English", "--out", t.TempDir(), toy}, ExitFailure, `language "English" is not a language code`},
-		// Every example is incompatible with alpaca here: nothing written is a failure.
-		{[]string{"export", "--format", "alpaca", "--out", t.TempDir(), corpora + "llama-factory/dpo_en_demo.json"}, ExitFailure, "export: no example was written: all 300 read were left out"},
+		// Vertex holds no preference pairs: nothing written is a failure.
+		{[]string{"export", "--format", "vertex", "--out", t.TempDir(), corpora + "llama-factory/dpo_en_demo.json"}, ExitFailure, "export: no example was written: all 300 read were left out"},
 	} {
 		code, _, errOut := run(t, tt.args...)
 		if code != tt.code || !strings.Contains(errOut, tt.want) {

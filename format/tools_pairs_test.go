@@ -1,0 +1,332 @@
+package format
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/tokens"
+)
+
+// inputsByKey reads the valid examples of files, keyed by their content id
+// (tool calls and rejected replies included).
+func inputsByKey(t *testing.T, files ...string) map[string][]datasets.Example {
+	t.Helper()
+	m := map[string][]datasets.Example{}
+	for _, f := range files {
+		for rec, err := range datasets.ReadFile(context.Background(), f) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := Check(rec, tokens.NewCounter(), 0)
+			if c.Valid {
+				k := datasets.ContentID(rec.Example.KeyMessages())
+				m[k] = append(m[k], rec.Example)
+			}
+		}
+	}
+	return m
+}
+
+// Tool-calling examples, in OpenAI's shape and in LLaMA-Factory's (the real
+// glaive demo file), go out to every target: openai and hf hold them as
+// they are and read back the same; sharegpt as function_call/observation
+// turns with a tools column, read back the same; vertex as functionCall and
+// functionResponse parts; alpaca refuses them, counted.
+func TestExportToolCalls(t *testing.T) {
+	tools := filepath.Join("testdata", "openai_tools.jsonl")
+	glaive := corpora + "llama-factory/glaive_toolcall_en_demo.json"
+	inputs := []string{tools, glaive}
+	in := inputsByKey(t, inputs...)
+	// 300 glaive examples, 3 valid OpenAI-shape ones; glaive's 5 exact
+	// repeats are left out by dedup.
+	if len(in) < 250 {
+		t.Fatalf("only %d valid inputs", len(in))
+	}
+	for _, target := range Targets {
+		t.Run(target, func(t *testing.T) {
+			dir := t.TempDir()
+			rep, err := Export(context.Background(), inputs, Options{Target: target, OutDir: dir, Split: 0.8, Seed: 3, NearDup: 0.8})
+			if err != nil && target != TargetAlpaca {
+				t.Fatal(err)
+			}
+			if target == TargetAlpaca {
+				if err != nil || rep.Dropped["alpaca:incompatible"] < 150 {
+					t.Fatalf("alpaca: want the tool-calling examples refused and counted: %v %v", rep, err)
+				}
+				return
+			}
+			// The four invalid lines of the OpenAI file, each for its reason.
+			for _, cat := range []string{ErrToolUndeclared, ErrToolUnanswered, ErrToolCall, ErrToolResult} {
+				if rep.Dropped["invalid:"+cat] != 1 {
+					t.Errorf("dropped %v: want one invalid:%s", rep.Dropped, cat)
+				}
+			}
+			if target == TargetVertex {
+				checkVertexTools(t, dir, rep)
+				return
+			}
+			n, tooled := 0, 0
+			for _, exs := range readBack(t, dir, target) {
+				for _, ex := range exs {
+					n++
+					k := datasets.ContentID(ex.KeyMessages())
+					cands, ok := in[k]
+					if !ok {
+						t.Fatalf("exported example is not one of the inputs: %+v", ex.Messages)
+					}
+					if ex.HasTools() {
+						tooled++
+					}
+					// The same conversation may come with other tools
+					// (dedup keeps the first); one input must match.
+					match := false
+					for _, want := range cands {
+						got, _ := json.Marshal(ex.Messages)
+						exp, _ := json.Marshal(want.Messages)
+						// ShareGPT has no call ids: they are made anew.
+						match = match || sameTools(ex.Tools, want.Tools) && (target == TargetShareGPT || string(got) == string(exp))
+					}
+					if !match {
+						t.Errorf("no input has these messages and tools: %+v %s", ex.Messages, ex.Tools)
+					}
+				}
+			}
+			if n != rep.Written || tooled < 130 {
+				t.Errorf("read back %d (%d with tools), wrote %d", n, tooled, rep.Written)
+			}
+			switch target {
+			case TargetOpenAI, TargetHF:
+				// Everything valid goes out: the parallel calls and the
+				// weight-0 turn too.
+				if rep.Dropped[target+":incompatible"] != 0 {
+					t.Errorf("dropped %v", rep.Dropped)
+				}
+			case TargetShareGPT:
+				// The weight-0 example and the parallel calls cannot be said.
+				if rep.Dropped["sharegpt:incompatible"] != 2 {
+					t.Errorf("dropped %v", rep.Dropped)
+				}
+			}
+		})
+	}
+}
+
+// sameTools compares two tools lists as JSON values.
+func sameTools(a, b datasets.RawJSON) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	var x, y any
+	json.Unmarshal([]byte(a), &x)
+	json.Unmarshal([]byte(b), &y)
+	return fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+// checkVertexTools reads the Gemini lines: a model turn with functionCall
+// parts (args an object), then a user turn of functionResponse parts naming
+// the same function, and the declarations under tools.
+func checkVertexTools(t *testing.T, dir string, rep *Report) {
+	t.Helper()
+	calls := 0
+	for _, split := range []string{SplitTrain, SplitValidation} {
+		b, err := os.ReadFile(filepath.Join(dir, split+".jsonl"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var l struct {
+				Contents []struct {
+					Role  string
+					Parts []map[string]json.RawMessage
+				}
+				Tools []struct {
+					FunctionDeclarations []struct{ Name string }
+				}
+			}
+			if err := json.Unmarshal([]byte(line), &l); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range l.Contents {
+				want := "user"
+				if i%2 == 1 {
+					want = "model"
+				}
+				if c.Role != want {
+					t.Fatalf("turn %d is %s, want %s: %s", i, c.Role, want, line)
+				}
+				for _, p := range c.Parts {
+					if fc, ok := p["functionCall"]; ok {
+						var f struct {
+							Name string
+							Args map[string]any
+						}
+						if json.Unmarshal(fc, &f) != nil || f.Name == "" || f.Args == nil || len(l.Tools) != 1 {
+							t.Errorf("functionCall %s in %s", fc, line)
+						}
+						var next struct{ Name string }
+						if i+1 >= len(l.Contents) || json.Unmarshal(l.Contents[i+1].Parts[0]["functionResponse"], &next) != nil || next.Name != f.Name {
+							t.Errorf("call %s has no functionResponse after it: %s", f.Name, line)
+						}
+						calls++
+					}
+				}
+			}
+		}
+	}
+	if calls < 150 {
+		t.Errorf("%d function calls written; report %+v", calls, rep.Dropped)
+	}
+}
+
+// Preference pairs, read from OpenAI's DPO shape and LLaMA-Factory's
+// ranking demo (real), export as OpenAI DPO lines, TRL columns, ShareGPT
+// and Alpaca ranking records, and read back as the same pairs; Vertex
+// refuses them. Bad pairs are refused for their reason.
+func TestExportPairs(t *testing.T) {
+	dpo := filepath.Join("testdata", "openai_dpo.jsonl")
+	inputs := []string{dpo, corpora + "llama-factory/dpo_en_demo.json"}
+	in := inputsByKey(t, inputs...)
+	for _, target := range Targets {
+		t.Run(target, func(t *testing.T) {
+			dir := t.TempDir()
+			rep, err := Export(context.Background(), inputs, Options{Target: target, OutDir: dir, Split: 0.9, Seed: 3, NearDup: 0.8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Kind != KindPreference {
+				t.Fatalf("kind %q", rep.Kind)
+			}
+			if rep.Dropped["invalid:"+ErrPairSame] != 1 || rep.Dropped["invalid:"+ErrPair] != 1 {
+				t.Errorf("dropped %v: want the equal pair and the two-rejected pair refused", rep.Dropped)
+			}
+			if target == TargetVertex {
+				if rep.Written != 0 || rep.Dropped["vertex:incompatible"] < 290 {
+					t.Errorf("vertex: wrote %d, dropped %v", rep.Written, rep.Dropped)
+				}
+				return
+			}
+			n := 0
+			for _, exs := range readBack(t, dir, target) {
+				for _, ex := range exs {
+					n++
+					if !ex.IsPair() {
+						t.Fatalf("read back a chat example from a preference export: %+v", ex)
+					}
+					if _, ok := in[datasets.ContentID(ex.KeyMessages())]; !ok {
+						t.Fatalf("exported pair is not one of the inputs: %+v / %+v", ex.Messages, ex.Rejected)
+					}
+				}
+			}
+			if n != rep.Written || n < 290 {
+				t.Errorf("read back %d, wrote %d", n, rep.Written)
+			}
+		})
+	}
+}
+
+// An OpenAI DPO file exported to hf gives TRL's prompt/chosen/rejected
+// columns as lists of messages, which DuckDB reads.
+func TestHFPairsReadByDuckDB(t *testing.T) {
+	dir := t.TempDir()
+	rep, err := Export(context.Background(), []string{filepath.Join("testdata", "openai_dpo.jsonl")}, Options{Target: TargetHF, OutDir: dir, Split: 1, NearDup: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Written != 3 {
+		t.Fatalf("wrote %d, dropped %v", rep.Written, rep.Dropped)
+	}
+	cols := testenv.MustDuckDB(t, fmt.Sprintf(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('%s/data/train-*.parquet'))`, dir))
+	types := map[string]string{}
+	for _, c := range cols {
+		types[c["column_name"].(string)] = strings.ReplaceAll(c["column_type"].(string), `"`, "")
+	}
+	for _, col := range []string{"prompt", "chosen", "rejected"} {
+		if types[col] != "STRUCT(role VARCHAR, content VARCHAR, name VARCHAR, weight INTEGER)[]" {
+			t.Errorf("%s column type %q (all: %v)", col, types[col], types)
+		}
+	}
+	rows := testenv.MustDuckDB(t, fmt.Sprintf(`SELECT len(prompt) AS n, prompt[len(prompt)].content AS q, chosen[1].role AS cr, chosen[1].content AS c, rejected[1].content AS r FROM read_parquet('%s/data/train-*.parquet') ORDER BY q`, dir))
+	if len(rows) != 3 {
+		t.Fatalf("DuckDB reads %d rows", len(rows))
+	}
+	want := []struct {
+		n    int
+		q, r string
+	}{
+		{3 + 1, "Counting states, please.", "lol idk, disorder or something"},
+		{1, "Hello, can you tell me how cold San Francisco is today?", "It is not particularly cold in San Francisco today."},
+		{2, "Why is the sky blue?", "Because it reflects the ocean."},
+	}
+	for i, w := range want {
+		r := rows[i]
+		if fmt.Sprint(r["n"]) != fmt.Sprint(w.n) || r["q"] != w.q || r["r"] != w.r || r["cr"] != "assistant" || r["c"] == "" {
+			t.Errorf("row %d: %v, want %+v", i, r, w)
+		}
+	}
+}
+
+// The hf export of tool calls: messages carry tool_calls and tool_call_id
+// columns, tools is JSON text, and DuckDB reads the calls.
+func TestHFToolsReadByDuckDB(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Export(context.Background(), []string{filepath.Join("testdata", "openai_tools.jsonl")}, Options{Target: TargetHF, OutDir: dir, Split: 1, NearDup: 0.8}); err != nil {
+		t.Fatal(err)
+	}
+	rows := testenv.MustDuckDB(t, fmt.Sprintf(`SELECT m.tool_calls[1].function.name AS f, m.tool_calls[1].function.arguments AS a, len(m.tool_calls) AS n, json_extract_string(tools, '$[0].function.name') AS t
+		FROM (SELECT unnest(messages) AS m, tools FROM read_parquet('%s/data/train-*.parquet')) WHERE m.tool_calls IS NOT NULL ORDER BY a`, dir))
+	got := fmt.Sprint(rows)
+	for _, w := range []string{`a:{"city": "Oslo"}`, `a:{"city":"Paris"}`, "n:2", `a:{"people":2,"time":"20:00"} f:book_table n:1 t:book_table`} {
+		if !strings.Contains(got, w) {
+			t.Errorf("DuckDB rows %s lack %s", got, w)
+		}
+	}
+}
+
+// Whatever a record holds, checking and encoding it never panics, and a
+// valid example written as an openai line (chat, tools or DPO) reads back
+// as the same example.
+func FuzzCheckEncode(f *testing.F) {
+	for _, file := range []string{"openai_tools.jsonl", "openai_dpo.jsonl"} {
+		b, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			f.Add([]byte(line))
+		}
+	}
+	f.Add([]byte(`{"prompt":"q","chosen":"a","rejected":"b"}`))
+	tc := tokens.NewCounter()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ex, _, rerr := datasets.ParseRecord(data)
+		if rerr != nil {
+			return
+		}
+		c := Check(datasets.Record{Example: ex}, tc, 0)
+		for _, target := range []string{TargetOpenAI, TargetShareGPT, TargetAlpaca, TargetVertex} {
+			Encode(&ex, target, ex.IsPair())
+		}
+		hfFits(&ex, datasets.LayoutTools)
+		if !c.Valid {
+			return
+		}
+		line, why := Encode(&ex, TargetOpenAI, ex.IsPair())
+		if why != "" {
+			t.Fatalf("valid example refused by openai: %s", why)
+		}
+		back, _, rerr := datasets.ParseRecord(line)
+		if rerr != nil {
+			t.Fatalf("%s does not read back: %v", line, rerr)
+		}
+		if datasets.ContentID(back.KeyMessages()) != datasets.ContentID(ex.KeyMessages()) || !sameTools(back.Tools, ex.Tools) {
+			t.Fatalf("%s reads back as another example", line)
+		}
+	})
+}
