@@ -5,66 +5,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-)
 
-// hfFeatures is the dataset_info.features block of the card: the schema of
-// datasets.Row in the Hub's notation.
-const hfFeatures = `  features:
-  - name: id
-    dtype: string
-  - name: messages
-    list:
-    - name: role
-      dtype: string
-    - name: content
-      dtype: string
-  - name: meta
-    struct:
-    - name: origin
-      dtype: string
-    - name: format
-      dtype: string
-    - name: source
-      dtype: string
-    - name: doc_id
-      dtype: string
-    - name: chunk_id
-      dtype: string
-    - name: title
-      dtype: string
-    - name: section
-      dtype: string
-    - name: page_start
-      dtype: int32
-    - name: page_end
-      dtype: int32
-    - name: time_start
-      dtype: float64
-    - name: time_end
-      dtype: float64
-    - name: speaker
-      dtype: string
-    - name: persona
-      dtype: string
-    - name: model
-      dtype: string
-    - name: kind
-      dtype: string
-    - name: question_type
-      dtype: string
-    - name: scores
-      list:
-      - name: name
-        dtype: string
-      - name: value
-        dtype: float64
-    - name: extra
-      list:
-      - name: key
-        dtype: string
-      - name: value
-        dtype: string
-`
+	"github.com/tuneline/tuneline/datasets"
+)
 
 // yamlString quotes s for YAML (a JSON string is a valid YAML scalar).
 func yamlString(s string) string {
@@ -110,21 +53,41 @@ func DatasetCard(opt Options, r *Report) []byte {
 		fmt.Fprintf(&b, "  - split: %s\n    path: data/%s-*\n", s, s)
 	}
 	b.WriteString("dataset_info:\n")
-	b.WriteString(hfFeatures)
+	b.WriteString(datasets.HFFeatures(opt.layout))
 	b.WriteString("  splits:\n")
-	var total int64
+	// num_bytes is the split's size in Arrow's in-memory layout (what
+	// the datasets library computes), download_size the Parquet files'.
+	var files, arrow int64
 	for _, s := range splits {
 		sr := r.Splits[s]
-		total += sr.Bytes
-		fmt.Fprintf(&b, "  - name: %s\n    num_bytes: %d\n    num_examples: %d\n", s, sr.Bytes, sr.Examples)
+		files += sr.Bytes
+		arrow += sr.ArrowBytes
+		fmt.Fprintf(&b, "  - name: %s\n    num_bytes: %d\n    num_examples: %d\n", s, sr.ArrowBytes, sr.Examples)
 	}
-	fmt.Fprintf(&b, "  download_size: %d\n  dataset_size: %d\n", total, total)
+	fmt.Fprintf(&b, "  download_size: %d\n  dataset_size: %d\n", files, arrow)
 	b.WriteString("---\n\n")
 	fmt.Fprintf(&b, "# %s\n\n", opt.Name)
-	b.WriteString("Chat fine-tuning data exported by [tuneline](https://github.com/tuneline/tuneline).\n")
-	b.WriteString("Each row is one conversation: `messages` is a list of `{role, content}` with roles\n")
-	b.WriteString("`system`, `user` and `assistant`, ready for chat templates (TRL's `SFTTrainer` reads it as is);\n")
-	b.WriteString("`meta` records where the example came from.\n\n")
+	switch opt.layout {
+	case datasets.LayoutPairs:
+		b.WriteString("Preference data exported by [tuneline](https://github.com/tuneline/tuneline).\n")
+		b.WriteString("Each row is one pair in TRL's conversational preference format: `prompt` is a list of\n")
+		b.WriteString("`{role, content}` messages, `chosen` and `rejected` the preferred and the other assistant\n")
+		b.WriteString("reply (a one-message list each), ready for TRL's `DPOTrainer`; `meta` records where the pair\n")
+		b.WriteString("came from.\n\n")
+	case datasets.LayoutTools:
+		b.WriteString("Chat fine-tuning data with tool calls, exported by [tuneline](https://github.com/tuneline/tuneline).\n")
+		b.WriteString("Each row is one conversation: `messages` is a list of `{role, content}` with roles `system`,\n")
+		b.WriteString("`user`, `assistant` and `tool`, in OpenAI's shape: an assistant message may carry `tool_calls`\n")
+		b.WriteString("(`{id, type, function: {name, arguments}}`, arguments as JSON text), a tool message answers\n")
+		b.WriteString("the call named by `tool_call_id`. `tools` holds the declared functions as JSON text\n")
+		b.WriteString("(`json.loads` it before passing it to a chat template); `meta` records where the example came from.\n\n")
+	default:
+		b.WriteString("Chat fine-tuning data exported by [tuneline](https://github.com/tuneline/tuneline).\n")
+		b.WriteString("Each row is one conversation: `messages` is a list of `{role, content}` with roles\n")
+		b.WriteString("`system`, `user` and `assistant`, ready for chat templates (TRL's `SFTTrainer` reads it as is);\n")
+		b.WriteString("`name` and `weight` follow OpenAI's message fields (weight 0: shown, not trained on);\n")
+		b.WriteString("`meta` records where the example came from.\n\n")
+	}
 	b.WriteString("```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_dir=\"data\")  # or the Hub repository id\n```\n\n")
 	b.WriteString("## Splits\n\n| split | examples | tokens (cl100k) | files |\n|---|---:|---:|---|\n")
 	for _, s := range splits {

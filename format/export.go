@@ -78,6 +78,9 @@ type SplitReport struct {
 	TotalTokens int64    `json:"total_tokens"`
 	Files       []string `json:"files"`
 	Bytes       int64    `json:"bytes"`
+	// ArrowBytes (hf) is the split's size in Arrow's in-memory layout:
+	// the card's num_bytes.
+	ArrowBytes int64 `json:"arrow_bytes,omitempty"`
 }
 
 // LimitCheck is one documented limit of the target checked on the output.

@@ -22,6 +22,7 @@ type hfSink struct {
 type hfSplit struct {
 	shards []*datasets.AtomicFile
 	cur    *datasets.ParquetWriter
+	arrow  int64 // ArrowBytes of the rows written
 }
 
 func newHFSink(opt Options) (*hfSink, error) {
@@ -74,6 +75,7 @@ func (h *hfSink) write(split string, ex *datasets.Example, _ []byte) error {
 		sp.cur = datasets.NewParquetWriter(f, datasets.ParquetOptions{Compression: h.codec, Layout: h.opt.layout,
 			RowGroupBytes: h.opt.RowGroupBytes, CreatedBy: "tuneline " + h.opt.Version})
 	}
+	sp.arrow += datasets.ArrowBytes(ex, h.opt.layout)
 	return sp.cur.Write(ex)
 }
 
@@ -86,6 +88,7 @@ func (h *hfSink) commit(r *Report) error {
 			return err
 		}
 		sr := r.Splits[split]
+		sr.ArrowBytes = sp.arrow
 		for i, f := range sp.shards {
 			name := fmt.Sprintf("%s-%05d-of-%05d.parquet", split, i, len(sp.shards))
 			sr.Bytes += f.Size()

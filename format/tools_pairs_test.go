@@ -12,6 +12,7 @@ import (
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/internal/testenv"
 	"github.com/tuneline/tuneline/tokens"
+	"gopkg.in/yaml.v3"
 )
 
 // inputsByKey reads the valid examples of files, keyed by their content id
@@ -329,4 +330,94 @@ func FuzzCheckEncode(f *testing.F) {
 			t.Fatalf("%s reads back as another example", line)
 		}
 	})
+}
+
+// The card's features are what the Parquet files hold, as DuckDB reads
+// them, in each layout: the datasets library casts what it reads to the
+// card's features and fails when they differ. num_bytes is the Arrow size:
+// more than the text it holds, less than twice the text plus offsets.
+func TestCardFeaturesMatchParquet(t *testing.T) {
+	for name, in := range map[string]string{
+		"chat":  corpora + "llama-factory/v1_sft_demo.jsonl",
+		"tools": filepath.Join("testdata", "openai_tools.jsonl"),
+		"pairs": filepath.Join("testdata", "openai_dpo.jsonl"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			rep, err := Export(context.Background(), []string{in}, Options{Target: TargetHF, OutDir: dir, Split: 1, NearDup: 0.8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "README.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			front := strings.SplitN(string(b), "---\n", 3)[1]
+			var card struct {
+				DatasetInfo struct {
+					Features []feature `yaml:"features"`
+					Splits   []struct {
+						Name        string `yaml:"name"`
+						NumBytes    int64  `yaml:"num_bytes"`
+						NumExamples int    `yaml:"num_examples"`
+					} `yaml:"splits"`
+				} `yaml:"dataset_info"`
+			}
+			if err := yaml.Unmarshal([]byte(front), &card); err != nil {
+				t.Fatalf("card front matter: %v\n%s", err, front)
+			}
+			cols := testenv.MustDuckDB(t, fmt.Sprintf(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('%s/data/train-*.parquet'))`, dir))
+			if len(cols) != len(card.DatasetInfo.Features) {
+				t.Fatalf("%d columns, card lists %d features", len(cols), len(card.DatasetInfo.Features))
+			}
+			for i, c := range cols {
+				f := card.DatasetInfo.Features[i]
+				if got, want := f.duckType(), strings.ReplaceAll(c["column_type"].(string), `"`, ""); f.Name != c["column_name"] || got != want {
+					t.Errorf("column %d: card says %s %s, DuckDB reads %s %s", i, f.Name, got, c["column_name"], want)
+				}
+			}
+			var text int64
+			for rec, err := range datasets.ReadFile(context.Background(), in) {
+				if err == nil && rec.Err == nil {
+					for _, m := range append(rec.Example.Messages, rec.Example.Rejected...) {
+						text += int64(len(m.Content))
+					}
+				}
+			}
+			sp := card.DatasetInfo.Splits
+			if len(sp) != 1 || sp[0].NumExamples != rep.Written || sp[0].NumBytes <= text/2 || sp[0].NumBytes > 2*text+int64(rep.Written)*1024 {
+				t.Errorf("splits %+v for %d examples of %d text bytes", sp, rep.Written, text)
+			}
+		})
+	}
+}
+
+// feature is one entry of a card's features list.
+type feature struct {
+	Name     string    `yaml:"name"`
+	Dtype    string    `yaml:"dtype"`
+	Sequence string    `yaml:"sequence"`
+	List     []feature `yaml:"list"`
+	Struct   []feature `yaml:"struct"`
+}
+
+// duckType is the DuckDB type of a feature.
+func (f feature) duckType() string {
+	prim := map[string]string{"string": "VARCHAR", "int32": "INTEGER", "int64": "BIGINT", "float64": "DOUBLE", "float32": "FLOAT", "bool": "BOOLEAN"}
+	fields := func(fs []feature) string {
+		var parts []string
+		for _, x := range fs {
+			parts = append(parts, x.Name+" "+x.duckType())
+		}
+		return "STRUCT(" + strings.Join(parts, ", ") + ")"
+	}
+	switch {
+	case f.List != nil:
+		return fields(f.List) + "[]"
+	case f.Struct != nil:
+		return fields(f.Struct)
+	case f.Sequence != "":
+		return prim[f.Sequence] + "[]"
+	}
+	return prim[f.Dtype]
 }

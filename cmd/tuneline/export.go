@@ -41,6 +41,15 @@ same split, in any input order), and writes --out DIR:
    vertex    train.jsonl, validation.jsonl          Vertex AI Gemini tuning; its limits are checked
    hf        data/train-00000-of-0000N.parquet ..., README.md   Hugging Face dataset with its card
 
+Tool calls (OpenAI's tools/tool_calls/tool messages, or LLaMA-Factory's
+function_call/observation) go to openai and hf as they are, to sharegpt as
+function_call/observation turns with a tools column, to vertex as
+functionCall/functionResponse parts; alpaca refuses them. Preference pairs
+(OpenAI DPO lines, TRL prompt/chosen/rejected, LLaMA-Factory ranking) make a
+preference export (--kind auto finds them): openai DPO lines, hf TRL columns
+prompt/chosen/rejected, sharegpt and alpaca ranking records; vertex refuses
+them. What a format cannot hold is left out and counted, with the reason.
+
 and export-report.json: what was dropped and why (with file:line), counts
 and token statistics per split. Files appear only when the export succeeds.
 
