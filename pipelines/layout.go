@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/report"
 )
@@ -95,10 +96,37 @@ type Files struct {
 func WorkspaceFiles(cfg *Config) Files {
 	r := &runner{cfg: cfg, build: cfg.Path(cfg.Build)}
 	f := Files{Chunks: r.chunks(), Synth: r.synthOut(), Curated: r.curated(), ChatLogs: r.chatlogs(), Dataset: r.datasetFile()}
-	for _, x := range cfg.Export.Formats {
-		f.Exports = append(f.Exports, r.exportDir(x))
+	for _, x := range r.exports() {
+		f.Exports = append(f.Exports, x.dir)
 	}
 	return f
+}
+
+// exportJob is one export of the workspace: a format, the kind of data
+// and its folder.
+type exportJob struct {
+	format, kind, dir string
+}
+
+// exports lists the workspace's exports. When synth makes preference pairs
+// and the kind is auto, each format gets a chat export (the Q&A and
+// conversations, with the pairs' chosen replies left to the preference
+// export) and a preference export in <format>-preference, for the formats
+// that hold pairs.
+func (r *runner) exports() []exportJob {
+	var out []exportJob
+	both := r.cfg.Export.Kind == format.KindAuto && r.cfg.Synth.Enabled && r.cfg.Synth.Preferences > 0
+	for _, f := range r.cfg.Export.Formats {
+		if !both {
+			out = append(out, exportJob{f, r.cfg.Export.Kind, r.exportDir(f)})
+			continue
+		}
+		out = append(out, exportJob{f, format.KindChat, r.exportDir(f)})
+		if f != format.TargetVertex {
+			out = append(out, exportJob{f, format.KindPreference, r.exportDir(f + "-preference")})
+		}
+	}
+	return out
 }
 
 // Output paths.

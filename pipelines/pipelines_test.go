@@ -2,6 +2,7 @@ package pipelines
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/testenv"
 )
 
@@ -200,6 +202,9 @@ func TestRunOpenAIWorkspace(t *testing.T) {
 	ws := filepath.Join(dir, "tuneline.yaml")
 	b, _ := os.ReadFile(ws)
 	s := strings.Replace(string(b), "  api: ollama\n", "  api: openai\n  base_url: "+front.URL+"/v1\n", 1)
+	// Preference pairs too: each format then gets a chat export and a
+	// preference export beside it.
+	s = strings.Replace(s, "synth:\n", "synth:\n  preferences: 1\n", 1)
 	os.WriteFile(ws, []byte(s), 0o644)
 	cfg, err := Load(dir)
 	if err != nil {
@@ -226,6 +231,21 @@ func TestRunOpenAIWorkspace(t *testing.T) {
 	}
 	if paths["/api/create"] == 0 {
 		t.Errorf("no model was created through Ollama's API: %v", paths)
+	}
+	for _, f := range cfg.Export.Formats {
+		for dir, kind := range map[string]string{f: format.KindChat, f + "-preference": format.KindPreference} {
+			b, err := os.ReadFile(filepath.Join(cfg.Path(cfg.Build), "export", dir, "export-report.json"))
+			if f == format.TargetVertex && kind == format.KindPreference {
+				if err == nil {
+					t.Errorf("vertex has a preference export")
+				}
+				continue
+			}
+			var rep format.Report
+			if err != nil || json.Unmarshal(b, &rep) != nil || rep.Kind != kind || rep.Written == 0 {
+				t.Errorf("export %s: kind %q, %d written (%v)", dir, rep.Kind, rep.Written, err)
+			}
+		}
 	}
 }
 

@@ -21,17 +21,20 @@ func (r *runner) export(ctx context.Context) (string, error) {
 		inputs = append(inputs, r.chatlogs())
 	}
 	var parts []string
-	for _, f := range r.cfg.Export.Formats {
-		opt := format.Options{Target: f, OutDir: r.exportDir(f), Name: r.cfg.Name, Version: r.opt.Version, BaseDir: r.cfg.dir}
+	for _, x := range r.exports() {
+		f := x.format
+		opt := format.Options{Target: f, OutDir: x.dir, Name: r.cfg.Name, Version: r.opt.Version, BaseDir: r.cfg.dir}
 		r.cfg.Export.Apply(&opt)
+		opt.Kind = x.kind
+		name := filepath.Base(x.dir)
 		rep, err := format.Export(ctx, inputs, opt)
 		if err != nil {
-			return "", fmt.Errorf("export %s: %w", f, err)
+			return "", fmt.Errorf("export %s: %w", name, err)
 		}
 		if rep.Written == 0 {
-			return "", fmt.Errorf("export %s: no example was written: all %d read were left out (see %s)", f, rep.Read, rel(r.cfg.dir, filepath.Join(r.exportDir(f), "export-report.json")))
+			return "", fmt.Errorf("export %s: no example was written: all %d read were left out (see %s)", name, rep.Read, rel(r.cfg.dir, filepath.Join(x.dir, "export-report.json")))
 		}
-		parts = append(parts, fmt.Sprintf("%s %d", f, rep.Written))
+		parts = append(parts, fmt.Sprintf("%s %d", name, rep.Written))
 	}
 	return "examples written: " + strings.Join(parts, ", "), nil
 }

@@ -105,5 +105,9 @@ func (r *runner) curate(ctx context.Context) (string, error) {
 	if err := f.Commit(); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d scored, %d kept (overall mean %.2f)", sum.Scored, sum.Kept, sum.Mean["overall"]), nil
+	msg := fmt.Sprintf("%d scored, %d kept (overall mean %.2f)", sum.Scored, sum.Kept, sum.Mean["overall"])
+	if sum.Pairs > 0 {
+		msg += fmt.Sprintf("; %d preference pairs judged, %d left out (the judge preferred the rejected reply)", sum.Pairs, sum.PairsDisagreed)
+	}
+	return msg, nil
 }

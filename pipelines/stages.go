@@ -104,8 +104,8 @@ func (r *runner) exportInputs(d map[string]string) ([]string, error) {
 	d["chatlogs"], _ = hashFile(r.chatlogs())
 	d["params"] = hashJSON(r.cfg.Export)
 	var outs []string
-	for _, f := range r.cfg.Export.Formats {
-		outs = append(outs, filepath.Join(r.exportDir(f), "export-report.json"))
+	for _, x := range r.exports() {
+		outs = append(outs, filepath.Join(x.dir, "export-report.json"))
 	}
 	return outs, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -22,6 +23,9 @@ var Criteria = []string{"accuracy", "grounding", "persona", "clarity"}
 
 // JudgePromptVersion changes with the judge's prompt or schema.
 const JudgePromptVersion = "judge-v1"
+
+// PairJudgePromptVersion changes with the pair judge's prompt or schema.
+const PairJudgePromptVersion = "pair-judge-v1"
 
 // CurateConfig is curate's section. The CLI's flags and tuneline.yaml's
 // `curate:` section fill this one struct; the judge's server, model,
@@ -60,18 +64,23 @@ type Scores struct {
 
 // CurateSummary reports a curation run.
 type CurateSummary struct {
-	Examples  int                `json:"examples"`
-	Scored    int                `json:"scored"`
-	Kept      int                `json:"kept"`
-	Dropped   int                `json:"dropped_below_min_score"`
-	Invalid   int                `json:"invalid_input"`
-	Failures  map[string]int     `json:"failures"`
-	Cached    int                `json:"cached"`
-	Requests  int                `json:"requests"`
-	Histogram map[string][6]int  `json:"histogram"` // criterion -> count per score 1..5
-	Mean      map[string]float64 `json:"mean"`
-	Seconds   float64            `json:"seconds"`
-	sums      map[string]float64
+	Examples int `json:"examples"`
+	Scored   int `json:"scored"`
+	// Pairs are the preference pairs judged: the judge is shown both
+	// replies (in an order drawn per pair) and asked which is better;
+	// a pair whose rejected reply it prefers is left out.
+	Pairs          int                `json:"pairs_judged"`
+	PairsDisagreed int                `json:"pairs_judge_prefers_rejected"`
+	Kept           int                `json:"kept"`
+	Dropped        int                `json:"dropped_below_min_score"`
+	Invalid        int                `json:"invalid_input"`
+	Failures       map[string]int     `json:"failures"`
+	Cached         int                `json:"cached"`
+	Requests       int                `json:"requests"`
+	Histogram      map[string][6]int  `json:"histogram"` // criterion -> count per score 1..5
+	Mean           map[string]float64 `json:"mean"`
+	Seconds        float64            `json:"seconds"`
+	sums           map[string]float64
 }
 
 var judgeSchema = json.RawMessage(`{"type":"object","properties":{` +
@@ -214,6 +223,9 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 			ex := in
 			ex.EnsureID()
 			src := idx.text(ex.Meta.ChunkID)
+			if ex.IsPair() {
+				return judgePairCached(ctx, &opt, &ex, src, personaHash, cache, sum, &mu, rng)
+			}
 			key := llm.Key(JudgePromptVersion, opt.Model, personaHash, ex.ID, src, opt.Seed)
 			var s Scores
 			ok, _ := cache.Get(key, &s)
@@ -262,6 +274,21 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 				opt.Progress(done)
 			}
 			if ex == nil {
+				return nil
+			}
+			if ex.IsPair() {
+				mu.Lock()
+				sum.Pairs++
+				keep := ex.Meta.Scores["judge_prefers_chosen"] == 1
+				if keep {
+					sum.Kept++
+				} else {
+					sum.PairsDisagreed++
+				}
+				mu.Unlock()
+				if keep {
+					return enc.Encode(ex)
+				}
 				return nil
 			}
 			mu.Lock()
@@ -329,4 +356,107 @@ func judge(ctx context.Context, opt *CurateOptions, ex *datasets.Example, src st
 		}
 		msgs = append(msgs[:2:2], llm.Message{Role: "assistant", Content: truncate(rep.Content, 1000)}, llm.Message{Role: "user", Content: "That reply was not usable: " + verr.Error() + ". Reply again with JSON that matches the schema."})
 	}
+}
+
+// pairVerdict is the pair judge's reply.
+type pairVerdict struct {
+	Better string `json:"better"`
+	Reason string `json:"reason"`
+}
+
+var pairJudgeSchema = json.RawMessage(`{"type":"object","properties":{"better":{"type":"string","enum":["A","B"]},` +
+	`"reason":{"type":"string","maxLength":200}},"required":["better","reason"]}`)
+
+// pairJudgePrompt shows the conversation so far and the two replies, the
+// chosen one first when chosenFirst.
+func pairJudgePrompt(ex *datasets.Example, source string, p *persona.Persona, chosenFirst bool) []llm.Message {
+	var b strings.Builder
+	if source != "" {
+		fmt.Fprintf(&b, "Source passage the reply must be grounded in:\n\"\"\"\n%s\n\"\"\"\n\n", source)
+	}
+	if p != nil {
+		fmt.Fprintf(&b, "The assistant must speak as this persona:\n%s\n", p.Voice())
+	} else if s := ex.System(); s != "" {
+		fmt.Fprintf(&b, "The assistant's system prompt:\n%s\n\n", s)
+	}
+	b.WriteString("Conversation:\n")
+	for _, m := range ex.Prompt() {
+		if m.Role != datasets.RoleSystem {
+			fmt.Fprintf(&b, "%s: %s\n", strings.ToUpper(m.Role), m.Content)
+		}
+	}
+	a, c := ex.Chosen()[0].Content, ex.Rejected[0].Content
+	if !chosenFirst {
+		a, c = c, a
+	}
+	fmt.Fprintf(&b, "\nReply A:\n%s\n\nReply B:\n%s\n\nWhich reply is better: grounded in the source passage, correct, and in the persona's voice? Answer A or B with a one-sentence reason.", a, c)
+	sys := "You are a strict reviewer of preference data for a chat model: you compare two replies to the same conversation. Reply with JSON only."
+	return []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: b.String()}}
+}
+
+// judgePairCached asks the judge which reply of a pair is better (from the
+// cache when it was asked before) and records the verdict in meta.scores
+// as judge_prefers_chosen (1 or 0). The order of the two replies is drawn
+// from the pair's id, so that a judge that favours a position does not
+// favour the chosen reply.
+func judgePairCached(ctx context.Context, opt *CurateOptions, ex *datasets.Example, src, personaHash string, cache *llm.Cache, sum *CurateSummary, mu *sync.Mutex, rng *rand.Rand) *datasets.Example {
+	chosenFirst := fnv32(ex.ID)&1 == 0
+	key := llm.Key(PairJudgePromptVersion, opt.Model, personaHash, ex.ID, src, opt.Seed, chosenFirst)
+	var v pairVerdict
+	if ok, _ := cache.Get(key, &v); ok {
+		mu.Lock()
+		sum.Cached++
+		mu.Unlock()
+	} else {
+		msgs := pairJudgePrompt(ex, src, opt.Persona, chosenFirst)
+		for attempt := 0; ; attempt++ {
+			rep, n, err := llm.Send(ctx, opt.Backend, llm.Request{Model: opt.Model, Messages: msgs, Schema: pairJudgeSchema, Temperature: 0, Seed: opt.Seed + attempt, MaxTokens: 500},
+				opt.Timeout, opt.Backoff, 9, rng.Float64)
+			mu.Lock()
+			sum.Requests += n
+			mu.Unlock()
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				mu.Lock()
+				sum.Failures["server"]++
+				mu.Unlock()
+				return nil
+			}
+			verr := decodeReply(rep.Content, &v)
+			if verr == nil && v.Better != "A" && v.Better != "B" {
+				verr = fmt.Errorf("better must be A or B, got %q", v.Better)
+			}
+			if verr == nil && !rep.Cut {
+				break
+			}
+			if attempt >= opt.Retries {
+				mu.Lock()
+				sum.Failures["invalid"]++
+				mu.Unlock()
+				return nil
+			}
+		}
+		cache.Put(key, &v)
+	}
+	prefersChosen := (v.Better == "A") == chosenFirst
+	if ex.Meta.Scores == nil {
+		ex.Meta.Scores = map[string]float64{}
+	}
+	ex.Meta.Scores["judge_prefers_chosen"] = 0
+	if prefersChosen {
+		ex.Meta.Scores["judge_prefers_chosen"] = 1
+	}
+	if ex.Meta.Extra == nil {
+		ex.Meta.Extra = map[string]string{}
+	}
+	ex.Meta.Extra["judge_reason"] = v.Reason
+	return ex
+}
+
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
 }

@@ -118,8 +118,17 @@ func TestPlanRequest(t *testing.T) {
 		t.Fatalf("system prompt lacks the persona: %+v", req.Messages)
 	}
 	user := req.Messages[1].Content
-	if !strings.Contains(user, chunk.Text) || !strings.Contains(user, "Write 3 question/answer pairs") {
-		t.Errorf("user prompt: %s", user)
+	if !strings.Contains(req.Messages[0].Content, chunk.Text) || !strings.Contains(user, "Write 3 question/answer pairs") {
+		t.Errorf("prompt: %+v", req.Messages)
+	}
+	// Every task of the chunk shares the system message byte for byte
+	// (the server's prompt cache holds it once); only the user message,
+	// the task, differs.
+	for _, other := range []*task{{chunk: chunk, kind: "conversation", n: 4}, {chunk: chunk, kind: "preference", n: 2}} {
+		r, _ := plan(other, opt, llm.ModelInfo{ContextLength: 8192}, tc)
+		if r.Messages[0].Content != req.Messages[0].Content || r.Messages[1].Content == user {
+			t.Errorf("%s: system message differs from the Q&A task's, or the task is the same", other.kind)
+		}
 	}
 	// Question types rotate from the chunk's sequence number.
 	if want := strings.Join([]string{QuestionTypes[2%len(QuestionTypes)], QuestionTypes[3%len(QuestionTypes)], QuestionTypes[4%len(QuestionTypes)]}, ", "); !strings.Contains(user, want) {

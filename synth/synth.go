@@ -39,8 +39,11 @@ type Options struct {
 	// Conversations per chunk, of Turns turns each.
 	Conversations int
 	Turns         int
-	Limits        Limits
-	Parallel      int
+	// Preferences is the number of preference pairs (a question, the
+	// persona's grounded answer and a worse one) per chunk.
+	Preferences int
+	Limits      Limits
+	Parallel    int
 	// Retries re-ask a model whose reply is cut, empty or invalid, with
 	// the validation error; NetRetries retry network errors and overload.
 	Retries    int
@@ -90,7 +93,7 @@ type Summary struct {
 type task struct {
 	seq   int
 	chunk *datasets.Chunk
-	kind  string // "qa" or "conversation"
+	kind  string // "qa", "conversation" or "preference"
 	n     int    // pairs or turns
 	index int    // which conversation
 }
@@ -102,10 +105,11 @@ type taskResult struct {
 
 // cached is what a cache entry holds.
 type cached struct {
-	Pairs     []QAPair `json:"pairs,omitempty"`
-	Turns     []Turn   `json:"turns,omitempty"`
-	TokensIn  int      `json:"tokens_in"`
-	TokensOut int      `json:"tokens_out"`
+	Pairs     []QAPair   `json:"pairs,omitempty"`
+	Turns     []Turn     `json:"turns,omitempty"`
+	Prefs     []PrefPair `json:"preference_pairs,omitempty"`
+	TokensIn  int        `json:"tokens_in"`
+	TokensOut int        `json:"tokens_out"`
 }
 
 // Config is synth's section: what to generate per chunk and how. The CLI's
@@ -117,6 +121,7 @@ type Config struct {
 	MaxPairs         int     `yaml:"max_pairs" flag:"max-pairs" help:"most Q&A pairs per chunk when pairs is 0"`
 	Conversations    int     `yaml:"conversations" flag:"conversations" help:"multi-turn conversations per chunk"`
 	Turns            int     `yaml:"turns" flag:"turns" help:"turns per conversation"`
+	Preferences      int     `yaml:"preferences" flag:"preferences" help:"preference pairs per chunk (chosen: the persona's grounded answer; rejected: one out of character or ungrounded), for DPO"`
 	MaxQuestionChars int     `yaml:"max_question_chars" flag:"max-question-chars" help:"longest question, in characters (the JSON schema caps it)"`
 	MaxAnswerChars   int     `yaml:"max_answer_chars" flag:"max-answer-chars" help:"longest answer, in characters (the JSON schema caps it)"`
 	Retries          int     `yaml:"retries" flag:"retries" help:"re-asks of a reply that is cut, empty or invalid"`
@@ -132,7 +137,7 @@ func DefaultConfig() Config {
 // Apply sets the options c describes.
 func (c Config) Apply(o *Options) {
 	o.PairsPerChunk, o.TokensPerPair, o.MaxPairs = c.Pairs, c.TokensPerPair, c.MaxPairs
-	o.Conversations, o.Turns = c.Conversations, c.Turns
+	o.Conversations, o.Turns, o.Preferences = c.Conversations, c.Turns, c.Preferences
 	o.Limits = Limits{QuestionChars: c.MaxQuestionChars, AnswerChars: c.MaxAnswerChars}
 	o.Retries, o.Temperature, o.Seed = c.Retries, c.Temperature, c.Seed
 	if c.Retries == 0 {
@@ -192,7 +197,7 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 	// Every chunk is one Q&A task and its conversations: the total is known
 	// before the first request, so the progress line's share and ETA are
 	// true from the start.
-	sum.Tasks = n * (1 + opt.Conversations)
+	sum.Tasks = n * len(opt.tasksOf(&datasets.Chunk{}))
 	cache := &llm.Cache{Dir: opt.CacheDir}
 	var mu sync.Mutex // guards sum
 
@@ -307,15 +312,23 @@ func plan(t *task, opt *Options, info llm.ModelInfo, tc *tokens.Counter) (llm.Re
 	case "qa":
 		schema = qaSchema(t.n, lim)
 		reply = t.n*(lim.QuestionChars+lim.AnswerChars+300) + 100
+	case "preference":
+		schema = prefSchema(t.n, lim)
+		reply = t.n*(lim.QuestionChars+2*lim.AnswerChars+300) + 100
 	default:
 		schema = convSchema(t.n, lim)
 		reply = t.n*(lim.QuestionChars+lim.AnswerChars+200) + 100
 	}
 	reply = min(reply, info.ContextLength/2)
-	text := passage(t.chunk, info.ContextLength, reply, tc)
-	if t.kind == "qa" {
+	// Every task of the chunk gets the same passage (cut for the largest
+	// reply): their system messages are then the same bytes.
+	text := passage(t.chunk, info.ContextLength, info.ContextLength/2, tc)
+	switch t.kind {
+	case "qa":
 		msgs = qaPrompt(opt.Persona, text, t.n, int(t.chunk.Seq))
-	} else {
+	case "preference":
+		msgs = prefPrompt(opt.Persona, text, t.n, int(t.chunk.Seq))
+	default:
 		msgs = convPrompt(opt.Persona, text, t.n)
 	}
 	key := llm.Key(PromptVersion, opt.Model, opt.Persona.Hash(), t.kind, t.n, t.index, datasets.ContentID([]datasets.Message{{Role: "chunk", Content: t.chunk.Text}}),
@@ -340,6 +353,9 @@ func (o *Options) tasksOf(c *datasets.Chunk) []*task {
 	ts := []*task{{chunk: c, kind: "qa", n: pairs}}
 	for k := range o.Conversations {
 		ts = append(ts, &task{chunk: c, kind: "conversation", n: o.Turns, index: k})
+	}
+	if o.Preferences > 0 {
+		ts = append(ts, &task{chunk: c, kind: "preference", n: o.Preferences})
 	}
 	return ts
 }
@@ -415,6 +431,8 @@ func runTask(ctx context.Context, t *task, opt *Options, info llm.ModelInfo, cac
 			verr, cause = fmt.Errorf("the reply is empty"), "empty"
 		case t.kind == "qa":
 			c.Pairs, verr = validateQA(rep.Content, t.n, lim)
+		case t.kind == "preference":
+			c.Prefs, verr = validatePref(rep.Content, t.n)
 		default:
 			c.Turns, verr = validateConv(rep.Content, t.n)
 		}
@@ -457,6 +475,14 @@ func examples(t *task, opt *Options, c *cached) []datasets.Example {
 		for _, p := range c.Pairs {
 			ex := datasets.Example{Messages: []datasets.Message{sys, {Role: datasets.RoleUser, Content: p.Question}, {Role: datasets.RoleAssistant, Content: p.Answer}}, Meta: meta}
 			ex.Meta.QuestionType = p.Type
+			ex.EnsureID()
+			out = append(out, ex)
+		}
+	case "preference":
+		for _, p := range c.Prefs {
+			ex := datasets.Example{Messages: []datasets.Message{sys, {Role: datasets.RoleUser, Content: p.Question}, {Role: datasets.RoleAssistant, Content: p.Chosen}},
+				Rejected: []datasets.Message{{Role: datasets.RoleAssistant, Content: p.Rejected}}, Meta: meta}
+			ex.Meta.Extra = map[string]string{"flaw": p.Flaw}
 			ex.EnsureID()
 			out = append(out, ex)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -76,12 +77,13 @@ func TestSynthRealServer(t *testing.T) {
 	srv := testenv.Ollama(t)
 	chunks := writeChunks(t, 4)
 	opt := testOptions(t, srv.URL)
+	opt.Preferences = 1
 	var out bytes.Buffer
 	sum, err := Run(context.Background(), chunks, opt, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Tasks != 8 || sum.TasksDone != 8 || sum.Examples != 4*2+4 || len(sum.Failures) != 0 {
+	if sum.Tasks != 12 || sum.TasksDone != 12 || sum.Examples != 4*2+4+4 || len(sum.Failures) != 0 {
 		b, _ := json.Marshal(sum)
 		t.Fatalf("summary %s", b)
 	}
@@ -101,6 +103,10 @@ func TestSynthRealServer(t *testing.T) {
 		if ex.Meta.Kind == "conversation" && len(ex.Messages) != 5 {
 			t.Errorf("conversation has %d messages", len(ex.Messages))
 		}
+		if ex.Meta.Kind == "preference" && (!ex.IsPair() || len(ex.Messages) != 3 || ex.Rejected[0].Content == ex.Chosen()[0].Content ||
+			utf8.RuneCountInString(ex.Rejected[0].Content) > 60 || !slices.Contains(Flaws, ex.Meta.Extra["flaw"])) {
+			t.Errorf("preference pair %+v", ex)
+		}
 		for _, m := range ex.Messages[1:] {
 			if n := utf8.RuneCountInString(m.Content); m.Content == "" || (m.Role == "user" && n > 30) || (m.Role == "assistant" && n > 60) {
 				t.Errorf("message breaks the schema: %q", m.Content)
@@ -116,7 +122,7 @@ func TestSynthRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum2.Cached != 8 || sum2.Requests != 0 || again.String() != out.String() {
+	if sum2.Cached != 12 || sum2.Requests != 0 || again.String() != out.String() {
 		t.Errorf("re-run: cached %d requests %d, same output %v", sum2.Cached, sum2.Requests, again.String() == out.String())
 	}
 }
@@ -145,6 +151,7 @@ func TestCurateRealServer(t *testing.T) {
 	chunks := writeChunks(t, 3)
 	opt := testOptions(t, srv.URL)
 	opt.Conversations = 0
+	opt.Preferences = 1
 	var gen bytes.Buffer
 	if _, err := Run(context.Background(), chunks, opt, &gen); err != nil {
 		t.Fatal(err)
@@ -157,7 +164,10 @@ func TestCurateRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Examples != 6 || sum.Scored != 6 || sum.Kept != 6 || len(sum.Failures) != 0 {
+	// Six Q&A examples scored, three preference pairs judged (random
+	// weights pick either reply; those that prefer the rejected one are
+	// left out).
+	if sum.Examples != 9 || sum.Scored != 6 || sum.Pairs != 3 || sum.Kept != 6+3-sum.PairsDisagreed || len(sum.Failures) != 0 {
 		t.Fatalf("summary %+v", sum)
 	}
 	total := 0
@@ -170,7 +180,16 @@ func TestCurateRealServer(t *testing.T) {
 	if total != 6*len(Criteria) {
 		t.Errorf("histogram counts %d", total)
 	}
-	exs := readExamples(t, out.Bytes())
+	var exs []datasets.Example
+	for _, ex := range readExamples(t, out.Bytes()) {
+		if ex.IsPair() {
+			if ex.Meta.Scores["judge_prefers_chosen"] != 1 || ex.Meta.Extra["judge_reason"] == "" {
+				t.Errorf("kept pair %+v", ex.Meta)
+			}
+			continue
+		}
+		exs = append(exs, ex)
+	}
 	for _, ex := range exs {
 		o := ex.Meta.Scores["overall"]
 		if o < 1 || o > 5 || ex.Meta.Scores["grounding"] < 1 {
@@ -188,15 +207,15 @@ func TestCurateRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum2.Cached != 6 || sum2.Requests != 0 {
+	if sum2.Cached != 9 || sum2.Requests != 0 {
 		t.Errorf("second curate: cached %d requests %d", sum2.Cached, sum2.Requests)
 	}
 	for _, ex := range readExamples(t, filtered.Bytes()) {
-		if ex.Meta.Scores["overall"] < hi {
+		if !ex.IsPair() && ex.Meta.Scores["overall"] < hi {
 			t.Errorf("kept an example below --min-score: %v", ex.Meta.Scores)
 		}
 	}
-	if sum2.Kept+sum2.Dropped != 6 || (lo < hi && sum2.Dropped == 0) {
+	if sum2.Kept+sum2.Dropped+sum2.PairsDisagreed != 9 || (lo < hi && sum2.Dropped == 0) {
 		t.Errorf("kept %d dropped %d (scores %v..%v)", sum2.Kept, sum2.Dropped, lo, hi)
 	}
 }

@@ -118,6 +118,9 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 			fmt.Fprintf(o.IO.ErrOut, "  %-10s %5.2f %4d %4d %4d %4d %4d\n", c, sum.Mean[c], h[1], h[2], h[3], h[4], h[5])
 		}
 		fmt.Fprintf(o.IO.ErrOut, "  %-10s %5.2f\n", "overall", sum.Mean["overall"])
+		if sum.Pairs > 0 {
+			fmt.Fprintf(o.IO.ErrOut, "%d preference pairs judged: the judge preferred the rejected reply in %d, left out\n", sum.Pairs, sum.PairsDisagreed)
+		}
 		printFailures(o.IO.ErrOut, sum.Failures)
 	}
 	if len(sum.Failures) > 0 {
