@@ -26,6 +26,9 @@ type Ollama struct {
 // errSilent ends a request whose server stopped sending.
 var errSilent = errors.New("the server sent nothing")
 
+// errEndedEarly: the reply stream stopped before the server said done.
+var errEndedEarly = errors.New("the reply ended before the server said it was done")
+
 // NewOllama returns a backend for the Ollama server at host, read as Ollama
 // reads OLLAMA_HOST ("127.0.0.1", "myhost:8080", "http://h:11434"; empty:
 // the environment's).
@@ -93,7 +96,7 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 		return rep, &RetryError{fmt.Errorf("%w for %s (%s): the request was given up", errSilent, o.Silence, o.Host)}
 	}
 	if err == nil && !done {
-		return rep, &RetryError{fmt.Errorf("the reply from %s ended before the server said it was done", o.Host)}
+		return rep, &RetryError{fmt.Errorf("%s: %w", o.Host, errEndedEarly)}
 	}
 	if err != nil {
 		// A status the server chose (400 bad request, 404 no such model)

@@ -56,7 +56,7 @@ func (o *OpenAI) do(ctx context.Context, method, path string, body any, out any)
 		return resp.StatusCode, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(b[:min(len(b), 300)])))
+		return resp.StatusCode, &httpError{resp.StatusCode, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(b[:min(len(b), 300)])))}
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {

@@ -95,7 +95,7 @@ func TestFlagsAndWorkspaceAgree(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "tuneline.yaml"), []byte(`sources: [s/]
 persona: p.yaml
-ollama: {api: openai, base_url: "http://127.0.0.1:1/v1", model: m, parallel: 3, timeout: 90s}
+ollama: {api: openai, base_url: "http://127.0.0.1:1/v1", hosts: ["http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"], model: m, parallel: 3, timeout: 90s}
 ingest: {chunk_tokens: 100}
 synth: {max_answer_chars: 99, temperature: 0.2}
 export: {near_dup: 0, language: "en,de"}
@@ -106,14 +106,16 @@ eval: {judge: j, questions: 0}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Ollama.API != "openai" || c.Ollama.Parallel != 3 || c.Ollama.Timeout.Seconds() != 90 || c.Ingest.ChunkTokens != 100 || c.Ingest.Overlap != 64 ||
+	if c.Ollama.API != "openai" || c.Ollama.Parallel != "3" || len(c.Ollama.Servers()) != 2 || c.Ollama.Timeout.Seconds() != 90 || c.Ingest.ChunkTokens != 100 || c.Ingest.Overlap != 64 ||
 		c.Synth.MaxAnswerChars != 99 || c.Synth.Temperature != 0.2 || c.Synth.Turns != 3 || c.Export.NearDup != 0 || c.Export.Language != "en,de" ||
 		c.Create.MessageTokens != 77 || c.Create.Examples != 3 || c.Eval.Judge != "j" || c.Eval.Questions != 0 {
 		t.Errorf("loaded %+v", c)
 	}
 }
 
-var workspaceOnly = map[string]bool{"enabled": true, "local": true, "formats": true, "baseline": true}
+// host is the one-server key of older workspaces; --host (repeated) fills
+// hosts.
+var workspaceOnly = map[string]bool{"enabled": true, "local": true, "formats": true, "baseline": true, "host": true}
 
 // A second run on a busy workspace refuses at once, naming the holder.
 func TestWorkspaceLock(t *testing.T) {

@@ -12,10 +12,11 @@ import (
 )
 
 func (r *runner) eval(ctx context.Context) (string, error) {
-	b, model, err := r.backend(ctx)
+	b, model, err := r.evalBackend(ctx)
 	if err != nil {
 		return "", err
 	}
+	defer b.Close()
 	qs, err := eval.LoadQuestions(ctx, r.questionsFile(), r.cfg.Eval.Questions)
 	if err != nil {
 		return "", err
@@ -35,7 +36,7 @@ func (r *runner) eval(ctx context.Context) (string, error) {
 	if judge == "" {
 		judge = model
 	}
-	rep, err := eval.Run(ctx, qs, targets, eval.Options{Backend: b, Judge: judge, Persona: r.persona, Parallel: r.cfg.Ollama.Parallel, Timeout: r.cfg.Ollama.Timeout,
+	rep, err := eval.Run(ctx, qs, targets, eval.Options{Backend: b, Judge: judge, Persona: r.persona, Parallel: b.Workers(), Timeout: r.cfg.Ollama.Timeout,
 		MaxTokens: limit, Seed: r.cfg.Eval.Seed,
 		CacheDir: filepath.Join(r.build, "cache", "eval"), Progress: func(done, total int) { r.progress("eval", done, total) }})
 	if err != nil {

@@ -19,7 +19,7 @@ func (r *runner) ollama(ctx context.Context) (string, string, error) {
 	}
 	c := r.cfg.Ollama
 	dir := filepath.Join(r.build, "ollama")
-	f, err := localollama.Discover(ctx, c.Host, c.Model, c.Local, dir, r.log)
+	f, err := localollama.Discover(ctx, c.FirstHost(), c.Model, c.Local, dir, r.log)
 	if err != nil {
 		return "", "", fmt.Errorf("ollama: %w", err)
 	}
@@ -31,28 +31,41 @@ func (r *runner) ollama(ctx context.Context) (string, string, error) {
 	return r.host, r.model, nil
 }
 
-// backend is the generation backend and model of this run: the
-// OpenAI-compatible server of api: openai, else the Ollama found (or
-// started) by ollama.
-func (r *runner) backend(ctx context.Context) (llm.Backend, string, error) {
+// backend is the generation backend and model of this run: the servers of
+// ollama.hosts (or the OpenAI-compatible server of api: openai), else the
+// Ollama found (or started) by ollama, as a pool that measures each
+// server's parallelism (ollama.parallel: auto) or uses the number given.
+func (r *runner) backend(ctx context.Context) (*llm.Pool, string, error) {
 	sc := r.cfg.Ollama
-	if sc.API == llm.APIOpenAI {
+	if sc.API == llm.APIOpenAI || len(sc.Hosts) > 1 {
 		if sc.Model == "" {
-			return nil, "", fmt.Errorf("ollama.model: name the model served at %s", sc.BaseURL)
+			return nil, "", fmt.Errorf("ollama.model: name the model served at %s", sc.Where())
 		}
-		b, err := llm.New(sc.Endpoint())
-		return b, sc.Model, err
+		p, err := llm.Open(sc.Config)
+		return p, sc.Model, err
 	}
 	host, model, err := r.ollama(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	b, err := llm.NewOllama(host)
+	sc.Hosts = []string{host}
+	p, err := llm.Open(sc.Config)
+	return p, model, err
+}
+
+// evalBackend is the server the run's models were created on.
+func (r *runner) evalBackend(ctx context.Context) (*llm.Pool, string, error) {
+	if r.cfg.Ollama.API == llm.APIOpenAI {
+		return r.backend(ctx)
+	}
+	host, model, err := r.ollama(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	b.Silence = r.cfg.Ollama.Silence
-	return b, model, nil
+	sc := r.cfg.Ollama
+	sc.Hosts = []string{host}
+	p, err := llm.Open(sc.Config)
+	return p, model, err
 }
 
 func (r *runner) synth(ctx context.Context) (string, error) {
@@ -60,7 +73,8 @@ func (r *runner) synth(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	opt := synth.Options{Model: model, Persona: r.persona, Backend: b, Parallel: r.cfg.Ollama.Parallel, Timeout: r.cfg.Ollama.Timeout,
+	defer b.Close()
+	opt := synth.Options{Model: model, Persona: r.persona, Backend: b, Timeout: r.cfg.Ollama.Timeout,
 		CacheDir: filepath.Join(r.build, "cache", "synth"), Progress: func(s *synth.Summary) { r.progress("synth", s.TasksDone, s.Tasks) }}
 	r.cfg.Synth.Apply(&opt)
 	if r.res.Gibberish { // keep the tiny random-weight model quick
@@ -97,7 +111,7 @@ func (r *runner) curate(ctx context.Context) (string, error) {
 	defer f.Abort()
 	total, _ := datasets.CountLines(r.synthOut()) // for progress only: Curate reports a bad file
 	sum, err := synth.Curate(ctx, r.synthOut(), synth.CurateOptions{Model: model, Backend: b, Persona: r.persona, Chunks: r.chunks(),
-		MinScore: r.cfg.Curate.MinScore, Parallel: r.cfg.Ollama.Parallel, Timeout: r.cfg.Ollama.Timeout, CacheDir: filepath.Join(r.build, "cache", "curate"),
+		MinScore: r.cfg.Curate.MinScore, Timeout: r.cfg.Ollama.Timeout, CacheDir: filepath.Join(r.build, "cache", "curate"),
 		Progress: func(done int) { r.progress("curate", done, total) }}, f)
 	if err != nil {
 		return "", err

@@ -169,7 +169,7 @@ func (c *chunkIndex) text(id string) string {
 // overall score reaches MinScore, in input order.
 func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.Writer) (*CurateSummary, error) {
 	if opt.Parallel <= 0 {
-		opt.Parallel = 2
+		opt.Parallel = workers(opt.Backend)
 	}
 	if opt.Retries <= 0 {
 		opt.Retries = 3

@@ -88,6 +88,17 @@ type Summary struct {
 	ExamplesPerS  float64        `json:"examples_per_second"`
 	TokensOutPerS float64        `json:"tokens_out_per_second"`
 	Interrupted   bool           `json:"interrupted"`
+	// Parallel says the level of requests in flight and why (measured
+	// with parallel auto); Servers each server's state, when the backend
+	// is a pool.
+	Parallel string             `json:"parallel,omitempty"`
+	Servers  []llm.ServerStatus `json:"servers,omitempty"`
+}
+
+// poolStatus is what a pool of servers reports.
+type poolStatus interface {
+	Status() []llm.ServerStatus
+	StatusLine() string
 }
 
 type task struct {
@@ -164,7 +175,7 @@ func (o *Options) defaults() {
 		o.Limits.AnswerChars = d.MaxAnswerChars
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = llm.DefaultConfig().Parallel
+		o.Parallel = workers(o.Backend)
 	}
 	if o.Retries < 0 {
 		o.Retries = 0
@@ -249,11 +260,17 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 				sum.Examples += len(r.examples)
 			}
 			sum.Seconds = time.Since(start).Seconds()
+			if ps, ok := opt.Backend.(poolStatus); ok {
+				sum.Parallel = ps.StatusLine()
+			}
 			if opt.Progress != nil {
 				opt.Progress(sum)
 			}
 			return nil
 		})
+	if ps, ok := opt.Backend.(poolStatus); ok {
+		sum.Parallel, sum.Servers = ps.StatusLine(), ps.Status()
+	}
 	sum.Seconds = time.Since(start).Seconds()
 	if sum.Seconds > 0 {
 		sum.ExamplesPerS = float64(sum.Examples) / sum.Seconds
@@ -264,6 +281,15 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 		return sum, ctx.Err()
 	}
 	return sum, err
+}
+
+// workers is how many tasks to run at once on b: as many as a pool may
+// have in flight (it hands out its servers' slots), else 2.
+func workers(b llm.Backend) int {
+	if p, ok := b.(interface{ Workers() int }); ok {
+		return p.Workers()
+	}
+	return 2
 }
 
 func taskSeed(opt *Options, t *task) int {

@@ -60,8 +60,10 @@ EXAMPLES:
 	}
 }
 
-func backendFor(c llm.Config) (llm.Backend, error) {
-	b, err := llm.New(c.Endpoint())
+// backendFor is the pool of the configured servers (one or several, each
+// at the --parallel level or measured).
+func backendFor(c llm.Config) (*llm.Pool, error) {
+	b, err := llm.Open(c)
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
@@ -78,10 +80,13 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 	if o.Model = o.Server.Model; o.Model == "" {
 		return usageErr("curate: --model (the judge) is required")
 	}
-	if o.Backend, err = backendFor(o.Server); err != nil {
+	pool, err := backendFor(o.Server)
+	if err != nil {
 		return err
 	}
-	o.MinScore, o.Parallel, o.Timeout = o.Config.MinScore, o.Server.Parallel, o.Server.Timeout
+	defer pool.Close()
+	o.Backend = pool
+	o.MinScore, o.Parallel, o.Timeout = o.Config.MinScore, pool.Workers(), o.Server.Timeout
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err
@@ -92,7 +97,7 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 		n, _ := datasets.CountLines(o.Examples) // Curate reports an unreadable file
 		total = int64(n)
 	}
-	ctx, bar, stopBar := modelProgress(ctx, o.IO, "curate", total)
+	ctx, bar, stopBar := modelProgress(ctx, o.IO, "curate", total, pool)
 	defer stopBar()
 	o.Progress = func(done int) { bar.Set(int64(done)) }
 	sum, err := synth.Curate(ctx, o.Examples, o.CurateOptions, w)

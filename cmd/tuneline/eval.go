@@ -81,10 +81,13 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 			return err
 		}
 	}
-	if o.Backend, err = backendFor(o.Server); err != nil {
+	pool, err := backendFor(o.Server)
+	if err != nil {
 		return err
 	}
-	o.Parallel, o.Timeout, o.MaxTokens, o.Seed = o.Server.Parallel, o.Server.Timeout, o.Config.MaxTokens, o.Config.Seed
+	defer pool.Close()
+	o.Backend = pool
+	o.Parallel, o.Timeout, o.MaxTokens, o.Seed = pool.Workers(), o.Server.Timeout, o.Config.MaxTokens, o.Config.Seed
 	if _, err := os.Stat(o.Questions); err != nil && o.Questions == defaultQuestions {
 		return usageErr("eval: no questions at %s: run eval in a workspace that has been exported, or give --questions FILE (held-out examples)", defaultQuestions)
 	}
@@ -106,7 +109,7 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 			o.Options.Judge = targets[0].Model
 		}
 	}
-	ctx, bar, stopBar := modelProgress(ctx, o.IO, "eval answers", 0)
+	ctx, bar, stopBar := modelProgress(ctx, o.IO, "eval answers", 0, pool)
 	defer stopBar()
 	o.Options.Progress = func(done, total int) {
 		bar.SetTotal(int64(total))

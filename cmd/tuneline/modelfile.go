@@ -180,7 +180,7 @@ func (o *CreateOptions) createOptions(progress io.Writer) modelfile.CreateOption
 }
 
 func runCreate(ctx context.Context, o *CreateOptions) error {
-	client, err := llm.NewOllama(o.Server.Host)
+	client, err := llm.NewOllama(o.Server.FirstHost())
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -252,7 +252,7 @@ func runBatch(ctx context.Context, o *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	client, err := llm.NewOllama(o.Server.Host)
+	client, err := llm.NewOllama(o.Server.FirstHost())
 	if err != nil {
 		return usageErr("%v", err)
 	}

@@ -13,10 +13,20 @@ import (
 // server: it shows the requests' activity (tokens streaming, the last retry
 // and why) on every line and beats while a request takes long. The
 // returned context carries the activity; stop ends the heartbeat.
-func modelProgress(ctx context.Context, ios *iostreams.IOStreams, label string, total int64) (context.Context, *progress.Bar, func()) {
+// With a pool, the line also says each server's level of parallel
+// requests (and why, when auto measures it).
+func modelProgress(ctx context.Context, ios *iostreams.IOStreams, label string, total int64, pool ...*llm.Pool) (context.Context, *progress.Bar, func()) {
 	bar := progress.New(ios.ErrOut, progress.Options{Label: label, Total: total, Live: ios.StderrTTY, Off: ios.Quiet})
 	act := llm.NewActivity()
 	bar.SetNote(act.Note)
+	if len(pool) > 0 {
+		bar.SetNote(func() string {
+			if n := act.Note(); n != "" {
+				return n + "; " + pool[0].StatusLine()
+			}
+			return pool[0].StatusLine()
+		})
+	}
 	stop := make(chan struct{})
 	go bar.Heartbeat(time.Second, stop)
 	return llm.WithActivity(ctx, act), bar, func() { close(stop) }

@@ -83,17 +83,20 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 	if o.Model = o.Server.Model; o.Model == "" {
 		return usageErr("synth: --model is required")
 	}
-	if o.Backend, err = backendFor(o.Server); err != nil {
+	pool, err := backendFor(o.Server)
+	if err != nil {
 		return err
 	}
+	defer pool.Close()
+	o.Backend = pool
 	o.Config.Apply(&o.Options)
-	o.Parallel, o.Timeout = o.Server.Parallel, o.Server.Timeout
+	o.Parallel, o.Timeout = pool.Workers(), o.Server.Timeout
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err
 	}
 	defer abort()
-	ctx, bar, stopBar := modelProgress(ctx, o.IO, "synth tasks", 0)
+	ctx, bar, stopBar := modelProgress(ctx, o.IO, "synth tasks", 0, pool)
 	defer stopBar()
 	o.Progress = func(s *synth.Summary) {
 		bar.SetTotal(int64(s.Tasks))
@@ -115,6 +118,13 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 		fmt.Fprintf(o.IO.ErrOut, "%d chunks, %d of %d tasks done (%d from cache), %d examples; %d requests, %d re-asked, %d network retries\n",
 			sum.Chunks, sum.TasksDone, sum.Tasks, sum.Cached, sum.Examples, sum.Requests, sum.Reasked, sum.Retried)
 		fmt.Fprintf(o.IO.ErrOut, "tokens in %d, out %d; %.1f s, %.2f examples/s, %.0f tokens/s out\n", sum.TokensIn, sum.TokensOut, sum.Seconds, sum.ExamplesPerS, sum.TokensOutPerS)
+		for _, st := range sum.Servers {
+			line := fmt.Sprintf("%s: %d requests, parallel %d (%s)", st.Name, st.Requests, st.Level, st.Why)
+			if st.Down != "" {
+				line += "; down: " + st.Down
+			}
+			fmt.Fprintln(o.IO.ErrOut, line)
+		}
 		printFailures(o.IO.ErrOut, sum.Failures)
 	}
 	if interrupted {

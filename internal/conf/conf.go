@@ -12,7 +12,7 @@
 //	help:"..."             one line, used by --help and by the scaffold
 //
 // Supported field types: string, bool, int, int64, uint64, float64 and
-// time.Duration; []string in the workspace only (no flag).
+// time.Duration; []string (a flag given once per value).
 package conf
 
 import (
@@ -97,6 +97,9 @@ func Flags(cfg any) []cli.Flag {
 			out = append(out, &cli.Float64Flag{Name: f.Flag, Aliases: aliases, EnvVars: env, Usage: f.Help, Value: *p, Destination: p})
 		case *time.Duration:
 			out = append(out, &cli.DurationFlag{Name: f.Flag, Aliases: aliases, EnvVars: env, Usage: f.Help, Value: *p, Destination: p})
+		case *[]string: // repeated: --host a --host b
+			out = append(out, &cli.StringSliceFlag{Name: f.Flag, Aliases: aliases, EnvVars: env, Usage: f.Help,
+				Action: func(_ *cli.Context, v []string) error { *p = v; return nil }})
 		default:
 			panic(fmt.Sprintf("conf: field %s: unsupported type %T", f.Flag, p))
 		}

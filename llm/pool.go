@@ -1,0 +1,434 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+// Pool spreads requests over one or more servers. Each server has a level,
+// the number of requests it is given at once: fixed, or (auto) measured
+// while the run goes: the level starts at 1 and climbs while the tokens a
+// second the server completes rise, and goes back to the best level when
+// they fall or the server says it is overloaded (429, 503). A server that
+// stops answering is taken out, its requests fail over to the others (the
+// caller's retry sends them again), and it is probed until it answers,
+// then taken back in at level 1.
+//
+// A Pool is a Backend: Chat waits for a server with a free slot.
+type Pool struct {
+	mu      sync.Mutex
+	wake    chan struct{} // closed and replaced when a slot frees or a server comes back
+	servers []*poolServer
+	fixed   int // the level of every server; 0: auto
+	max     int // auto: the highest level tried
+	// probeEvery is the first wait before a down server is probed; it
+	// doubles up to a minute.
+	probeEvery time.Duration
+	model      string
+	closed     chan struct{}
+	closeOnce  sync.Once
+	// now is time.Now (tests replace it).
+	now func() time.Time
+}
+
+// PoolServer is one server of a Pool: its backend and its name (the host
+// or base URL) for messages.
+type PoolServer struct {
+	Name    string
+	Backend Backend
+}
+
+type poolServer struct {
+	PoolServer
+	level    int
+	inflight int
+	down     bool
+	downErr  string
+	sent     int
+	// auto level search
+	warm       bool // the first reply (model load) is not measured
+	settled    bool
+	epochStart time.Time
+	epochDone  int
+	epochToks  int
+	bestRate   float64
+	bestLevel  int
+	rates      map[int]float64 // tokens/s measured at each level
+	why        string
+}
+
+// AutoMaxLevel is the highest level the auto search tries on one server.
+const AutoMaxLevel = 16
+
+// NewPool returns a pool of servers, each given level requests at once;
+// level 0 measures each server's level (auto).
+func NewPool(servers []PoolServer, level int) *Pool {
+	p := &Pool{wake: make(chan struct{}), fixed: level, max: AutoMaxLevel, probeEvery: 2 * time.Second,
+		closed: make(chan struct{}), now: time.Now}
+	for _, s := range servers {
+		ps := &poolServer{PoolServer: s, level: max(level, 1), rates: map[int]float64{}}
+		if level > 0 {
+			ps.settled, ps.why = true, fmt.Sprintf("fixed at %d", level)
+		} else {
+			ps.why = "auto: starting at 1"
+		}
+		p.servers = append(p.servers, ps)
+	}
+	return p
+}
+
+// Workers is how many requests the pool may have in flight at most: the
+// number of workers worth running against it.
+func (p *Pool) Workers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for range p.servers {
+		if p.fixed > 0 {
+			n += p.fixed
+		} else {
+			n += p.max
+		}
+	}
+	return max(n, 1)
+}
+
+// Close stops the probes of down servers.
+func (p *Pool) Close() { p.closeOnce.Do(func() { close(p.closed) }) }
+
+// Preflight checks every server: it answers and has the model. Servers
+// that lack it are left out, named in the error when none is left, else in
+// Notes; the model info is the first good server's (the smallest context
+// length of them, so that a prompt fits everywhere).
+func (p *Pool) Preflight(ctx context.Context, model string, pull bool) (ModelInfo, error) {
+	type res struct {
+		info ModelInfo
+		err  error
+	}
+	out := make([]res, len(p.servers))
+	var wg sync.WaitGroup
+	for i, s := range p.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i].info, out[i].err = s.Backend.Preflight(ctx, model, pull)
+		}()
+	}
+	wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.model = model
+	var info ModelInfo
+	var bad []string
+	var keep []*poolServer
+	for i, s := range p.servers {
+		if out[i].err != nil {
+			bad = append(bad, out[i].err.Error())
+			continue
+		}
+		if info.ContextLength == 0 || out[i].info.ContextLength < info.ContextLength {
+			info = out[i].info
+		}
+		keep = append(keep, s)
+	}
+	if len(keep) == 0 {
+		if len(bad) == 1 {
+			return info, errors.New(bad[0])
+		}
+		return info, fmt.Errorf("no server can serve %s:\n  %s", model, strings.Join(bad, "\n  "))
+	}
+	for i, s := range p.servers {
+		if out[i].err != nil {
+			s.down, s.downErr = true, "left out at preflight: "+out[i].err.Error()
+		}
+	}
+	return info, nil
+}
+
+// Notes says which servers preflight left out, one line each.
+func (p *Pool) Notes() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, s := range p.servers {
+		if s.down && strings.HasPrefix(s.downErr, "left out at preflight") {
+			out = append(out, s.Name+": "+s.downErr)
+		}
+	}
+	return out
+}
+
+// Chat sends r to a server with a free slot, waiting for one.
+func (p *Pool) Chat(ctx context.Context, r Request) (Reply, error) {
+	s, err := p.acquire(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	start := p.now()
+	rep, err := s.Backend.Chat(ctx, r)
+	p.release(s, rep, err, start, ctx.Err() != nil)
+	if err != nil && isDown(err) {
+		// Another server may answer: the caller's retry goes there.
+		var re *RetryError
+		if !errors.As(err, &re) {
+			err = &RetryError{err}
+		}
+		return rep, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	return rep, err
+}
+
+// acquire waits for the up server with the most free slots.
+func (p *Pool) acquire(ctx context.Context) (*poolServer, error) {
+	for {
+		p.mu.Lock()
+		var best *poolServer
+		up := 0
+		for _, s := range p.servers {
+			if s.down {
+				continue
+			}
+			up++
+			if free := s.level - s.inflight; free > 0 && (best == nil || free > best.level-best.inflight ||
+				free == best.level-best.inflight && s.sent < best.sent) {
+				best = s
+			}
+		}
+		if best != nil {
+			best.inflight++
+			best.sent++
+			if best.epochStart.IsZero() {
+				best.epochStart = p.now()
+			}
+			p.mu.Unlock()
+			return best, nil
+		}
+		wake := p.wake
+		var why string
+		if up == 0 {
+			why = p.downSummary()
+		}
+		p.mu.Unlock()
+		if up == 0 {
+			// Every server is down: fail now, the caller's retry waits
+			// with backoff while the probes look for one coming back.
+			return nil, &RetryError{fmt.Errorf("no server is answering (%s)", why)}
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (p *Pool) downSummary() string {
+	var parts []string
+	for _, s := range p.servers {
+		parts = append(parts, s.Name+": "+s.downErr)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// signal wakes the requests waiting for a slot; p.mu is held.
+func (p *Pool) signal() {
+	close(p.wake)
+	p.wake = make(chan struct{})
+}
+
+func (p *Pool) release(s *poolServer, rep Reply, err error, start time.Time, cancelled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.signal()
+	s.inflight--
+	switch {
+	case cancelled:
+	case err != nil && isDown(err):
+		if !s.down {
+			s.down, s.downErr = true, err.Error()
+			go p.probe(s)
+		}
+	case err != nil && overloaded(err):
+		if p.fixed == 0 && s.level > 1 {
+			s.level = max(1, s.level/2)
+			s.settled = true
+			s.why = fmt.Sprintf("auto: %d after the server said it was overloaded", s.level)
+			s.resetEpoch(p.now())
+		}
+	case err == nil:
+		p.measure(s, rep)
+	}
+}
+
+// measure adds a completed reply to the server's current epoch and, when
+// the epoch is long enough, moves the level: up while the rate rises by
+// more than 5 %, back to the best level (settled) when it does not.
+func (p *Pool) measure(s *poolServer, rep Reply) {
+	if p.fixed > 0 || s.settled {
+		return
+	}
+	now := p.now()
+	if !s.warm {
+		// The first reply carries the model's load time: not a rate.
+		s.warm = true
+		s.resetEpoch(now)
+		return
+	}
+	s.epochDone++
+	s.epochToks += rep.TokensOut
+	if s.epochDone < 2*s.level+1 {
+		return
+	}
+	secs := now.Sub(s.epochStart).Seconds()
+	if secs <= 0 {
+		return
+	}
+	rate := float64(s.epochToks) / secs
+	s.rates[s.level] = rate
+	switch {
+	case rate > s.bestRate*1.05 && s.level < p.max:
+		s.bestRate, s.bestLevel = rate, s.level
+		s.level++
+		s.why = fmt.Sprintf("auto: trying %d (%.0f tokens/s at %d)", s.level, rate, s.bestLevel)
+	case rate > s.bestRate*1.05:
+		s.bestRate, s.bestLevel = rate, s.level
+		s.settled = true
+		s.why = fmt.Sprintf("auto: %d, the highest tried (%.0f tokens/s)", s.level, rate)
+	default:
+		s.settled = true
+		s.why = fmt.Sprintf("auto: %d (%.0f tokens/s; %d gave %.0f)", s.bestLevel, s.bestRate, s.level, rate)
+		s.level = s.bestLevel
+	}
+	s.resetEpoch(now)
+}
+
+func (s *poolServer) resetEpoch(now time.Time) {
+	s.epochStart, s.epochDone, s.epochToks = now, 0, 0
+}
+
+// probe asks a down server whether it answers again, waiting longer each
+// time, and takes it back in (at level 1 when auto) when it does.
+func (p *Pool) probe(s *poolServer) {
+	wait := p.probeEvery
+	for {
+		select {
+		case <-time.After(wait):
+		case <-p.closed:
+			return
+		}
+		p.mu.Lock()
+		model := p.model
+		p.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := s.Backend.Preflight(ctx, model, false)
+		cancel()
+		if err == nil {
+			p.mu.Lock()
+			s.down, s.downErr = false, ""
+			if p.fixed == 0 {
+				s.level, s.settled, s.warm, s.bestRate = 1, false, false, 0
+				s.why = "auto: back in, starting at 1"
+			}
+			p.signal()
+			p.mu.Unlock()
+			return
+		}
+		wait = min(2*wait, time.Minute)
+	}
+}
+
+// ServerStatus is one server's state, for progress lines and summaries.
+type ServerStatus struct {
+	Name     string          `json:"name"`
+	Level    int             `json:"level"`
+	Why      string          `json:"why"`
+	Down     string          `json:"down,omitempty"`
+	Requests int             `json:"requests"`
+	Rates    map[int]float64 `json:"tokens_per_second_by_level,omitempty"`
+}
+
+// Status reports every server.
+func (p *Pool) Status() []ServerStatus {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]ServerStatus, len(p.servers))
+	for i, s := range p.servers {
+		out[i] = ServerStatus{Name: s.Name, Level: s.level, Why: s.why, Down: s.downErr, Requests: s.sent}
+		if len(s.rates) > 0 {
+			out[i].Rates = map[int]float64{}
+			for k, v := range s.rates {
+				out[i].Rates[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// StatusLine is Status in one line: "level 2 (auto: ...)" for one server,
+// "host: 2, host: down" for several.
+func (p *Pool) StatusLine() string {
+	st := p.Status()
+	if len(st) == 1 {
+		return fmt.Sprintf("parallel %d (%s)", st[0].Level, st[0].Why)
+	}
+	var parts []string
+	for _, s := range st {
+		if s.Down != "" {
+			parts = append(parts, s.Name+" down")
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %d", s.Name, s.Level))
+		}
+	}
+	return "parallel " + strings.Join(parts, ", ")
+}
+
+// statusCode is the HTTP status an error carries, or 0.
+func statusCode(err error) int {
+	var se api.StatusError
+	if errors.As(err, &se) {
+		return se.StatusCode
+	}
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.status
+	}
+	return 0
+}
+
+// httpError is an OpenAI-compatible server's non-2xx answer.
+type httpError struct {
+	status int
+	err    error
+}
+
+func (e *httpError) Error() string { return e.err.Error() }
+func (e *httpError) Unwrap() error { return e.err }
+
+// overloaded tells whether the server said it is too busy.
+func overloaded(err error) bool {
+	c := statusCode(err)
+	return c == http.StatusTooManyRequests || c == http.StatusServiceUnavailable
+}
+
+// isDown tells whether err says the server is not answering at all (as
+// opposed to answering with an error): connection refused or reset, a
+// reply cut short, silence.
+func isDown(err error) bool {
+	if err == nil || statusCode(err) != 0 || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, errSilent) ||
+		errors.Is(err, errEndedEarly) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset")
+}

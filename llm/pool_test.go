@@ -1,0 +1,201 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+// simServer is a scripted server whose reply time depends on how many
+// requests it has in flight: the shape of a real one, whose throughput
+// rises with concurrency up to a point and falls past it.
+type simServer struct {
+	inflight atomic.Int32
+	calls    atomic.Int32
+	latency  func(inflight int) time.Duration
+	fail     func(inflight int) error // nil: no failure
+	lacks    bool                     // preflight: the model is missing
+	down     atomic.Bool              // refuses connections
+}
+
+func (s *simServer) Chat(ctx context.Context, r Request) (Reply, error) {
+	if s.down.Load() {
+		return Reply{}, &RetryError{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}
+	}
+	n := int(s.inflight.Add(1))
+	defer s.inflight.Add(-1)
+	s.calls.Add(1)
+	if s.fail != nil {
+		if err := s.fail(n); err != nil {
+			return Reply{}, err
+		}
+	}
+	select {
+	case <-time.After(s.latency(n)):
+	case <-ctx.Done():
+		return Reply{}, ctx.Err()
+	}
+	return Reply{Content: "{}", TokensOut: 100}, nil
+}
+
+func (s *simServer) Preflight(context.Context, string, bool) (ModelInfo, error) {
+	if s.lacks {
+		return ModelInfo{}, errors.New("model m is not on the server")
+	}
+	if s.down.Load() {
+		return ModelInfo{}, errors.New("connection refused")
+	}
+	return ModelInfo{ContextLength: 4096}, nil
+}
+
+// drive sends n requests through the pool with as many workers as it
+// wants, each retried like synth retries.
+func drive(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	var failed atomic.Int32
+	for range p.Workers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				if _, _, err := Send(context.Background(), p, Request{}, time.Minute, 5*time.Millisecond, 20, func() float64 { return 0.5 }); err != nil {
+					failed.Add(1)
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// Auto climbs while the rate rises and goes back to the best level when it
+// falls: here two requests at once beat one, three are far worse.
+func TestPoolAutoFindsBestLevel(t *testing.T) {
+	s := &simServer{latency: func(c int) time.Duration {
+		switch c {
+		case 1:
+			return 20 * time.Millisecond
+		case 2:
+			return 22 * time.Millisecond
+		}
+		return time.Duration(c) * 80 * time.Millisecond
+	}}
+	p := NewPool([]PoolServer{{"sim", s}}, 0)
+	defer p.Close()
+	drive(t, p, 60)
+	st := p.Status()[0]
+	if st.Level != 2 || !strings.Contains(st.Why, "auto: 2") || st.Rates[1] == 0 || st.Rates[3] == 0 || st.Rates[3] > st.Rates[2] {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// A fixed level is kept whatever the rates.
+func TestPoolFixedLevel(t *testing.T) {
+	var most atomic.Int32
+	s := &simServer{latency: func(c int) time.Duration {
+		for m := most.Load(); int32(c) > m && !most.CompareAndSwap(m, int32(c)); m = most.Load() {
+		}
+		return 5 * time.Millisecond
+	}}
+	p := NewPool([]PoolServer{{"sim", s}}, 3)
+	defer p.Close()
+	if p.Workers() != 3 {
+		t.Fatalf("workers %d", p.Workers())
+	}
+	drive(t, p, 30)
+	if most.Load() != 3 || p.Status()[0].Level != 3 {
+		t.Errorf("most in flight %d, status %+v", most.Load(), p.Status()[0])
+	}
+}
+
+// 503 from the server halves the level and stops the climb.
+func TestPoolOverloadBacksOff(t *testing.T) {
+	s := &simServer{latency: func(int) time.Duration { return 5 * time.Millisecond }, fail: func(c int) error {
+		if c > 2 {
+			return &RetryError{api.StatusError{StatusCode: 503, ErrorMessage: "server busy"}}
+		}
+		return nil
+	}}
+	p := NewPool([]PoolServer{{"sim", s}}, 0)
+	defer p.Close()
+	p.mu.Lock()
+	p.servers[0].level = 4 // as if it had climbed
+	p.mu.Unlock()
+	drive(t, p, 40)
+	st := p.Status()[0]
+	if st.Level > 2 || !strings.Contains(st.Why, "overloaded") {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// A server that stops answering is taken out, its requests go to the
+// other, and it is taken back in when a probe finds it answering again.
+func TestPoolFailover(t *testing.T) {
+	fast := func(int) time.Duration { return 2 * time.Millisecond }
+	a, b := &simServer{latency: fast}, &simServer{latency: fast}
+	p := NewPool([]PoolServer{{"a", a}, {"b", b}}, 2)
+	p.probeEvery = 20 * time.Millisecond
+	defer p.Close()
+	if _, err := p.Preflight(context.Background(), "m", false); err != nil {
+		t.Fatal(err)
+	}
+	a.down.Store(true)
+	drive(t, p, 40)
+	if st := p.Status()[0]; st.Down == "" || b.calls.Load() != 40 {
+		t.Fatalf("a %+v, b answered %d of 40", st, b.calls.Load())
+	}
+	a.down.Store(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Status()[0].Down != "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	drive(t, p, 40)
+	if a.calls.Load() == 0 {
+		t.Errorf("a was not taken back in: %+v", p.Status())
+	}
+	// Every server down: the request fails (for the caller to retry)
+	// instead of waiting for ever.
+	a.down.Store(true)
+	b.down.Store(true)
+	_, _, err := Send(context.Background(), p, Request{}, time.Minute, time.Millisecond, 3, func() float64 { return 0 })
+	if err == nil || !strings.Contains(err.Error(), "no server is answering") {
+		t.Errorf("all down: %v", err)
+	}
+}
+
+// Preflight leaves out the servers without the model and says which; with
+// none left it fails naming each.
+func TestPoolPreflight(t *testing.T) {
+	ok := &simServer{latency: func(int) time.Duration { return time.Millisecond }}
+	lacks := &simServer{lacks: true}
+	p := NewPool([]PoolServer{{"ok", ok}, {"lacks", lacks}}, 1)
+	defer p.Close()
+	if _, err := p.Preflight(context.Background(), "m", false); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Notes(); len(n) != 1 || !strings.Contains(n[0], "lacks: left out at preflight: model m is not on the server") {
+		t.Errorf("notes %v", n)
+	}
+	drive(t, p, 10)
+	if lacks.calls.Load() != 0 || ok.calls.Load() != 10 {
+		t.Errorf("calls ok %d lacks %d", ok.calls.Load(), lacks.calls.Load())
+	}
+	none := NewPool([]PoolServer{{"x", &simServer{lacks: true}}, {"y", &simServer{lacks: true}}}, 1)
+	defer none.Close()
+	if _, err := none.Preflight(context.Background(), "m", false); err == nil || !strings.Contains(err.Error(), "no server can serve m") {
+		t.Errorf("err %v", err)
+	}
+}
