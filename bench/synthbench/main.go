@@ -3,6 +3,7 @@
 // server, at several parallelism levels, in one run.
 //
 //	go run ./bench/synthbench [-chunks N] [-levels 1,2,4]
+//	go run ./bench/synthbench -mode auto|servers|kill|prefix [-chunks N] [-rounds N] [-threads N]
 package main
 
 import (
@@ -41,7 +42,18 @@ func main() {
 	levels := flag.String("levels", "1,2,4", "parallelism levels")
 	shared := flag.String("shared", "../shared", "the shared folder")
 	retries := flag.Int("retries", 0, "tuneline's re-asks per task (0: its default; -1: none)")
+	mode := flag.String("mode", "direct", "direct: tuneline against a direct client loop at each level; auto: --parallel auto against the fixed levels; servers: two servers against one; kill: two servers, one killed mid-run; prefix: prompt tokens evaluated with the shared system message and without")
 	flag.Parse()
+	if *mode != "direct" {
+		var lv []int
+		for _, l := range strings.Split(*levels, ",") {
+			n, err := strconv.Atoi(l)
+			check(err)
+			lv = append(lv, n)
+		}
+		poolBench(*mode, *nChunks, *rounds, *threads, lv)
+		return
+	}
 	ctx := context.Background()
 	srv, err := localollama.Start(ctx, localollama.Options{Log: os.Stderr, NumParallel: 4})
 	check(err)
