@@ -96,7 +96,11 @@ func (r *runner) synth(ctx context.Context) (string, error) {
 	if err := f.Commit(); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d chunks, %d examples (%d tasks from cache, %d requests)", sum.Chunks, sum.Examples, sum.Cached, sum.Requests), nil
+	msg := fmt.Sprintf("%d chunks, %d examples (%d tasks from cache, %d requests)", sum.Chunks, sum.Examples, sum.Cached, sum.Requests)
+	if sum.Requests > 0 && sum.Parallel != "" {
+		msg += "; " + sum.Parallel
+	}
+	return msg, nil
 }
 
 func (r *runner) curate(ctx context.Context) (string, error) {
