@@ -82,6 +82,7 @@ func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err
 		}
 		blocks = append(blocks, Segment{Text: t, Section: section, Break: true})
 	}
+	term, hold := false, false // a <dt> waits for its <dd>
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		switch n.Type {
@@ -96,7 +97,22 @@ func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err
 		}
 		block := n.Type == html.ElementNode && blockTags[n.Data]
 		heading := block && len(n.Data) == 2 && n.Data[0] == 'h' && n.Data[1] >= '1' && n.Data[1] <= '6'
-		if block {
+		if n.Type == html.ElementNode && n.Data == "dd" && term {
+			// A definition goes on from its term: "Snapshot: A read-only
+			// copy ...", so that the subject stays with its text.
+			term = false
+			cur.WriteString(": ")
+			hold = true // a block inside (DocBook's <dd><p>) starts after the term
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				walk(c)
+			}
+			hold = false
+			flush(false)
+			return
+		}
+		if block && hold {
+			hold = false
+		} else if block {
 			flush(false)
 		}
 		if n.Type == html.ElementNode && (n.Data == "td" || n.Data == "th") {
@@ -104,6 +120,12 @@ func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			walk(c)
+		}
+		if n.Type == html.ElementNode && n.Data == "dt" {
+			term = strings.TrimSpace(cur.String()) != ""
+			if term {
+				return // the definition that follows joins it
+			}
 		}
 		if block {
 			flush(heading)

@@ -141,3 +141,38 @@ func TestManyParagraphsLinear(t *testing.T) {
 		t.Errorf("%d segments in %v", len(segs), took)
 	}
 }
+
+// Headings start sections, definition terms stay with their definitions
+// (DocBook writes <dd><p>), and script and style text never comes out.
+func TestHTMLSectionsAndDefinitions(t *testing.T) {
+	page := []byte(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>Glossary of terms</title><style>body{color:red}</style></head><body><article><h1>Glossary of terms</h1>
+<p>This glossary explains the words used across the manual, so that readers can follow along with the rest of the chapters without trouble.</p>
+<h2>Storage terms</h2><p>These are the terms about storage that a reader meets first in the manual and in daily use of the system.</p>
+<dl><dt><span class="term"><code>Snapshot</code></span></dt><dd><p>A read-only copy of a volume at one moment in time, used for backups and restores.</p><p>Snapshots are cheap.</p></dd>
+<dt>Replica</dt><dd>A copy of the data kept on another node so that a failure loses nothing.</dd></dl>
+<h3>Network terms</h3><p>Terms about the network follow, with what each means in the context of the cluster setup described here.</p>
+<script>var leak = "script text"; function f(){}</script><style>.leak{color:blue}</style>
+<p>A gateway is the node that routes traffic between the cluster and the outside world, and it must be configured first.</p></article></body></html>`)
+	_, segs, err := ExtractHTML(page, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range segs {
+		got = append(got, s.Section+" > "+s.Text)
+		if strings.Contains(s.Text, "leak") {
+			t.Errorf("script or style text came out: %q", s.Text)
+		}
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		"Storage terms > Snapshot: A read-only copy of a volume at one moment in time, used for backups and restores.",
+		"Storage terms > Snapshots are cheap.",
+		"Storage terms > Replica: A copy of the data kept on another node so that a failure loses nothing.",
+		"Network terms > A gateway is the node",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in\n%s", want, all)
+		}
+	}
+}

@@ -43,6 +43,25 @@ func WithActivity(ctx context.Context, a *Activity) context.Context {
 	return context.WithValue(ctx, activityKey{}, a)
 }
 
+type tapKey struct{}
+
+// withTap makes the backends under ctx call f with each batch of tokens
+// received (streamed ones as they come): the pool measures a server's rate
+// from them without waiting for replies to end.
+func withTap(ctx context.Context, f func(n int)) context.Context {
+	return context.WithValue(ctx, tapKey{}, f)
+}
+
+// tapTokens reports n tokens to the tap under ctx, if any; it tells
+// whether there was one.
+func tapTokens(ctx context.Context, n int) bool {
+	f, _ := ctx.Value(tapKey{}).(func(int))
+	if f != nil {
+		f(n)
+	}
+	return f != nil
+}
+
 func activityFrom(ctx context.Context) *Activity {
 	a, _ := ctx.Value(activityKey{}).(*Activity)
 	return a

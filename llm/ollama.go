@@ -79,6 +79,7 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 			}
 			if cr.Message.Content != "" {
 				act.addTokens(1) // a streamed chunk is a token
+				tapTokens(parent, 1)
 			}
 			content.WriteString(cr.Message.Content)
 			if cr.Done {

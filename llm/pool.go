@@ -7,8 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,7 +36,10 @@ type Pool struct {
 	// probeEvery is the first wait before a down server is probed; it
 	// doubles up to a minute.
 	probeEvery time.Duration
-	model      string
+	// window is MeasureWindow (tests shorten it).
+	window time.Duration
+	model  string
+	nextID uint64
 	closed     chan struct{}
 	closeOnce  sync.Once
 	// now is time.Now (tests replace it).
@@ -56,15 +61,16 @@ type poolServer struct {
 	downErr  string
 	sent     int
 	// auto level search
-	warm       bool // the first reply (model load) is not measured
+	warm       bool // the first token (after the model's load) starts the first window
 	settled    bool
 	epochStart time.Time
-	epochDone  int
 	epochToks  int
 	bestRate   float64
 	bestLevel  int
 	rates      map[int]float64 // tokens/s measured at each level
 	why        string
+	calls      []call // in flight, oldest first
+	trial      *time.Timer
 }
 
 // AutoMaxLevel is the highest level the auto search tries on one server.
@@ -73,7 +79,7 @@ const AutoMaxLevel = 16
 // NewPool returns a pool of servers, each given level requests at once;
 // level 0 measures each server's level (auto).
 func NewPool(servers []PoolServer, level int) *Pool {
-	p := &Pool{wake: make(chan struct{}), fixed: level, max: AutoMaxLevel, probeEvery: 2 * time.Second,
+	p := &Pool{wake: make(chan struct{}), fixed: level, max: AutoMaxLevel, probeEvery: 2 * time.Second, window: MeasureWindow,
 		closed: make(chan struct{}), now: time.Now}
 	for _, s := range servers {
 		ps := &poolServer{PoolServer: s, level: max(level, 1), rates: map[int]float64{}}
@@ -170,22 +176,69 @@ func (p *Pool) Notes() []string {
 
 // Chat sends r to a server with a free slot, waiting for one.
 func (p *Pool) Chat(ctx context.Context, r Request) (Reply, error) {
-	s, err := p.acquire(ctx)
-	if err != nil {
-		return Reply{}, err
-	}
-	start := p.now()
-	rep, err := s.Backend.Chat(ctx, r)
-	p.release(s, rep, err, start, ctx.Err() != nil)
-	if err != nil && isDown(err) {
-		// Another server may answer: the caller's retry goes there.
-		var re *RetryError
-		if !errors.As(err, &re) {
-			err = &RetryError{err}
+	for {
+		s, err := p.acquire(ctx)
+		if err != nil {
+			return Reply{}, err
 		}
-		return rep, fmt.Errorf("%s: %w", s.Name, err)
+		rctx, cancel := context.WithCancelCause(ctx)
+		id := p.register(s, cancel)
+		var tapped atomic.Bool
+		tctx := withTap(rctx, func(n int) {
+			tapped.Store(true)
+			p.tokens(s, n)
+		})
+		t0 := time.Now()
+		rep, err := s.Backend.Chat(tctx, r)
+		shed := errors.Is(context.Cause(rctx), errShed) && ctx.Err() == nil
+		if trace {
+			fmt.Fprintf(os.Stderr, "pool %s: request %d took %.2fs, %d tokens, err %v, shed %v\n", s.Name, id, time.Since(t0).Seconds(), rep.TokensOut, err, shed)
+		}
+		cancel(nil)
+		if err == nil && !tapped.Load() {
+			p.tokens(s, rep.TokensOut) // a backend that does not stream
+		}
+		p.release(s, id, err, ctx.Err() != nil || shed)
+		if shed {
+			continue // a failed trial gave its slot back: send it again
+		}
+		if err != nil && isDown(err) {
+			// Another server may answer: the caller's retry goes there.
+			var re *RetryError
+			if !errors.As(err, &re) {
+				err = &RetryError{err}
+			}
+			return rep, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		return rep, err
 	}
-	return rep, err
+}
+
+var trace = os.Getenv("TUNELINE_POOL_TRACE") != ""
+
+// errShed cancels the requests a failed trial of a higher level let in.
+var errShed = errors.New("shed: the server does better with fewer requests at once")
+
+// register records an in-flight request's cancel func, newest last.
+func (p *Pool) register(s *poolServer, cancel context.CancelCauseFunc) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.nextID++
+	s.calls = append(s.calls, call{p.nextID, cancel})
+	return p.nextID
+}
+
+type call struct {
+	id     uint64
+	cancel context.CancelCauseFunc
+}
+
+// shed cancels the newest requests beyond the server's level; p.mu is
+// held.
+func (s *poolServer) shed() {
+	for i, n := len(s.calls)-1, len(s.calls)-s.level; n > 0 && i >= 0; i, n = i-1, n-1 {
+		s.calls[i].cancel(errShed)
+	}
 }
 
 // acquire waits for the up server with the most free slots.
@@ -207,9 +260,6 @@ func (p *Pool) acquire(ctx context.Context) (*poolServer, error) {
 		if best != nil {
 			best.inflight++
 			best.sent++
-			if best.epochStart.IsZero() {
-				best.epochStart = p.now()
-			}
 			p.mu.Unlock()
 			return best, nil
 		}
@@ -246,11 +296,17 @@ func (p *Pool) signal() {
 	p.wake = make(chan struct{})
 }
 
-func (p *Pool) release(s *poolServer, rep Reply, err error, start time.Time, cancelled bool) {
+func (p *Pool) release(s *poolServer, id uint64, err error, cancelled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.signal()
 	s.inflight--
+	for i, c := range s.calls {
+		if c.id == id {
+			s.calls = append(s.calls[:i], s.calls[i+1:]...)
+			break
+		}
+	}
 	switch {
 	case cancelled:
 	case err != nil && isDown(err):
@@ -265,42 +321,61 @@ func (p *Pool) release(s *poolServer, rep Reply, err error, start time.Time, can
 			s.why = fmt.Sprintf("auto: %d after the server said it was overloaded", s.level)
 			s.resetEpoch(p.now())
 		}
-	case err == nil:
-		p.measure(s, rep)
 	}
 }
 
-// measure adds a completed reply to the server's current epoch and, when
-// the epoch is long enough, moves the level: up while the rate rises by
-// more than 5 %, back to the best level (settled) when it does not.
-func (p *Pool) measure(s *poolServer, rep Reply) {
-	if p.fixed > 0 || s.settled {
+// MeasureWindow is how long the auto search measures each level: the
+// tokens a server sends (streamed ones as they come) over this time are its
+// rate at that level.
+const MeasureWindow = 2 * time.Second
+
+// tokens counts n tokens from s towards the current measurement and, when
+// the window is over, moves the level: up while the rate rises by more
+// than 5 %, back to the best level (settled) when it does not. The window
+// starts at the first token (the model's load is not a rate) and again at
+// every change of level.
+func (p *Pool) tokens(s *poolServer, n int) {
+	if p.fixed > 0 || n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.settled {
 		return
 	}
 	now := p.now()
 	if !s.warm {
-		// The first reply carries the model's load time: not a rate.
 		s.warm = true
 		s.resetEpoch(now)
 		return
 	}
-	s.epochDone++
-	s.epochToks += rep.TokensOut
-	if s.epochDone < 2*s.level+1 {
-		return
-	}
+	s.epochToks += n
+	p.evaluate(s, now)
+}
+
+// evaluate ends the measurement window when it is over (or, for a trial of
+// a higher level, as soon as the rate is plainly worse: under half the best
+// after a quarter of the window) and moves the level; p.mu is held.
+func (p *Pool) evaluate(s *poolServer, now time.Time) {
 	secs := now.Sub(s.epochStart).Seconds()
-	if secs <= 0 {
+	rate := float64(s.epochToks) / max(secs, 1e-9)
+	trial := s.bestRate > 0
+	early := trial && secs >= p.window.Seconds()/4 && rate < s.bestRate/2
+	if !early && (secs < p.window.Seconds() || s.epochToks < 32 && !trial) {
 		return
 	}
-	rate := float64(s.epochToks) / secs
 	s.rates[s.level] = rate
+	if trace {
+		fmt.Fprintf(os.Stderr, "pool %s: level %d: %.0f tokens/s over %.2fs (early %v, best %.0f)\n", s.Name, s.level, rate, secs, early, s.bestRate)
+	}
 	switch {
-	case rate > s.bestRate*1.05 && s.level < p.max:
+	case !early && rate > s.bestRate*1.05 && s.level < p.max:
 		s.bestRate, s.bestLevel = rate, s.level
 		s.level++
 		s.why = fmt.Sprintf("auto: trying %d (%.0f tokens/s at %d)", s.level, rate, s.bestLevel)
-	case rate > s.bestRate*1.05:
+		p.startTrial(s)
+		p.signal()
+	case !early && rate > s.bestRate*1.05:
 		s.bestRate, s.bestLevel = rate, s.level
 		s.settled = true
 		s.why = fmt.Sprintf("auto: %d, the highest tried (%.0f tokens/s)", s.level, rate)
@@ -308,12 +383,39 @@ func (p *Pool) measure(s *poolServer, rep Reply) {
 		s.settled = true
 		s.why = fmt.Sprintf("auto: %d (%.0f tokens/s; %d gave %.0f)", s.bestLevel, s.bestRate, s.level, rate)
 		s.level = s.bestLevel
+		// The requests the trial let in go back to wait for a slot:
+		// the server serves the others better without them.
+		s.shed()
+	}
+	if s.trial != nil && s.settled {
+		s.trial.Stop()
 	}
 	s.resetEpoch(now)
 }
 
+// startTrial checks a trial every tenth of the window even when no token
+// comes (a server that stalls sends none); p.mu is held.
+func (p *Pool) startTrial(s *poolServer) {
+	if s.trial != nil {
+		s.trial.Stop()
+	}
+	var tick func()
+	tick = func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if s.settled || s.down {
+			return
+		}
+		p.evaluate(s, p.now())
+		if !s.settled {
+			s.trial = time.AfterFunc(p.window/10, tick)
+		}
+	}
+	s.trial = time.AfterFunc(p.window/10, tick)
+}
+
 func (s *poolServer) resetEpoch(now time.Time) {
-	s.epochStart, s.epochDone, s.epochToks = now, 0, 0
+	s.epochStart, s.epochToks = now, 0
 }
 
 // probe asks a down server whether it answers again, waiting longer each

@@ -31,16 +31,22 @@ func (s *simServer) Chat(ctx context.Context, r Request) (Reply, error) {
 	}
 	n := int(s.inflight.Add(1))
 	defer s.inflight.Add(-1)
+	_ = n
 	s.calls.Add(1)
 	if s.fail != nil {
 		if err := s.fail(n); err != nil {
 			return Reply{}, err
 		}
 	}
-	select {
-	case <-time.After(s.latency(n)):
-	case <-ctx.Done():
-		return Reply{}, ctx.Err()
+	// The request progresses at the speed the server has for the number
+	// of requests in flight at each moment.
+	const step = time.Millisecond
+	for done := 0.0; done < 1; done += float64(step) / float64(s.latency(int(s.inflight.Load()))) {
+		select {
+		case <-time.After(step):
+		case <-ctx.Done():
+			return Reply{}, ctx.Err()
+		}
 	}
 	return Reply{Content: "{}", TokensOut: 100}, nil
 }
@@ -94,8 +100,9 @@ func TestPoolAutoFindsBestLevel(t *testing.T) {
 		return time.Duration(c) * 80 * time.Millisecond
 	}}
 	p := NewPool([]PoolServer{{"sim", s}}, 0)
+	p.window = 100 * time.Millisecond
 	defer p.Close()
-	drive(t, p, 60)
+	drive(t, p, 80)
 	st := p.Status()[0]
 	if st.Level != 2 || !strings.Contains(st.Why, "auto: 2") || st.Rates[1] == 0 || st.Rates[3] == 0 || st.Rates[3] > st.Rates[2] {
 		t.Errorf("status %+v", st)
@@ -197,5 +204,26 @@ func TestPoolPreflight(t *testing.T) {
 	defer none.Close()
 	if _, err := none.Preflight(context.Background(), "m", false); err == nil || !strings.Contains(err.Error(), "no server can serve m") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// A trial of a level the server does far worse at ends early, and the
+// request it let in is taken back and sent again: a server that stalls
+// with two requests at once costs a fraction of a window, not the stall.
+func TestPoolTrialShedsStall(t *testing.T) {
+	s := &simServer{latency: func(c int) time.Duration {
+		if c > 1 {
+			return 10 * time.Second // a stall
+		}
+		return 10 * time.Millisecond
+	}}
+	p := NewPool([]PoolServer{{"sim", s}}, 0)
+	p.window = 200 * time.Millisecond
+	defer p.Close()
+	start := time.Now()
+	drive(t, p, 40)
+	st := p.Status()[0]
+	if d := time.Since(start); d > 3*time.Second || st.Level != 1 || !strings.Contains(st.Why, "2 gave") {
+		t.Errorf("took %s, status %+v", d, st)
 	}
 }

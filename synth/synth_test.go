@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -217,5 +221,52 @@ func TestCurateRealServer(t *testing.T) {
 	}
 	if sum2.Kept+sum2.Dropped+sum2.PairsDisagreed != 9 || (lo < hi && sum2.Dropped == 0) {
 		t.Errorf("kept %d dropped %d (scores %v..%v)", sum2.Kept, sum2.Dropped, lo, hi)
+	}
+}
+
+// Two servers (the real one, and a proxy in front of it that dies
+// mid-run): the proxy's requests fail over to the other, and every task's
+// examples come out exactly once, with no task failed.
+func TestSynthFailoverRealServer(t *testing.T) {
+	srv := testenv.Ollama(t)
+	target, _ := url.Parse(srv.URL)
+	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+	defer proxy.Close()
+	direct, _ := llm.NewOllama(srv.URL)
+	viaProxy, _ := llm.NewOllama(proxy.URL)
+	pool := llm.NewPool([]llm.PoolServer{{Name: "direct", Backend: direct}, {Name: "proxy", Backend: viaProxy}}, 2)
+	defer pool.Close()
+	chunks := writeChunks(t, 8)
+	opt := testOptions(t, srv.URL)
+	opt.Backend, opt.Conversations, opt.Parallel = pool, 0, 0
+	var once sync.Once
+	opt.Progress = func(s *Summary) {
+		if s.TasksDone >= 2 {
+			once.Do(func() {
+				proxy.CloseClientConnections()
+				proxy.Listener.Close()
+			})
+		}
+	}
+	var out bytes.Buffer
+	sum, err := Run(context.Background(), chunks, opt, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int{}
+	for _, ex := range readExamples(t, out.Bytes()) {
+		ids[ex.ID]++
+	}
+	if sum.Examples != 8*2 || len(ids) != 8*2 || len(sum.Failures) != 0 {
+		t.Errorf("%d examples, %d distinct, failures %v", sum.Examples, len(ids), sum.Failures)
+	}
+	var down string
+	for _, s := range sum.Servers {
+		if s.Name == "proxy" {
+			down = s.Down
+		}
+	}
+	if down == "" {
+		t.Errorf("the dead server is not reported down: %+v", sum.Servers)
 	}
 }

@@ -74,6 +74,15 @@ func poolBench(mode string, nChunks, rounds, threads int, levels []int) {
 		o.Backend = pool
 		o.CacheDir = filepath.Join(dir, fmt.Sprintf("cache-%d", seq))
 		o.Progress = during
+		if os.Getenv("SYNTHBENCH_TRACE") != "" {
+			t0 := time.Now()
+			o.Progress = func(s *synth.Summary) {
+				fmt.Fprintf(os.Stderr, "%6.2fs %d/%d %s\n", time.Since(t0).Seconds(), s.TasksDone, s.Tasks, s.Parallel)
+				if during != nil {
+					during(s)
+				}
+			}
+		}
 		var out bytes.Buffer
 		sum, err := synth.Run(ctx, chunks, o, &out)
 		check(err)
@@ -92,6 +101,8 @@ func poolBench(mode string, nChunks, rounds, threads int, levels []int) {
 		benchKill(run, urls, srvs, nChunks, opt.PairsPerChunk)
 	case "prefix":
 		benchPrefix(ctx, chunks, opt, urls[0], model)
+	case "cancel":
+		benchCancel(ctx, chunks, opt, urls[0], model)
 	default:
 		check(fmt.Errorf("unknown -mode %q (direct, auto, servers, kill, prefix)", mode))
 	}
@@ -118,7 +129,7 @@ func benchChunks(ctx context.Context, dir string, n int) string {
 // each, and reports examples/s and auto's ratio to the best fixed level.
 func benchAuto(run runFunc, host string, rounds int, levels []int) {
 	conds := append(append([]int{}, levels...), 0)
-	ex := map[int]int{}
+	ex, toks, reqs := map[int]int{}, map[int]int{}, map[int]int{}
 	sec := map[int]float64{}
 	chosen := map[string]int{}
 	for r := range rounds {
@@ -127,6 +138,8 @@ func benchAuto(run runFunc, host string, rounds int, levels []int) {
 			sum, _ := run([]string{host}, c, nil)
 			ex[c] += sum.Examples
 			sec[c] += sum.Seconds
+			toks[c] += sum.TokensOut
+			reqs[c] += sum.Requests
 			if c == 0 {
 				chosen[sum.Parallel]++
 			}
@@ -135,13 +148,13 @@ func benchAuto(run runFunc, host string, rounds int, levels []int) {
 	best, bestRate := 0, 0.0
 	for _, c := range levels {
 		rate := float64(ex[c]) / sec[c]
-		fmt.Printf("parallel %d: %d examples in %.1f s = %.3f examples/s\n", c, ex[c], sec[c], rate)
+		fmt.Printf("parallel %d: %d examples in %.1f s = %.3f examples/s (%d requests, %d tokens out)\n", c, ex[c], sec[c], rate, reqs[c], toks[c])
 		if rate > bestRate {
 			best, bestRate = c, rate
 		}
 	}
 	auto := float64(ex[0]) / sec[0]
-	fmt.Printf("parallel auto: %d examples in %.1f s = %.3f examples/s; ratio to the best fixed level (%d): %.3f\n", ex[0], sec[0], auto, best, auto/bestRate)
+	fmt.Printf("parallel auto: %d examples in %.1f s = %.3f examples/s (%d requests, %d tokens out); ratio to the best fixed level (%d): %.3f\n", ex[0], sec[0], auto, reqs[0], toks[0], best, auto/bestRate)
 	for k, v := range chosen {
 		fmt.Printf("  auto ended %d time(s) at: %s\n", v, k)
 	}
@@ -269,4 +282,34 @@ func promptEval(ctx context.Context, c *api.Client, reqs []synth.PlannedRequest)
 			func(cr api.ChatResponse) error { evaluated += cr.PromptEvalCount; return nil }))
 	}
 	return evaluated, time.Since(start).Seconds()
+}
+
+// benchCancel times one request alone, then the same request with a
+// second one sent beside it and cancelled after 0.3 s: does a cancelled
+// request stop slowing the server down?
+func benchCancel(ctx context.Context, chunks string, opt synth.Options, host, model string) {
+	b, err := llm.NewOllama(host)
+	check(err)
+	info, err := b.Preflight(ctx, model, false)
+	check(err)
+	reqs, err := synth.Plan(chunks, opt, info)
+	check(err)
+	one := func(r llm.Request) time.Duration {
+		t0 := time.Now()
+		_, err := b.Chat(ctx, r)
+		check(err)
+		return time.Since(t0)
+	}
+	for i := range 3 {
+		alone := one(reqs[i].Request)
+		done := make(chan time.Duration)
+		go func() { done <- one(reqs[i].Request) }()
+		time.Sleep(300 * time.Millisecond)
+		cctx, cancel := context.WithCancel(ctx)
+		go func() { b.Chat(cctx, reqs[i+5].Request) }()
+		time.Sleep(300 * time.Millisecond)
+		cancel()
+		with := <-done
+		fmt.Printf("request %d alone %.2f s; with a second one cancelled after 0.3 s: %.2f s\n", i, alone.Seconds(), with.Seconds())
+	}
 }
