@@ -271,6 +271,21 @@ func FuzzExtractPDF(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"))
+	// The hostile shapes of TestHostilePDFs: cycles in the page tree and
+	// the xref chain, a declared page count the file cannot hold, one
+	// page listed many times.
+	cat := "<< /Type /Catalog /Pages 2 0 R >>"
+	page := "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>"
+	stream := "<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 712 Td (Hello, hostile) Tj ET\nendstream"
+	for _, doc := range [][]string{
+		{cat, "<< /Type /Pages /Kids [2 0 R] /Count 1 >>"},
+		{cat, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", "<< /Type /Page /Parent 3 0 R /Contents 4 0 R >>", stream},
+		{cat, "<< /Type /Pages /Kids [] /Count 2147483647 >>"},
+		{cat, "<< /Type /Pages /Kids [3 0 R 3 0 R 3 0 R 3 0 R 3 0 R 3 0 R 3 0 R 3 0 R] /Count 8 >>", page, stream},
+	} {
+		f.Add(buildPDF(doc, 0))
+	}
+	f.Add(buildPDF([]string{cat, "<< /Type /Pages /Kids [] /Count 0 >>"}, -1))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, segs, pages, _, err := ExtractPDF(data) // must not panic or hang
 		if err != nil {
@@ -290,6 +305,14 @@ func FuzzExtractPDF(f *testing.F) {
 func FuzzExtractHTML(f *testing.F) {
 	f.Add([]byte("<html><body><article><h1>T</h1><p>Some text here.</p></article></body></html>"))
 	f.Add([]byte("<table><tr><td>a<td>b</table><script>x</script>"))
+	// Hostile and awkward shapes: many paragraphs, a page declaring UTF-8
+	// with invalid bytes, CSS and script in odd places, definition lists,
+	// deep nesting.
+	f.Add([]byte("<html><body><article>" + strings.Repeat("<p>word word word.</p>", 300) + "</article></body></html>"))
+	f.Add([]byte("<html><head><meta charset=\"utf-8\"><title>T</title></head><body><p>caf\xe9 \xff\xfe text of the page here</p></body></html>"))
+	f.Add([]byte("<svg><style>.a{b:c}</style></svg><p>text<style>p{x:y}</style> more text <noscript>n</noscript></p>"))
+	f.Add([]byte("<dl><dt>Term</dt><dd><p>Definition one.</p><p>Two.</p></dd><dt></dt><dd>x</dd></dl>"))
+	f.Add([]byte(strings.Repeat("<div>", 2000) + "deep" + strings.Repeat("</div>", 2000)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		title, segs, err := ExtractHTML(data, "")
 		if err != nil {

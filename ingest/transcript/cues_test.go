@@ -113,7 +113,11 @@ func TestSpeakerText(t *testing.T) {
 
 func FuzzParseTranscripts(f *testing.F) {
 	for _, s := range []string{"WEBVTT\n\n00:01.000 --> 00:02.000 line:0 region:x\n<v Bob>hi</v>\n", "1\n00:00:01,000 --> 00:00:02,000\nhi\n", "0:00:01.000,0:00:02.000\nhi\n", "A: b\nC: d\n",
-		"WEBVTT\n\nREGION\nid:r lines:3 regionanchor:0%,100%\n\n00:00.000 --> 00:01.000 region:r\nx"} {
+		"WEBVTT\n\nREGION\nid:r lines:3 regionanchor:0%,100%\n\n00:00.000 --> 00:01.000 region:r\nx",
+		// the shapes of the hostile-input issue: a colon mid-sentence, an
+		// impossible time, an over-long word
+		"1\n00:00:01,000 --> 00:00:02,000\nThe first rule is simple: a backup\n", "1\n99:99:99,999 --> 99:99:99,999\nx\n",
+		"WEBVTT\n\n00:00.000 --> 00:01.000\n" + strings.Repeat("w", 5000) + "\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
