@@ -37,11 +37,11 @@ type Pool struct {
 	// doubles up to a minute.
 	probeEvery time.Duration
 	// window is MeasureWindow (tests shorten it).
-	window time.Duration
-	model  string
-	nextID uint64
-	closed     chan struct{}
-	closeOnce  sync.Once
+	window    time.Duration
+	model     string
+	nextID    uint64
+	closed    chan struct{}
+	closeOnce sync.Once
 	// now is time.Now (tests replace it).
 	now func() time.Time
 }
