@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,9 +38,13 @@ type Pool struct {
 	// doubles up to a minute.
 	probeEvery time.Duration
 	// window is MeasureWindow (tests shorten it).
-	window    time.Duration
-	model     string
-	nextID    uint64
+	window time.Duration
+	model  string
+	nextID uint64
+	// tickets numbers the requests in the order they ask for a slot;
+	// waiting holds the tickets of those waiting, in order.
+	tickets   uint64
+	waiting   []uint64
 	closed    chan struct{}
 	closeOnce sync.Once
 	// now is time.Now (tests replace it).
@@ -176,8 +181,9 @@ func (p *Pool) Notes() []string {
 
 // Chat sends r to a server with a free slot, waiting for one.
 func (p *Pool) Chat(ctx context.Context, r Request) (Reply, error) {
+	var ticket uint64
 	for {
-		s, err := p.acquire(ctx)
+		s, err := p.acquire(ctx, &ticket)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -241,8 +247,25 @@ func (s *poolServer) shed() {
 	}
 }
 
-// acquire waits for the up server with the most free slots.
-func (p *Pool) acquire(ctx context.Context) (*poolServer, error) {
+// acquire waits for the up server with the most free slots. Requests
+// are served in the order they first asked (ticket): a request sent again
+// after a trial shed it keeps its place, and the tasks of one chunk reach
+// the servers together, where their shared prompt prefix is cached.
+func (p *Pool) acquire(ctx context.Context, ticket *uint64) (*poolServer, error) {
+	p.mu.Lock()
+	if *ticket == 0 {
+		p.tickets++
+		*ticket = p.tickets
+	}
+	i, _ := slices.BinarySearch(p.waiting, *ticket)
+	p.waiting = slices.Insert(p.waiting, i, *ticket)
+	p.mu.Unlock()
+	leave := func() { // p.mu is held
+		if i := slices.Index(p.waiting, *ticket); i >= 0 {
+			p.waiting = slices.Delete(p.waiting, i, i+1)
+		}
+		p.signal() // the next in line may go
+	}
 	for {
 		p.mu.Lock()
 		var best *poolServer
@@ -257,26 +280,29 @@ func (p *Pool) acquire(ctx context.Context) (*poolServer, error) {
 				best = s
 			}
 		}
-		if best != nil {
+		if best != nil && p.waiting[0] == *ticket {
 			best.inflight++
 			best.sent++
+			leave()
 			p.mu.Unlock()
 			return best, nil
 		}
 		wake := p.wake
-		var why string
-		if up == 0 {
-			why = p.downSummary()
-		}
-		p.mu.Unlock()
 		if up == 0 {
 			// Every server is down: fail now, the caller's retry waits
 			// with backoff while the probes look for one coming back.
+			why := p.downSummary()
+			leave()
+			p.mu.Unlock()
 			return nil, &RetryError{fmt.Errorf("no server is answering (%s)", why)}
 		}
+		p.mu.Unlock()
 		select {
 		case <-wake:
 		case <-ctx.Done():
+			p.mu.Lock()
+			leave()
+			p.mu.Unlock()
 			return nil, ctx.Err()
 		}
 	}
@@ -360,7 +386,9 @@ func (p *Pool) evaluate(s *poolServer, now time.Time) {
 	secs := now.Sub(s.epochStart).Seconds()
 	rate := float64(s.epochToks) / max(secs, 1e-9)
 	trial := s.bestRate > 0
-	early := trial && secs >= p.window.Seconds()/4 && rate < s.bestRate/2
+	// Early only on tokens seen: a server that does not stream sends
+	// none before its first reply ends.
+	early := trial && s.epochToks > 0 && secs >= p.window.Seconds()/4 && rate < s.bestRate/2
 	if !early && (secs < p.window.Seconds() || s.epochToks < 32 && !trial) {
 		return
 	}
