@@ -234,14 +234,14 @@ func TestSynthFailoverRealServer(t *testing.T) {
 	defer proxy.Close()
 	direct, _ := llm.NewOllama(srv.URL)
 	viaProxy, _ := llm.NewOllama(proxy.URL)
-	pool := llm.NewPool([]llm.PoolServer{{Name: "direct", Backend: direct}, {Name: "proxy", Backend: viaProxy}}, 2)
+	pool := llm.NewPool([]llm.PoolServer{{Name: "direct", Backend: direct}, {Name: "proxy", Backend: viaProxy}}, 1)
 	defer pool.Close()
-	chunks := writeChunks(t, 8)
+	chunks := writeChunks(t, 5)
 	opt := testOptions(t, srv.URL)
 	opt.Backend, opt.Conversations, opt.Parallel = pool, 0, 0
 	var once sync.Once
 	opt.Progress = func(s *Summary) {
-		if s.TasksDone >= 2 {
+		if s.TasksDone >= 1 {
 			once.Do(func() {
 				proxy.CloseClientConnections()
 				proxy.Listener.Close()
@@ -257,7 +257,7 @@ func TestSynthFailoverRealServer(t *testing.T) {
 	for _, ex := range readExamples(t, out.Bytes()) {
 		ids[ex.ID]++
 	}
-	if sum.Examples != 8*2 || len(ids) != 8*2 || len(sum.Failures) != 0 {
+	if sum.Examples != 5*2 || len(ids) != 5*2 || len(sum.Failures) != 0 {
 		t.Errorf("%d examples, %d distinct, failures %v", sum.Examples, len(ids), sum.Failures)
 	}
 	var down string
