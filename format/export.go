@@ -186,6 +186,38 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	if err0 = ownFolder(opt.OutDir); err0 != nil {
 		return nil, err0
 	}
+	switch opt.Kind {
+	case "", KindAuto, KindChat, KindPreference:
+	default:
+		return nil, fmt.Errorf("--kind %q: want one of %v", opt.Kind, Kinds)
+	}
+	// The kind and the Parquet layout are chosen from the start of each
+	// input (a full read would cost a third of the export); a record
+	// further on that needs another starts the export again with it.
+	probe, err0 := ProbeFiles(ctx, files, probeBytes)
+	if err0 != nil {
+		return nil, err0
+	}
+	for {
+		rep, err := exportWith(ctx, files, opt, probe)
+		var rl *relayout
+		if !errors.As(err, &rl) {
+			return rep, err
+		}
+		probe.Pairs, probe.Tools = probe.Pairs || rl.pairs, probe.Tools || rl.tools
+	}
+}
+
+// probeBytes is how much of each input ProbeFiles reads (tests shorten it).
+var probeBytes int64 = 4 << 20
+
+// relayout stops an export whose kind or layout a record showed wrong.
+type relayout struct{ pairs, tools bool }
+
+func (r *relayout) Error() string { return "the export starts again with another kind or layout" }
+
+// exportWith is Export with the kind and layout the probe says.
+func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (*Report, error) {
 	stage, err0 := datasets.NewStagedDir(opt.OutDir)
 	if err0 != nil {
 		return nil, err0
@@ -193,19 +225,13 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	defer stage.Abort()
 	finalDir := opt.OutDir
 	opt.OutDir = stage.Dir
-	probe, err0 := ProbeFiles(ctx, files)
-	if err0 != nil {
-		return nil, err0
-	}
-	switch opt.Kind {
-	case "", KindAuto:
+	autoKind := opt.Kind == "" || opt.Kind == KindAuto
+	reread := !slices.Contains(files, "-")
+	if autoKind {
 		opt.Kind = KindChat
 		if probe.Pairs {
 			opt.Kind = KindPreference
 		}
-	case KindChat, KindPreference:
-	default:
-		return nil, fmt.Errorf("--kind %q: want one of %v", opt.Kind, Kinds)
 	}
 	pairs := opt.Kind == KindPreference
 	opt.layout = datasets.LayoutChat
@@ -319,6 +345,16 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 			return nil
 		}
 		p := c.prep
+		if ex := &c.Record.Example; p.why != "" && reread {
+			// The start of the inputs chose the kind or layout; this
+			// record needs another: start again with it.
+			if autoKind && !pairs && ex.IsPair() {
+				return &relayout{pairs: true}
+			}
+			if opt.Target == TargetHF && opt.layout == datasets.LayoutChat && ex.HasTools() {
+				return &relayout{tools: true}
+			}
+		}
 		if p.why != "" {
 			drop(c, opt.Target+":incompatible", p.why)
 			return nil

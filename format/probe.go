@@ -35,11 +35,11 @@ var (
 	toolKeys = [][]byte{[]byte(`"tool_calls"`), []byte(`"tools"`), []byte(`"function_call"`), []byte(`"observation"`)}
 )
 
-// ProbeFiles reads the inputs once, at memory speed, for the keys of
-// preference pairs and tool calls: the export's kind and its Parquet
-// columns are chosen before the first row is written. Standard input
-// cannot be read twice and is not probed.
-func ProbeFiles(ctx context.Context, files []string) (Probe, error) {
+// ProbeFiles reads the first limit bytes of each input (all of it when
+// limit is 0) for the keys of preference pairs and tool calls: the
+// export's kind and its Parquet columns are chosen before the first row is
+// written. Standard input cannot be read twice and is not probed.
+func ProbeFiles(ctx context.Context, files []string, limit int64) (Probe, error) {
 	var p Probe
 	const overlap = 32
 	buf := make([]byte, 1<<20+overlap)
@@ -51,13 +51,14 @@ func ProbeFiles(ctx context.Context, files []string) (Probe, error) {
 		if err != nil {
 			return p, err
 		}
-		keep := 0
-		for {
+		keep, read := 0, int64(0)
+		for limit <= 0 || read < limit {
 			if err := ctx.Err(); err != nil {
 				r.Close()
 				return p, err
 			}
 			n, err := io.ReadFull(r, buf[keep:])
+			read += int64(n)
 			chunk := buf[:keep+n]
 			p.Pairs = p.Pairs || containsAny(chunk, pairKeys)
 			p.Tools = p.Tools || containsAny(chunk, toolKeys)

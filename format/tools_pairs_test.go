@@ -421,3 +421,48 @@ func (f feature) duckType() string {
 	}
 	return prim[f.Dtype]
 }
+
+// The kind and layout come from the start of each input; a pair or a tool
+// call further on starts the export again with the right ones, and nothing
+// is lost.
+func TestExportRelayout(t *testing.T) {
+	defer func(n int64) { probeBytes = n }(probeBytes)
+	probeBytes = 64
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	var b strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&b, `{"messages":[{"role":"user","content":"question %d about the sky"},{"role":"assistant","content":"answer %d: scattering"}]}`+"\n", i, i*7)
+	}
+	tools, _ := os.ReadFile(filepath.Join("testdata", "openai_tools.jsonl"))
+	b.Write(tools)
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	rep, err := Export(context.Background(), []string{in}, Options{Target: TargetHF, OutDir: filepath.Join(dir, "hf"), Split: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Written != 23 || rep.Dropped["hf:incompatible"] != 0 {
+		t.Errorf("wrote %d, dropped %v", rep.Written, rep.Dropped)
+	}
+	n := 0
+	for _, exs := range readBack(t, filepath.Join(dir, "hf"), TargetHF) {
+		for _, ex := range exs {
+			if ex.HasTools() {
+				n++
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d examples with tools read back, want 3", n)
+	}
+	// A pair at the end makes the auto export a preference one.
+	dpo, _ := os.ReadFile(filepath.Join("testdata", "openai_dpo.jsonl"))
+	os.WriteFile(in, []byte(b.String()+string(dpo)), 0o644)
+	rep, err = Export(context.Background(), []string{in}, Options{Target: TargetOpenAI, OutDir: filepath.Join(dir, "openai"), Split: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Kind != KindPreference || rep.Written != 3 {
+		t.Errorf("kind %s, wrote %d, dropped %v", rep.Kind, rep.Written, rep.Dropped)
+	}
+}

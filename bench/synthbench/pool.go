@@ -62,6 +62,13 @@ func poolBench(mode string, nChunks, rounds, threads int, levels []int) {
 	seq := 0
 	run := func(hosts []string, level int, during func(*synth.Summary)) (*synth.Summary, []byte) {
 		seq++
+		// Every run starts from a freshly loaded model: an Ollama runner
+		// keeps the prompt cache of every slot a run used, and with more
+		// slots filled each request attends over a longer KV cache (a run
+		// after a parallel-4 run went 3x slower at parallel 1 here).
+		for _, h := range hosts {
+			resetServer(ctx, h, model)
+		}
 		var ps []llm.PoolServer
 		for _, h := range hosts {
 			b, err := llm.NewOllama(h)
@@ -312,4 +319,23 @@ func benchCancel(ctx context.Context, chunks string, opt synth.Options, host, mo
 		with := <-done
 		fmt.Printf("request %d alone %.2f s; with a second one cancelled after 0.3 s: %.2f s\n", i, alone.Seconds(), with.Seconds())
 	}
+}
+
+// resetServer unloads the model (keep_alive 0) and loads it again with one
+// short request, so that no slot holds an earlier run's prompt cache.
+func resetServer(ctx context.Context, host, model string) {
+	b, err := llm.NewOllama(host)
+	check(err)
+	stream := false
+	zero := api.Duration{}
+	check(b.API().Generate(ctx, &api.GenerateRequest{Model: model, KeepAlive: &zero, Stream: &stream}, func(api.GenerateResponse) error { return nil }))
+	for i := 0; i < 50; i++ { // wait until it is unloaded
+		ps, err := b.API().ListRunning(ctx)
+		check(err)
+		if len(ps.Models) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	check(b.API().Generate(ctx, &api.GenerateRequest{Model: model, Prompt: "hi", Stream: &stream, Options: map[string]any{"num_predict": 1}}, func(api.GenerateResponse) error { return nil }))
 }
