@@ -119,7 +119,7 @@ func (p *Pool) Close() { p.closeOnce.Do(func() { close(p.closed) }) }
 
 // Preflight checks every server: it answers and has the model. Servers
 // that lack it are left out, named in the error when none is left, else in
-// Notes; the model info is the first good server's (the smallest context
+// their Status (Down); the model info is the first good server's (the smallest context
 // length of them, so that a prompt fits everywhere).
 func (p *Pool) Preflight(ctx context.Context, model string, pull bool) (ModelInfo, error) {
 	type res struct {
@@ -164,19 +164,6 @@ func (p *Pool) Preflight(ctx context.Context, model string, pull bool) (ModelInf
 		}
 	}
 	return info, nil
-}
-
-// Notes says which servers preflight left out, one line each.
-func (p *Pool) Notes() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []string
-	for _, s := range p.servers {
-		if s.down && strings.HasPrefix(s.downErr, "left out at preflight") {
-			out = append(out, s.Name+": "+s.downErr)
-		}
-	}
-	return out
 }
 
 // Chat sends r to a server with a free slot, waiting for one.

@@ -194,8 +194,8 @@ func TestPoolPreflight(t *testing.T) {
 	if _, err := p.Preflight(context.Background(), "m", false); err != nil {
 		t.Fatal(err)
 	}
-	if n := p.Notes(); len(n) != 1 || !strings.Contains(n[0], "lacks: left out at preflight: model m is not on the server") {
-		t.Errorf("notes %v", n)
+	if d := p.Status()[1].Down; !strings.Contains(d, "left out at preflight: model m is not on the server") {
+		t.Errorf("status of the server without the model: %q", d)
 	}
 	drive(t, p, 10)
 	if lacks.calls.Load() != 0 || ok.calls.Load() != 10 {

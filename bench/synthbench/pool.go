@@ -242,12 +242,7 @@ func benchKill(run runFunc, urls []string, srvs []*localollama.Server, nChunks, 
 // instructions), as the prompts were before.
 func benchPrefix(ctx context.Context, chunks string, opt synth.Options, host, model string) {
 	opt.Conversations, opt.Turns, opt.Preferences = 1, 2, 1
-	b, err := llm.NewOllama(host)
-	check(err)
-	info, err := b.Preflight(ctx, model, false)
-	check(err)
-	reqs, err := synth.Plan(chunks, opt, info)
-	check(err)
+	b, reqs := planned(ctx, chunks, opt, host, model)
 	taskFirst := make([]synth.PlannedRequest, len(reqs))
 	for i, r := range reqs {
 		sys, task := r.Request.Messages[0].Content, r.Request.Messages[1].Content
@@ -295,12 +290,7 @@ func promptEval(ctx context.Context, c *api.Client, reqs []synth.PlannedRequest)
 // second one sent beside it and cancelled after 0.3 s: does a cancelled
 // request stop slowing the server down?
 func benchCancel(ctx context.Context, chunks string, opt synth.Options, host, model string) {
-	b, err := llm.NewOllama(host)
-	check(err)
-	info, err := b.Preflight(ctx, model, false)
-	check(err)
-	reqs, err := synth.Plan(chunks, opt, info)
-	check(err)
+	b, reqs := planned(ctx, chunks, opt, host, model)
 	one := func(r llm.Request) time.Duration {
 		t0 := time.Now()
 		_, err := b.Chat(ctx, r)
@@ -338,4 +328,16 @@ func resetServer(ctx context.Context, host, model string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	check(b.API().Generate(ctx, &api.GenerateRequest{Model: model, Prompt: "hi", Stream: &stream, Options: map[string]any{"num_predict": 1}}, func(api.GenerateResponse) error { return nil }))
+}
+
+// planned is a client of the server and the first request of every task
+// synth would send for the chunks.
+func planned(ctx context.Context, chunks string, opt synth.Options, host, model string) (*llm.Ollama, []synth.PlannedRequest) {
+	b, err := llm.NewOllama(host)
+	check(err)
+	info, err := b.Preflight(ctx, model, false)
+	check(err)
+	reqs, err := synth.Plan(chunks, opt, info)
+	check(err)
+	return b, reqs
 }
