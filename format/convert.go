@@ -198,15 +198,23 @@ func callTurns(ex *datasets.Example, target string) string {
 	return ""
 }
 
+// kindMismatch says why an example is not of the export's kind, or "".
+func kindMismatch(ex *datasets.Example, pairs bool) string {
+	switch {
+	case ex.IsPair() == pairs:
+		return ""
+	case pairs:
+		return "the export holds preference pairs (--kind); this example has no rejected reply"
+	}
+	return "the export holds chat examples (--kind); this example is a preference pair"
+}
+
 // Encode converts a valid example into one JSON line of the target format,
 // or returns why the example cannot be written in it. pairs tells whether
 // the export holds preference pairs (see Probe): one file holds one kind.
 func Encode(ex *datasets.Example, target string, pairs bool) ([]byte, string) {
-	if ex.IsPair() != pairs {
-		if pairs {
-			return nil, "the export holds preference pairs (--kind); this example has no rejected reply"
-		}
-		return nil, "the export holds chat examples (--kind); this example is a preference pair"
+	if r := kindMismatch(ex, pairs); r != "" {
+		return nil, r
 	}
 	var v any
 	switch target {

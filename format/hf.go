@@ -125,11 +125,10 @@ func (h *hfSink) abort() {
 // hfFits says why an example cannot go into the export's Parquet layout,
 // or "".
 func hfFits(ex *datasets.Example, layout int) string {
+	if r := kindMismatch(ex, layout == datasets.LayoutPairs); r != "" {
+		return r
+	}
 	switch {
-	case layout == datasets.LayoutPairs && !ex.IsPair():
-		return "the export holds preference pairs (--kind); this example has no rejected reply"
-	case layout != datasets.LayoutPairs && ex.IsPair():
-		return "the export holds chat examples (--kind); this example is a preference pair"
 	case layout == datasets.LayoutPairs && ex.HasTools():
 		return "hf preference pairs hold no tool calls (TRL's prompt/chosen/rejected columns)"
 	case layout == datasets.LayoutChat && ex.HasTools():
