@@ -67,74 +67,9 @@ func ExtractHTML(page []byte, pageURL string) (title string, segs []Segment, err
 	}
 	title = strings.TrimSpace(res.Metadata.Title)
 	var blocks []Segment
-	section := ""
-	var cur strings.Builder
-	flush := func(heading bool) {
-		t := strings.Join(strings.Fields(cur.String()), " ")
-		cur.Reset()
-		if t == "" {
-			return
-		}
-		if heading {
-			section = t
-			blocks = append(blocks, Segment{Text: t, Section: section, Heading: true})
-			return
-		}
-		blocks = append(blocks, Segment{Text: t, Section: section, Break: true})
-	}
-	term, hold := false, false // a <dt> waits for its <dd>
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		switch n.Type {
-		case html.TextNode:
-			cur.WriteString(n.Data)
-			return
-		case html.ElementNode:
-			switch n.Data {
-			case "script", "style", "noscript", "template":
-				return
-			}
-		}
-		block := n.Type == html.ElementNode && blockTags[n.Data]
-		heading := block && len(n.Data) == 2 && n.Data[0] == 'h' && n.Data[1] >= '1' && n.Data[1] <= '6'
-		if n.Type == html.ElementNode && n.Data == "dd" && term {
-			// A definition goes on from its term: "Snapshot: A read-only
-			// copy ...", so that the subject stays with its text.
-			term = false
-			cur.WriteString(": ")
-			hold = true // a block inside (DocBook's <dd><p>) starts after the term
-			for c := n.FirstChild; c != nil; c = c.NextSibling {
-				walk(c)
-			}
-			hold = false
-			flush(false)
-			return
-		}
-		if block && hold {
-			hold = false
-		} else if block {
-			flush(false)
-		}
-		if n.Type == html.ElementNode && (n.Data == "td" || n.Data == "th") {
-			cur.WriteString(" ")
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-		if n.Type == html.ElementNode && n.Data == "dt" {
-			term = strings.TrimSpace(cur.String()) != ""
-			if term {
-				return // the definition that follows joins it
-			}
-		}
-		if block {
-			flush(heading)
-		}
-	}
 	if res.ContentNode != nil {
-		walk(res.ContentNode)
+		blocks = htmlSegments(res.ContentNode, "")
 	}
-	flush(false)
 	// Copyright and reprint notices are not content.
 	kept := blocks[:0]
 	for _, b := range blocks {
@@ -199,4 +134,77 @@ func isBoilerplate(t string) bool {
 		}
 	}
 	return false
+}
+
+// htmlSegments is the text under root as paragraphs, headings (each
+// starting a section, the first under the given one), list items, table
+// rows and definitions; script and style are not text.
+func htmlSegments(root *html.Node, section string) []Segment {
+	var blocks []Segment
+	var cur strings.Builder
+	flush := func(heading bool) {
+		t := strings.Join(strings.Fields(cur.String()), " ")
+		cur.Reset()
+		if t == "" {
+			return
+		}
+		if heading {
+			section = t
+			blocks = append(blocks, Segment{Text: t, Section: section, Heading: true})
+			return
+		}
+		blocks = append(blocks, Segment{Text: t, Section: section, Break: true})
+	}
+	term, hold := false, false // a <dt> waits for its <dd>
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		switch n.Type {
+		case html.TextNode:
+			cur.WriteString(n.Data)
+			return
+		case html.ElementNode:
+			switch n.Data {
+			case "script", "style", "noscript", "template":
+				return
+			}
+		}
+		block := n.Type == html.ElementNode && blockTags[n.Data]
+		heading := block && len(n.Data) == 2 && n.Data[0] == 'h' && n.Data[1] >= '1' && n.Data[1] <= '6'
+		if n.Type == html.ElementNode && n.Data == "dd" && term {
+			// A definition goes on from its term: "Snapshot: A read-only
+			// copy ...", so that the subject stays with its text.
+			term = false
+			cur.WriteString(": ")
+			hold = true // a block inside (DocBook's <dd><p>) starts after the term
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				walk(c)
+			}
+			hold = false
+			flush(false)
+			return
+		}
+		if block && hold {
+			hold = false
+		} else if block {
+			flush(false)
+		}
+		if n.Type == html.ElementNode && (n.Data == "td" || n.Data == "th") {
+			cur.WriteString(" ")
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+		if n.Type == html.ElementNode && n.Data == "dt" {
+			term = strings.TrimSpace(cur.String()) != ""
+			if term {
+				return // the definition that follows joins it
+			}
+		}
+		if block {
+			flush(heading)
+		}
+	}
+	walk(root)
+	flush(false)
+	return blocks
 }

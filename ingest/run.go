@@ -333,6 +333,9 @@ func DetectKind(name string, b []byte, contentType string) string {
 	trim := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
 	lower := bytes.ToLower(trim)
 	ext := strings.ToLower(filepath.Ext(name))
+	if k := zipKind(b); k != "" {
+		return k
+	}
 	switch {
 	case bytes.HasPrefix(trim, []byte("%PDF-")) || bytes.Contains(head[:min(len(head), 1024)], []byte("%PDF-")):
 		return KindPDF
@@ -407,6 +410,10 @@ func Extract(src string, b []byte, kind, contentType string) (*Document, error) 
 			url = src
 		}
 		d.Title, d.Segments, err = ExtractHTML(b, url)
+	case KindDOCX:
+		d.Title, d.Segments, err = ExtractDOCX(b)
+	case KindEPUB:
+		d.Title, d.Segments, err = ExtractEPUB(b)
 	case KindVTT, KindSRT, KindSBV, KindTranscript:
 		if !utf8.Valid(b) && bytes.IndexByte(b, 0) >= 0 {
 			return nil, errors.New("binary data, not a transcript")
@@ -421,7 +428,7 @@ func Extract(src string, b []byte, kind, contentType string) (*Document, error) 
 	default:
 		if !utf8.Valid(b) {
 			if bytes.HasPrefix(b, []byte("PK\x03\x04")) {
-				return nil, errors.New("a ZIP container (Office/OpenDocument/EPUB?) is not supported; export it to PDF, HTML or text first")
+				return nil, errors.New("a ZIP container that is neither DOCX nor EPUB (OpenDocument?) is not supported; export it to DOCX, PDF, HTML or text first")
 			}
 			if bytes.IndexByte(b[:min(len(b), 8192)], 0) >= 0 {
 				return nil, errors.New("binary file of an unknown type (not PDF, HTML, transcript, Markdown, text or chat log)")

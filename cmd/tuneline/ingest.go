@@ -31,7 +31,7 @@ func newIngestCmd(ios *iostreams.IOStreams) *cli.Command {
 	o := &IngestOptions{IO: ios, Config: ingest.DefaultConfig()}
 	return &cli.Command{
 		Name:      "ingest",
-		Usage:     "extract clean, chunked text with provenance from PDFs, web pages, transcripts and chat logs",
+		Usage:     "extract clean, chunked text with provenance from PDFs, web pages, DOCX, EPUB, transcripts and chat logs",
 		ArgsUsage: "SOURCE...",
 		Description: `SOURCE is a file, a directory (walked recursively, hidden entries skipped), a glob,
 an http(s) URL or "-" (stdin). The kind is detected from the content, not the name:
@@ -39,6 +39,8 @@ an http(s) URL or "-" (stdin). The kind is detected from the content, not the na
    PDF           text rebuilt from glyph positions: words, lines, paragraphs, two columns,
                  hyphenation joined, running headers and page numbers dropped; page numbers kept
    HTML / URL    title and main content (no navigation, ads, comments, footers)
+   DOCX, EPUB    headings as sections, lists and tables as text, footnotes kept; EPUB
+                 chapters in reading order
    WebVTT, SRT,  cues merged into sentences and paragraphs, markup removed, YouTube rolling
    SBV           captions collapsed; speaker and start/end time kept
    transcript    plain text with "Speaker: text" turns
