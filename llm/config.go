@@ -52,8 +52,16 @@ func (c Config) Servers() []string {
 	return []string{c.Host}
 }
 
-// FirstHost is the first Ollama server (model creation talks to one).
-func (c Config) FirstHost() string { return c.Servers()[0] }
+// FirstHost is the Ollama server models are created on: the first of
+// hosts with api ollama, else host (with api openai, hosts are the
+// OpenAI-compatible base URLs, and models are still created through
+// Ollama's API at host).
+func (c Config) FirstHost() string {
+	if c.API != APIOpenAI && len(c.Hosts) > 0 {
+		return c.Hosts[0]
+	}
+	return c.Host
+}
 
 // Open returns the pool of the configured servers.
 func Open(c Config) (*Pool, error) {

@@ -43,3 +43,24 @@ func TestParseHostMatchesOllama(t *testing.T) {
 		}
 	}
 }
+
+// Models are created on an Ollama server even when generation goes to
+// OpenAI-compatible ones.
+func TestFirstHost(t *testing.T) {
+	for _, tt := range []struct {
+		c    Config
+		want string
+	}{
+		{Config{API: APIOllama, Host: "a"}, "a"},
+		{Config{API: APIOllama, Host: "a", Hosts: []string{"b", "c"}}, "b"},
+		{Config{API: APIOpenAI, Host: "a", BaseURL: "http://x/v1"}, "a"},
+		{Config{API: APIOpenAI, Host: "a", Hosts: []string{"http://x/v1", "http://y/v1"}}, "a"},
+	} {
+		if got := tt.c.FirstHost(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.c, got, tt.want)
+		}
+	}
+	if s := (Config{API: APIOpenAI, BaseURL: "http://x/v1"}).Servers(); len(s) != 1 || s[0] != "http://x/v1" {
+		t.Errorf("servers %v", s)
+	}
+}
