@@ -68,10 +68,16 @@ func retryable(err error, status int) bool {
 	if err == nil {
 		return false
 	}
+	return transportError(err) || strings.Contains(err.Error(), "EOF")
+}
+
+// transportError tells an error of the connection itself: refused, reset,
+// broken, timed out, or closed before the reply ended.
+func transportError(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
-		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "EOF")
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "connection refused")
 }
 
 // unreachable says what to do when the server cannot be reached.

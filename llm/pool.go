@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -544,8 +541,5 @@ func isDown(err error) bool {
 	if err == nil || statusCode(err) != 0 || errors.Is(err, context.Canceled) {
 		return false
 	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, errSilent) ||
-		errors.Is(err, errEndedEarly) || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "connection reset")
+	return transportError(err) || errors.Is(err, errSilent) || errors.Is(err, errEndedEarly)
 }
