@@ -62,7 +62,7 @@ func TestHostilePDFs(t *testing.T) {
 			var segs []Segment
 			go func() {
 				var err error
-				_, segs, _, _, err = ExtractPDF(tt.pdf)
+				_, segs, _, _, err = ExtractPDF(tt.pdf, nil)
 				done <- err
 			}()
 			select {
@@ -94,7 +94,7 @@ func TestPDFInflateCap(t *testing.T) {
 	stream := fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream", raw.Len(), raw.Bytes())
 	doc := buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>", stream}, 0)
-	_, _, _, warnings, err := ExtractPDF(doc)
+	_, _, _, warnings, err := ExtractPDF(doc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,9 +55,10 @@ func zipKind(b []byte) string {
 type container struct {
 	files map[string]*zip.File
 	left  int64 // decompressed bytes the budget still allows
+	bud   *Budget
 }
 
-func openContainer(b []byte) (*container, error) {
+func openContainer(b []byte, bud *Budget) (*container, error) {
 	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, fmt.Errorf("not a readable ZIP container: %w", err)
@@ -65,7 +66,7 @@ func openContainer(b []byte) (*container, error) {
 	if len(zr.File) > zipMaxEntries {
 		return nil, fmt.Errorf("the container has %d entries, over the limit of %d", len(zr.File), zipMaxEntries)
 	}
-	c := &container{files: map[string]*zip.File{}, left: zipMaxBytes}
+	c := &container{files: map[string]*zip.File{}, left: zipMaxBytes, bud: bud}
 	for _, f := range zr.File {
 		c.files[f.Name] = f
 	}
@@ -91,12 +92,15 @@ func (c *container) read(name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: the container decompresses to more than %d MB", name, zipMaxBytes>>20)
 	}
 	c.left -= int64(len(b))
+	if err := c.bud.Charge(markupCost * int64(len(b))); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
 // ExtractDOCX returns the title and text of a Word document.
-func ExtractDOCX(b []byte) (title string, segs []Segment, err error) {
-	c, err := openContainer(b)
+func ExtractDOCX(b []byte, bud *Budget) (title string, segs []Segment, err error) {
+	c, err := openContainer(b, bud)
 	if err != nil {
 		return "", nil, err
 	}
@@ -261,8 +265,8 @@ func xmlElementText(b []byte, local string) string {
 
 // ExtractEPUB returns the title and text of an EPUB book: its XHTML
 // documents in reading order, headings as sections.
-func ExtractEPUB(b []byte) (title string, segs []Segment, err error) {
-	c, err := openContainer(b)
+func ExtractEPUB(b []byte, bud *Budget) (title string, segs []Segment, err error) {
+	c, err := openContainer(b, bud)
 	if err != nil {
 		return "", nil, err
 	}

@@ -29,7 +29,7 @@ func TestOfficeDocuments(t *testing.T) {
 			if k := DetectKind("renamed.bin", b, ""); k != tt.kind {
 				t.Fatalf("detected %q", k)
 			}
-			d, err := Extract(tt.file, b, tt.kind, "")
+			d, err := Extract(tt.file, b, tt.kind, "", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +82,7 @@ func TestOfficeBudget(t *testing.T) {
 		w.Write(zeros)
 	}
 	zw.Close()
-	if _, _, err := ExtractDOCX(buf.Bytes()); err == nil || !strings.Contains(err.Error(), "decompresses to more than") {
+	if _, _, err := ExtractDOCX(buf.Bytes(), nil); err == nil || !strings.Contains(err.Error(), "decompresses to more than") {
 		t.Errorf("bomb: %v", err)
 	}
 	buf.Reset()
@@ -91,7 +91,7 @@ func TestOfficeBudget(t *testing.T) {
 		zw.Create(fmt.Sprintf("f%d", i))
 	}
 	zw.Close()
-	if _, _, err := ExtractEPUB(buf.Bytes()); err == nil || !strings.Contains(err.Error(), "entries, over the limit") {
+	if _, _, err := ExtractEPUB(buf.Bytes(), nil); err == nil || !strings.Contains(err.Error(), "entries, over the limit") {
 		t.Errorf("many entries: %v", err)
 	}
 }
@@ -108,9 +108,9 @@ func FuzzExtractOffice(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		switch zipKind(b) {
 		case KindDOCX:
-			ExtractDOCX(b)
+			ExtractDOCX(b, nil)
 		case KindEPUB:
-			ExtractEPUB(b)
+			ExtractEPUB(b, nil)
 		}
 	})
 }

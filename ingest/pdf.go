@@ -44,11 +44,16 @@ type pdfLine struct {
 // ErrEncrypted is returned for password-protected PDFs.
 var ErrEncrypted = errors.New("the PDF is encrypted (password protected); decrypt it first, e.g. qpdf --decrypt in.pdf out.pdf")
 
-// ExtractPDF reads a PDF's text page by page. The library can panic on
-// malformed files: that is contained and returned as an error.
-func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings []string, err error) {
+// ExtractPDF reads a PDF's text page by page within the budget (nil: no
+// limit). The library can panic on malformed files: that is contained and
+// returned as an error.
+func ExtractPDF(data []byte, bud *Budget) (title string, segs []Segment, pages int, warnings []string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if berr := bud.Err(); berr != nil {
+				err = berr
+				return
+			}
 			err = fmt.Errorf("the PDF is damaged or uses a feature tuneline cannot read: %v; re-saving or repairing it (qpdf in.pdf out.pdf) often helps", r)
 		}
 	}()
@@ -62,6 +67,9 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 			return "", nil, 0, nil, ErrEncrypted
 		}
 		return "", nil, 0, nil, fmt.Errorf("the PDF is damaged and cannot be read: %w; re-saving or repairing it (qpdf in.pdf out.pdf) often helps", err)
+	}
+	if bud != nil {
+		r.Budget = bud.Charge
 	}
 	pages = r.NumPage()
 	// Each page is an object of its own: a file cannot hold more pages
@@ -77,13 +85,16 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 	list := r.Pages(pages) // one walk of the page tree, not one per page
 	for i := 1; i <= pages; i++ {
 		g.Go(func() error {
-			if i-1 < len(list) {
-				all[i-1], errs[i-1] = pageLines(list[i-1], i)
+			if bud.Err() == nil && i-1 < len(list) {
+				all[i-1], errs[i-1] = pageLines(list[i-1], i, bud)
 			}
 			return nil
 		})
 	}
 	g.Wait()
+	if err := bud.Err(); err != nil {
+		return "", nil, pages, nil, err
+	}
 	for i, perr := range errs {
 		if perr != nil {
 			warnings = append(warnings, fmt.Sprintf("page %d: %v", i+1, perr))
@@ -100,7 +111,10 @@ func ExtractPDF(data []byte) (title string, segs []Segment, pages int, warnings 
 	return title, segs, pages, warnings, nil
 }
 
-func pageLines(p pdf.Page, n int) (lines []pdfLine, err error) {
+// pageLines reads a page's lines. The budget is charged for the page's
+// glyphs while they are read (by the library) and given them back for the
+// lines, which are all that stays.
+func pageLines(p pdf.Page, n int, bud *Budget) (lines []pdfLine, err error) {
 	defer func() {
 		if rec := recover(); rec != nil {
 			err = fmt.Errorf("the page is damaged and was left out: %v", rec)
@@ -109,14 +123,21 @@ func pageLines(p pdf.Page, n int) (lines []pdfLine, err error) {
 	if p.V.IsNull() {
 		return nil, nil
 	}
-	var gs []glyph
-	for _, t := range p.Content().Text {
+	text := p.Content().Text
+	gs := make([]glyph, 0, len(text))
+	for _, t := range text {
 		if t.S == "" || t.S == "\n" {
 			continue
 		}
 		gs = append(gs, glyph{s: normalizeGlyph(t.S, t.Font), x: t.X, y: t.Y, w: t.W, h: t.FontSize, font: t.Font})
 	}
-	return buildLines(gs, n), nil
+	lines = buildLines(gs, n)
+	kept := int64(0)
+	for _, l := range lines {
+		kept += int64(len(l.text)) + 96
+	}
+	bud.Charge(kept - int64(len(text))*pdf.TextCost)
+	return lines, nil
 }
 
 // buildLines groups glyphs (in content-stream order) into lines.

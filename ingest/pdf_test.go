@@ -18,7 +18,7 @@ func pdfText(t testing.TB, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, segs, _, _, err := ExtractPDF(b)
+	_, segs, _, _, err := ExtractPDF(b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func BenchmarkGeoTopo(b *testing.B) {
 	}
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, _, _, _, err := ExtractPDF(data); err != nil {
+		if _, _, _, _, err := ExtractPDF(data, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -92,7 +92,7 @@ func TestDamagedPDFError(t *testing.T) {
 			return bytes.Replace(b, []byte(" 0 obj"), []byte(" Z obj"), 1)
 		},
 	} {
-		_, _, _, _, err := ExtractPDF(damage(good))
+		_, _, _, _, err := ExtractPDF(damage(good), nil)
 		if err == nil {
 			continue // the reader recovered: nothing to say
 		}

@@ -36,6 +36,8 @@ type Options struct {
 	GoodOnly bool
 	// MaxBytes caps a source's size (default 200 MB; URLs 20 MB).
 	MaxBytes int64
+	// Limits bound the time and memory of each document.
+	Limits Limits
 	// HTTP fetches URLs (default: 30 s timeout, 5 redirects).
 	HTTP *http.Client
 	// Progress, when set, is called after each source.
@@ -223,7 +225,9 @@ func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter)
 	if kind == KindChat {
 		return chatExamples(src, data, r, opt.GoodOnly)
 	}
-	d, err := Extract(src, data, kind, contentType)
+	bud, cancel := NewBudget(ctx, int64(len(data)), opt.Limits)
+	defer cancel()
+	d, err := within(bud, func() (*Document, error) { return Extract(src, data, kind, contentType, bud) })
 	if err != nil {
 		r.res.Error = err.Error()
 		return r
@@ -397,13 +401,20 @@ func isChatLog(b []byte) bool {
 	return false
 }
 
-// Extract turns a source's bytes into a document.
-func Extract(src string, b []byte, kind, contentType string) (*Document, error) {
+// Extract turns a source's bytes into a document within the budget (nil:
+// no limit).
+func Extract(src string, b []byte, kind, contentType string, bud *Budget) (*Document, error) {
 	d := &Document{Source: src, Kind: kind, DocID: DocID(b)}
 	var err error
+	if kind != KindPDF && kind != KindDOCX && kind != KindEPUB {
+		// the other extractors hold a few times their input at once
+		if err := bud.Charge(markupCost * int64(len(b))); err != nil {
+			return nil, err
+		}
+	}
 	switch kind {
 	case KindPDF:
-		d.Title, d.Segments, d.Pages, d.Warnings, err = ExtractPDF(b)
+		d.Title, d.Segments, d.Pages, d.Warnings, err = ExtractPDF(b, bud)
 	case KindHTML:
 		url := ""
 		if strings.HasPrefix(src, "http") {
@@ -411,9 +422,9 @@ func Extract(src string, b []byte, kind, contentType string) (*Document, error) 
 		}
 		d.Title, d.Segments, err = ExtractHTML(b, url)
 	case KindDOCX:
-		d.Title, d.Segments, err = ExtractDOCX(b)
+		d.Title, d.Segments, err = ExtractDOCX(b, bud)
 	case KindEPUB:
-		d.Title, d.Segments, err = ExtractEPUB(b)
+		d.Title, d.Segments, err = ExtractEPUB(b, bud)
 	case KindVTT, KindSRT, KindSBV, KindTranscript:
 		if !utf8.Valid(b) && bytes.IndexByte(b, 0) >= 0 {
 			return nil, errors.New("binary data, not a transcript")

@@ -287,7 +287,7 @@ func FuzzExtractPDF(f *testing.F) {
 	}
 	f.Add(buildPDF([]string{cat, "<< /Type /Pages /Kids [] /Count 0 >>"}, -1))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, segs, pages, _, err := ExtractPDF(data) // must not panic or hang
+		_, segs, pages, _, err := ExtractPDF(data, nil) // must not panic or hang
 		if err != nil {
 			return
 		}

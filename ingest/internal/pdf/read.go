@@ -86,6 +86,12 @@ type Reader struct {
 	trailerptr objptr
 	key        []byte
 	useAES     bool
+
+	// Budget, when set, is charged the bytes every filtered stream
+	// decompresses to, and the glyphs and operators of every page read;
+	// when it returns an error the reading stops with that error
+	// (tuneline). It must be safe for concurrent use.
+	Budget func(n int64) error
 }
 
 type xref struct {
@@ -866,7 +872,7 @@ func (v Value) Reader() io.ReadCloser {
 	if filter.Kind() != Null {
 		// tuneline: a few MB of Flate can inflate to gigabytes of operators;
 		// no stream of text is that large.
-		rd = &capReader{r: rd, left: MaxStreamBytes}
+		rd = &capReader{r: rd, left: MaxStreamBytes, budget: v.r.Budget}
 	}
 	return io.NopCloser(rd)
 }
@@ -877,8 +883,9 @@ var MaxStreamBytes int64 = 256 << 20
 // capReader ends a decompressed stream that grows past its cap with an
 // error instead of memory exhaustion.
 type capReader struct {
-	r    io.Reader
-	left int64
+	r      io.Reader
+	left   int64
+	budget func(int64) error
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
@@ -890,6 +897,11 @@ func (c *capReader) Read(p []byte) (int, error) {
 	}
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
+	if c.budget != nil {
+		if berr := c.budget(int64(n)); berr != nil {
+			return 0, berr
+		}
+	}
 	if c.left < 0 {
 		return n + int(c.left), fmt.Errorf("malformed PDF: a stream decompresses to more than %d MB", MaxStreamBytes>>20)
 	}
