@@ -102,3 +102,70 @@ func TestPDFInflateCap(t *testing.T) {
 		t.Errorf("warnings %v: want the page left out for its size", warnings)
 	}
 }
+
+// buildObjStmPDF writes a PDF 1.5 whose page tree node (object 2) is to be
+// found in object stream 3, which has the given body and stream data,
+// with an uncompressed cross-reference stream.
+func buildObjStmPDF(stmDict, stmData string) []byte {
+	var b strings.Builder
+	b.WriteString("%PDF-1.5\n")
+	off := map[int]int{}
+	obj := func(n int, body string) {
+		off[n] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, body)
+	}
+	obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	obj(3, fmt.Sprintf("<< /Type /ObjStm %s /Length %d >>\nstream\n%s\nendstream", stmDict, len(stmData), stmData))
+	var x bytes.Buffer
+	entry := func(typ byte, a uint32, c uint16) {
+		x.WriteByte(typ)
+		x.Write([]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+		x.Write([]byte{byte(c >> 8), byte(c)})
+	}
+	xrefAt := b.Len()
+	entry(0, 0, 65535)
+	entry(1, uint32(off[1]), 0)
+	entry(2, 3, 0) // object 2: in stream 3, index 0
+	entry(1, uint32(off[3]), 0)
+	entry(1, uint32(xrefAt), 0)
+	fmt.Fprintf(&b, "4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n%s\nendstream\nendobj\n", x.Len(), x.Bytes())
+	fmt.Fprintf(&b, "startxref\n%d\n%%%%EOF\n", xrefAt)
+	return []byte(b.String())
+}
+
+// Object streams are read once per document, and hostile ones end: a
+// chain of /Extends that loops, a header that claims more objects than it
+// has, offsets past the end.
+func TestHostileObjectStreams(t *testing.T) {
+	pages := "<< /Type /Pages /Kids [] /Count 1 >>" // one page declared: read only through the stream
+	for _, tt := range []struct {
+		name, dict, data string
+		err              string
+	}{
+		{"a sound one", "/N 1 /First 4", "2 0 " + pages, ""},
+		{"extends itself", "/N 1 /First 4 /Extends 3 0 R", "9 0 " + pages, "damaged"},
+		{"claims 2^31 objects", "/N 2147483647 /First 4", "2 0 " + pages, ""},
+		{"offset past the end", "/N 1 /First 4", "2 9999 " + pages, "damaged"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			var pages int
+			go func() {
+				var err error
+				_, _, pages, _, err = ExtractPDF(buildObjStmPDF(tt.dict, tt.data), nil)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if (tt.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("error %v, want %q", err, tt.err)
+				}
+				if err == nil && pages != 1 {
+					t.Errorf("%d pages: the page tree in the object stream was not read", pages)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("still reading after 5 s")
+			}
+		})
+	}
+}

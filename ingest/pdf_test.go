@@ -56,8 +56,14 @@ func TestGeoTopoQuality(t *testing.T) {
 	}
 }
 
+// BenchmarkGeoTopo extracts GeoTopo, or the PDF named by
+// TUNELINE_BENCH_PDF (a long manual: bench/ingest.sh fetches some).
 func BenchmarkGeoTopo(b *testing.B) {
-	data, err := os.ReadFile(corpora + "pdf-geotopo/pdfs/GeoTopo-komprimiert.pdf")
+	path := corpora + "pdf-geotopo/pdfs/GeoTopo-komprimiert.pdf"
+	if p := os.Getenv("TUNELINE_BENCH_PDF"); p != "" {
+		path = p
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -286,6 +286,9 @@ func FuzzExtractPDF(f *testing.F) {
 		f.Add(buildPDF(doc, 0))
 	}
 	f.Add(buildPDF([]string{cat, "<< /Type /Pages /Kids [] /Count 0 >>"}, -1))
+	// object streams: sound, extending themselves (TestHostileObjectStreams)
+	f.Add(buildObjStmPDF("/N 1 /First 4", "2 0 << /Type /Pages /Kids [] /Count 1 >>"))
+	f.Add(buildObjStmPDF("/N 1 /First 4 /Extends 3 0 R", "9 0 << /Type /Pages /Kids [] /Count 1 >>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, segs, pages, _, err := ExtractPDF(data, nil) // must not panic or hang
 		if err != nil {

@@ -187,6 +187,34 @@ func (p Page) Font(name string) Font {
 	return Font{p.Resources().Key("Font").Key(name), nil, nil}
 }
 
+// font returns the named font of the page with its widths, name and
+// encoding prepared, once per document for a font that is an object of its
+// own (tuneline: fonts shared by hundreds of pages had their ToUnicode
+// CMaps inflated and parsed again on every page).
+func (p Page) font(key string) Font {
+	fonts := p.Resources().Key("Font")
+	ref, shared := objptr{}, false
+	if d, ok := fonts.data.(dict); ok {
+		ref, shared = d[name(key)].(objptr)
+	}
+	if shared {
+		if f, ok := p.V.r.fonts.Load(ref); ok {
+			return f.(Font)
+		}
+	}
+	f := Font{fonts.Key(key), nil, nil}
+	base := f.BaseFont()
+	if i := strings.Index(base, "+"); i >= 0 {
+		base = base[i+1:]
+	}
+	f.w = &fontWidths{first: f.FirstChar(), last: f.LastChar(), widths: f.Widths(), base: base}
+	f.Encoder()
+	if shared {
+		p.V.r.fonts.Store(ref, f)
+	}
+	return f
+}
+
 // fontCache returns the page's fonts keyed by name, parsing each font only
 // once so that repeated text operations don't re-parse its charmap.
 func (p Page) fontCache() map[string]*Font {
@@ -213,6 +241,7 @@ type Font struct {
 type fontWidths struct {
 	first, last int
 	widths      []float64
+	base        string // BaseFont without its subset prefix
 }
 
 // BaseFont returns the font's name (BaseFont property).
@@ -285,7 +314,7 @@ func (f Font) getEncoder() TextEncoding {
 			return &nopEncoder{}
 		}
 	case Dict:
-		return &dictEncoder{enc.Key("Differences")}
+		return newDictEncoder(enc.Key("Differences"))
 	case Null:
 		return f.charmapEncoding()
 	default:
@@ -312,32 +341,43 @@ func (f *Font) charmapEncoding() TextEncoding {
 }
 
 type dictEncoder struct {
-	v Value
+	table [256]rune
+}
+
+// newDictEncoder reads a /Differences array into a table once (tuneline:
+// the original walked the array for every character): each code maps to
+// the first name given for it that is a known glyph, or to itself.
+func newDictEncoder(v Value) *dictEncoder {
+	e := &dictEncoder{}
+	set := [256]bool{}
+	n := -1
+	for j := 0; j < v.Len(); j++ {
+		x := v.Index(j)
+		if x.Kind() == Integer {
+			n = int(x.Int64())
+			continue
+		}
+		if x.Kind() == Name {
+			if n >= 0 && n < 256 && !set[n] {
+				if r := nameToRune[x.Name()]; r != 0 {
+					e.table[n], set[n] = r, true
+				}
+			}
+			n++
+		}
+	}
+	for c := range e.table {
+		if !set[c] {
+			e.table[c] = rune(c)
+		}
+	}
+	return e
 }
 
 func (e *dictEncoder) Decode(raw string) (text string) {
 	r := make([]rune, 0, len(raw))
 	for i := 0; i < len(raw); i++ {
-		ch := rune(raw[i])
-		n := -1
-		for j := 0; j < e.v.Len(); j++ {
-			x := e.v.Index(j)
-			if x.Kind() == Integer {
-				n = int(x.Int64())
-				continue
-			}
-			if x.Kind() == Name {
-				if int(raw[i]) == n {
-					r := nameToRune[x.Name()]
-					if r != 0 {
-						ch = r
-						break
-					}
-				}
-				n++
-			}
-		}
-		r = append(r, ch)
+		r = append(r, e.table[raw[i]])
 	}
 	return string(r)
 }
@@ -395,6 +435,9 @@ type cmap struct {
 	space   [4][]byteRange // codespace range
 	bfrange []bfrange
 	bfchar  []bfchar
+	// chars holds the bfchar mappings decoded, the first of each code
+	// (tuneline: the original scanned the list for every character).
+	chars map[string][]rune
 }
 
 func (m *cmap) Decode(raw string) (text string) {
@@ -406,11 +449,9 @@ Parse:
 				if space.low <= raw[:n] && raw[:n] <= space.high { // see if value is in range
 					text := raw[:n]
 					raw = raw[n:]
-					for _, bfchar := range m.bfchar { // check for matching bfchar
-						if len(bfchar.orig) == n && bfchar.orig == text {
-							r = append(r, []rune(utf16Decode(bfchar.repl))...)
-							continue Parse
-						}
+					if repl, ok := m.chars[text]; ok { // check for matching bfchar
+						r = append(r, repl...)
+						continue Parse
 					}
 					for _, bfrange := range m.bfrange { // check for matching bfrange
 						if len(bfrange.lo) == n && bfrange.lo <= text && text <= bfrange.hi {
@@ -530,6 +571,12 @@ func readCmap(toUnicode Value) *cmap {
 	})
 	if !ok {
 		return nil
+	}
+	m.chars = make(map[string][]rune, len(m.bfchar))
+	for _, c := range m.bfchar {
+		if _, dup := m.chars[c.orig]; !dup {
+			m.chars[c.orig] = []rune(utf16Decode(c.repl))
+		}
 	}
 	return &m
 }
@@ -916,9 +963,9 @@ func (p Page) Content() Content {
 			}
 			n++
 
-			f := g.Tf.BaseFont()
-			if i := strings.Index(f, "+"); i >= 0 {
-				f = f[i+1:]
+			f := ""
+			if g.Tf.w != nil {
+				f = g.Tf.w.base
 			}
 
 			Trm := matrix{{g.Tfs * g.Th, 0, 0}, {0, g.Tfs, 0}, {0, g.Trise, 1}}.mul(g.Tm).mul(g.CTM)
@@ -1028,9 +1075,7 @@ func (p Page) Content() Content {
 			if cf, ok := tfCache[f]; ok {
 				g.Tf = cf
 			} else {
-				g.Tf = p.Font(f)
-				g.Tf.w = &fontWidths{first: g.Tf.FirstChar(), last: g.Tf.LastChar(), widths: g.Tf.Widths()}
-				g.Tf.Encoder()
+				g.Tf = p.font(f)
 				tfCache[f] = g.Tf
 			}
 			enc = g.Tf.Encoder()

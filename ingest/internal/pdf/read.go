@@ -72,6 +72,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // DebugOn is responsible for logging messages into stdout. If problems arise during reading, set it true.
@@ -92,6 +93,9 @@ type Reader struct {
 	// when it returns an error the reading stops with that error
 	// (tuneline). It must be safe for concurrent use.
 	Budget func(n int64) error
+
+	fonts   sync.Map // objptr → Font prepared by Page.font (tuneline)
+	objStms sync.Map // objptr → map[uint32]object: objectStream's (tuneline)
 }
 
 type xref struct {
@@ -766,29 +770,16 @@ func (r *Reader) resolve(parent objptr, x interface{}) Value {
 		var obj object
 		if xref.inStream {
 			strm := r.resolve(parent, xref.stream)
-		Search:
-			for {
+			for hops := 0; ; hops++ {
 				if strm.Kind() != Stream {
 					panic("not a stream")
 				}
-				if strm.Key("Type").Name() != "ObjStm" {
-					panic("not an object stream")
+				if hops > maxExtends {
+					panic("object streams extend each other in a loop")
 				}
-				n := int(strm.Key("N").Int64())
-				first := strm.Key("First").Int64()
-				if first == 0 {
-					panic("missing First")
-				}
-				b := newBuffer(strm.Reader(), 0)
-				b.allowEOF = true
-				for i := 0; i < n; i++ {
-					id, _ := b.readToken().(int64)
-					off, _ := b.readToken().(int64)
-					if uint32(id) == ptr.id {
-						b.seekForward(first + off)
-						x = b.readObject()
-						break Search
-					}
+				if obj, ok := r.objectStream(strm)[ptr.id]; ok {
+					x = obj
+					break
 				}
 				ext := strm.Key("Extends")
 				if ext.Kind() != Stream {
@@ -822,6 +813,52 @@ func (r *Reader) resolve(parent objptr, x interface{}) Value {
 	default:
 		panic(fmt.Errorf("unexpected value type %T in resolve", x))
 	}
+}
+
+// maxExtends bounds a chain of object streams (tuneline: a chain that
+// loops was followed forever).
+const maxExtends = 64
+
+// objectStream returns the objects of an object stream by number, read
+// once per document (tuneline: the original inflated and scanned the
+// whole stream again for every object resolved from it, and that on
+// every page).
+func (r *Reader) objectStream(strm Value) map[uint32]object {
+	if m, ok := r.objStms.Load(strm.ptr); ok {
+		return m.(map[uint32]object)
+	}
+	if strm.Key("Type").Name() != "ObjStm" {
+		panic("not an object stream")
+	}
+	n := int(strm.Key("N").Int64())
+	first := strm.Key("First").Int64()
+	if first == 0 {
+		panic("missing First")
+	}
+	rc := strm.Reader()
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		panic(err)
+	}
+	m := map[uint32]object{}
+	b := newBuffer(bytes.NewReader(data), 0)
+	b.allowEOF = true
+	for i := 0; i < n; i++ {
+		id, ok1 := b.readToken().(int64)
+		off, ok2 := b.readToken().(int64)
+		if !ok1 || !ok2 {
+			break // the header is shorter than /N says
+		}
+		if _, dup := m[uint32(id)]; dup || off < 0 || first+off >= int64(len(data)) {
+			continue
+		}
+		ob := newBuffer(bytes.NewReader(data[first+off:]), 0)
+		ob.allowEOF = true
+		m[uint32(id)] = ob.readObject()
+	}
+	r.objStms.Store(strm.ptr, m)
+	return m
 }
 
 type errorReadCloser struct {
