@@ -20,11 +20,12 @@ type Config struct {
 	Parallel string        `yaml:"parallel" flag:"parallel" help:"requests in flight per server: auto (measured: climbs while the server's tokens/s rise) or a number"`
 	Timeout  time.Duration `yaml:"timeout" flag:"timeout" help:"longest time one request may take in all (replies stream: see silence)"`
 	Silence  time.Duration `yaml:"silence" flag:"silence" help:"give a request up when the Ollama server sent no token for this long (slow machines: raise it)"`
+	Reload   bool          `yaml:"reload" flag:"reload" help:"with parallel auto: reload the model, once, on an Ollama server that stays slower after a higher level was tried (its runner keeps each slot's prompt cache and later requests attend over all of it); false on a server others use"`
 }
 
 // DefaultConfig holds the defaults of every field.
 func DefaultConfig() Config {
-	return Config{API: APIOllama, Hosts: []string{}, Parallel: "auto", Timeout: 30 * time.Minute, Silence: 2 * time.Minute}
+	return Config{API: APIOllama, Hosts: []string{}, Parallel: "auto", Timeout: 30 * time.Minute, Silence: 2 * time.Minute, Reload: true}
 }
 
 // Level is Parallel as a number: 0 for auto.
@@ -89,7 +90,9 @@ func Open(c Config) (*Pool, error) {
 		}
 		servers = append(servers, PoolServer{Name: name, Backend: b})
 	}
-	return NewPool(servers, level), nil
+	p := NewPool(servers, level)
+	p.ReloadAfterTrial(c.Reload)
+	return p, nil
 }
 
 // Endpoint is the server part of c.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,4 +160,37 @@ func (o *Ollama) Preflight(ctx context.Context, model string, pull bool) (ModelI
 		}
 	}
 	return info, nil
+}
+
+// Reload unloads the model and loads it again, so that its runner starts
+// with empty prompt caches (the pool does it once after a trial of a
+// higher level left the server slower). The unload waits for the
+// requests in flight on the server, ours and others'.
+func (o *Ollama) Reload(ctx context.Context, model string) error {
+	stream, zero := false, api.Duration{}
+	ignore := func(api.GenerateResponse) error { return nil }
+	if err := o.client.Generate(ctx, &api.GenerateRequest{Model: model, KeepAlive: &zero, Stream: &stream}, ignore); err != nil {
+		return fmt.Errorf("unload %s: %w", model, err)
+	}
+	for {
+		ps, err := o.client.ListRunning(ctx)
+		if err != nil {
+			return fmt.Errorf("unload %s: %w", model, err)
+		}
+		same := func(m api.ProcessModelResponse) bool {
+			return m.Name == model || m.Model == model || !strings.Contains(model, ":") && (m.Name == model+":latest" || m.Model == model+":latest")
+		}
+		if !slices.ContainsFunc(ps.Models, same) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("unload %s: still loaded: %w", model, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if err := o.client.Generate(ctx, &api.GenerateRequest{Model: model, Stream: &stream}, ignore); err != nil {
+		return fmt.Errorf("load %s: %w", model, err)
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ type Pool struct {
 	wake    chan struct{} // closed and replaced when a slot frees or a server comes back
 	servers []*poolServer
 	fixed   int // the level of every server; 0: auto
+	reload  bool
 	max     int // auto: the highest level tried
 	// probeEvery is the first wait before a down server is probed; it
 	// doubles up to a minute.
@@ -73,6 +74,10 @@ type poolServer struct {
 	why        string
 	calls      []call // in flight, oldest first
 	trial      *time.Timer
+	// after a failed trial: checking measures the best level again;
+	// reloading (no request is let in) until the model is reloaded;
+	// reloaded once.
+	checking, reloading, reloaded bool
 }
 
 // AutoMaxLevel is the highest level the auto search tries on one server.
@@ -259,7 +264,7 @@ func (p *Pool) acquire(ctx context.Context, ticket *uint64) (*poolServer, error)
 				continue
 			}
 			up++
-			if free := s.level - s.inflight; free > 0 && (best == nil || free > best.level-best.inflight ||
+			if free := s.level - s.inflight; free > 0 && !s.reloading && (best == nil || free > best.level-best.inflight ||
 				free == best.level-best.inflight && s.sent < best.sent) {
 				best = s
 			}
@@ -311,6 +316,9 @@ func (p *Pool) release(s *poolServer, id uint64, err error, cancelled bool) {
 	defer p.mu.Unlock()
 	defer p.signal()
 	s.inflight--
+	if s.reloading && s.inflight == 0 {
+		go p.reloadModel(s)
+	}
 	for i, c := range s.calls {
 		if c.id == id {
 			s.calls = append(s.calls[:i], s.calls[i+1:]...)
@@ -332,102 +340,6 @@ func (p *Pool) release(s *poolServer, id uint64, err error, cancelled bool) {
 			s.resetEpoch(p.now())
 		}
 	}
-}
-
-// MeasureWindow is how long the auto search measures each level: the
-// tokens a server sends (streamed ones as they come) over this time are its
-// rate at that level.
-const MeasureWindow = 2 * time.Second
-
-// tokens counts n tokens from s towards the current measurement and, when
-// the window is over, moves the level: up while the rate rises by more
-// than 5 %, back to the best level (settled) when it does not. The window
-// starts at the first token (the model's load is not a rate) and again at
-// every change of level.
-func (p *Pool) tokens(s *poolServer, n int) {
-	if p.fixed > 0 || n <= 0 {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s.settled {
-		return
-	}
-	now := p.now()
-	if !s.warm {
-		s.warm = true
-		s.resetEpoch(now)
-		return
-	}
-	s.epochToks += n
-	p.evaluate(s, now)
-}
-
-// evaluate ends the measurement window when it is over (or, for a trial of
-// a higher level, as soon as the rate is plainly worse: under half the best
-// after a quarter of the window) and moves the level; p.mu is held.
-func (p *Pool) evaluate(s *poolServer, now time.Time) {
-	secs := now.Sub(s.epochStart).Seconds()
-	rate := float64(s.epochToks) / max(secs, 1e-9)
-	trial := s.bestRate > 0
-	// Early only on tokens seen: a server that does not stream sends
-	// none before its first reply ends.
-	early := trial && s.epochToks > 0 && secs >= p.window.Seconds()/4 && rate < s.bestRate/2
-	if !early && (secs < p.window.Seconds() || s.epochToks < 32 && !trial) {
-		return
-	}
-	s.rates[s.level] = rate
-	if trace {
-		fmt.Fprintf(os.Stderr, "pool %s: level %d: %.0f tokens/s over %.2fs (early %v, best %.0f)\n", s.Name, s.level, rate, secs, early, s.bestRate)
-	}
-	switch {
-	case !early && rate > s.bestRate*1.05 && s.level < p.max:
-		s.bestRate, s.bestLevel = rate, s.level
-		s.level++
-		s.why = fmt.Sprintf("auto: trying %d (%.0f tokens/s at %d)", s.level, rate, s.bestLevel)
-		p.startTrial(s)
-		p.signal()
-	case !early && rate > s.bestRate*1.05:
-		s.bestRate, s.bestLevel = rate, s.level
-		s.settled = true
-		s.why = fmt.Sprintf("auto: %d, the highest tried (%.0f tokens/s)", s.level, rate)
-	default:
-		s.settled = true
-		s.why = fmt.Sprintf("auto: %d (%.0f tokens/s; %d gave %.0f)", s.bestLevel, s.bestRate, s.level, rate)
-		s.level = s.bestLevel
-		// The requests the trial let in go back to wait for a slot:
-		// the server serves the others better without them.
-		s.shed()
-	}
-	if s.trial != nil && s.settled {
-		s.trial.Stop()
-	}
-	s.resetEpoch(now)
-}
-
-// startTrial checks a trial every tenth of the window even when no token
-// comes (a server that stalls sends none); p.mu is held.
-func (p *Pool) startTrial(s *poolServer) {
-	if s.trial != nil {
-		s.trial.Stop()
-	}
-	var tick func()
-	tick = func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if s.settled || s.down {
-			return
-		}
-		p.evaluate(s, p.now())
-		if !s.settled {
-			s.trial = time.AfterFunc(p.window/10, tick)
-		}
-	}
-	s.trial = time.AfterFunc(p.window/10, tick)
-}
-
-func (s *poolServer) resetEpoch(now time.Time) {
-	s.epochStart, s.epochToks = now, 0
 }
 
 // probe asks a down server whether it answers again, waiting longer each

@@ -262,3 +262,60 @@ func TestPoolServesInOrder(t *testing.T) {
 		}
 	}
 }
+
+// reloadSim is a server that can reload its model; with sticky, a level
+// above 1 leaves it slower at level 1 until reloaded (Ollama's runner
+// keeping every slot's prompt cache).
+type reloadSim struct {
+	simServer
+	slowed  atomic.Bool
+	reloads atomic.Int32
+}
+
+func (s *reloadSim) Reload(context.Context, string) error {
+	s.reloads.Add(1)
+	s.slowed.Store(false)
+	return nil
+}
+
+// After a failed trial the best level is measured again; a server that
+// stays much slower is reloaded once and is fast again, one that does not
+// is left alone; with ReloadAfterTrial off, nothing is reloaded.
+func TestPoolReloadAfterTrial(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		sticky, allow bool
+		reloads       int32
+	}{
+		{"stays slower", true, true, 1},
+		{"as fast as before", false, true, 0},
+		{"reload not allowed", true, false, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &reloadSim{}
+			s.latency = func(c int) time.Duration {
+				if c > 1 {
+					if tt.sticky {
+						s.slowed.Store(true)
+					}
+					return time.Duration(c) * 80 * time.Millisecond
+				}
+				if s.slowed.Load() {
+					return 60 * time.Millisecond
+				}
+				return 20 * time.Millisecond
+			}
+			p := NewPool([]PoolServer{{"sim", s}}, 0)
+			p.window = 200 * time.Millisecond
+			p.ReloadAfterTrial(tt.allow)
+			defer p.Close()
+			start := time.Now()
+			drive(t, p, 100)
+			st := p.Status()[0]
+			if s.reloads.Load() != tt.reloads || st.Level != 1 || strings.Contains(st.Why, "reloaded") != (tt.reloads > 0) {
+				t.Errorf("%d reloads, status %+v", s.reloads.Load(), st)
+			}
+			t.Logf("%v: %s", time.Since(start).Round(time.Millisecond), st.Why)
+		})
+	}
+}

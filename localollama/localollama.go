@@ -103,6 +103,9 @@ type Options struct {
 	Debug bool
 	// Log receives install progress.
 	Log io.Writer
+	// Env is more of the server's environment (KEY=value), such as
+	// OLLAMA_NEW_ENGINE=1.
+	Env []string
 }
 
 // Server is a running private ollama.
@@ -187,6 +190,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Debug {
 		env = append(env, "OLLAMA_DEBUG=1")
 	}
+	env = append(env, opt.Env...)
 	s.cmd = newServeCmd(bin, pr, env)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {

@@ -42,7 +42,7 @@ func main() {
 	levels := flag.String("levels", "1,2,4", "parallelism levels")
 	shared := flag.String("shared", "../shared", "the shared folder")
 	retries := flag.Int("retries", 0, "tuneline's re-asks per task (0: its default; -1: none)")
-	mode := flag.String("mode", "direct", "direct: tuneline against a direct client loop at each level; auto: --parallel auto against the fixed levels; servers: two servers against one; kill: two servers, one killed mid-run; prefix: prompt tokens evaluated with the shared system message and without")
+	mode := flag.String("mode", "direct", "direct: tuneline against a direct client loop at each level; auto: --parallel auto against the fixed levels; servers: two servers against one; kill: two servers, one killed mid-run; prefix: prompt tokens evaluated with the shared system message and without; slots: the same requests alone before and after others ran in fours")
 	flag.Parse()
 	if *mode != "direct" {
 		var lv []int

@@ -27,6 +27,7 @@ import (
 //	servers  two servers (each one generation thread) against one
 //	kill     two servers, one killed mid-run: every example exactly once
 //	prefix   prompt-eval tokens with the shared system message and without
+//	slots    the same requests alone before and after others ran in fours
 func poolBench(mode string, nChunks, rounds, threads int, levels []int) {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "synthbench-")
@@ -39,7 +40,7 @@ func poolBench(mode string, nChunks, rounds, threads int, levels []int) {
 	var urls []string
 	model := "tiny"
 	for i := range nServers {
-		srv, err := localollama.Start(ctx, localollama.Options{Log: os.Stderr, NumParallel: 4})
+		srv, err := localollama.Start(ctx, localollama.Options{Log: os.Stderr, NumParallel: 4, Env: strings.Fields(os.Getenv("SYNTHBENCH_SERVER_ENV"))})
 		check(err)
 		defer srv.Stop()
 		check(srv.CreateTiny(ctx, "tiny"))
@@ -76,6 +77,7 @@ func poolBench(mode string, nChunks, rounds, threads int, levels []int) {
 			ps = append(ps, llm.PoolServer{Name: h, Backend: b})
 		}
 		pool := llm.NewPool(ps, level)
+		pool.ReloadAfterTrial(llm.DefaultConfig().Reload) // as the CLI
 		defer pool.Close()
 		o := opt
 		o.Backend = pool
@@ -110,6 +112,8 @@ func poolBench(mode string, nChunks, rounds, threads int, levels []int) {
 		benchPrefix(ctx, chunks, opt, urls[0], model)
 	case "cancel":
 		benchCancel(ctx, chunks, opt, urls[0], model)
+	case "slots":
+		benchSlots(ctx, chunks, opt, urls[0], model)
 	default:
 		check(fmt.Errorf("unknown -mode %q (direct, auto, servers, kill, prefix)", mode))
 	}
