@@ -181,4 +181,3 @@ func (p *Pool) startTrial(s *poolServer) {
 func (s *poolServer) resetEpoch(now time.Time) {
 	s.epochStart, s.epochToks = now, 0
 }
-
