@@ -69,6 +69,9 @@ func (p *Pool) evaluate(s *poolServer, now time.Time) {
 	// Early only on tokens seen: a server that does not stream sends
 	// none before its first reply ends.
 	early := trial && s.epochToks > 0 && secs >= p.window.Seconds()/4 && rate < s.bestRate/2
+	// The check after a trial (Ollama, which streams) is plainly failed
+	// at half the window under half the rate, tokens or none.
+	early = early || s.checking && secs >= p.window.Seconds()/2 && rate < s.bestRate/2
 	if !early && (secs < p.window.Seconds() || s.epochToks < 32 && !trial) {
 		return
 	}
@@ -143,6 +146,7 @@ func (p *Pool) reloadModel(s *poolServer) {
 	s.reloaded = true // one reload, even when two releases start it
 	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t0 := time.Now()
 	err := s.Backend.(Reloader).Reload(ctx, model)
 	cancel()
 	p.mu.Lock()
@@ -151,7 +155,7 @@ func (p *Pool) reloadModel(s *poolServer) {
 		s.why += fmt.Sprintf(" (the reload failed: %v)", err)
 	}
 	if trace {
-		fmt.Fprintf(os.Stderr, "pool %s: reloaded %s: %v\n", s.Name, model, err)
+		fmt.Fprintf(os.Stderr, "pool %s: reloaded %s in %.2fs: %v\n", s.Name, model, time.Since(t0).Seconds(), err)
 	}
 	s.reloading, s.settled = false, true
 	p.signal()
