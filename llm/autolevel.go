@@ -102,8 +102,15 @@ func (p *Pool) evaluate(s *poolServer, now time.Time) {
 		// the server serves the others better without them.
 		s.shed()
 		if _, ok := s.Backend.(Reloader); ok && p.reload && !s.reloaded {
-			// one more window at the best level: is it as fast as before?
-			s.settled, s.checking = false, true
+			if rate < s.bestRate/4 {
+				// More requests at once quartered the rate: not
+				// compute shared out but each request doing the
+				// others' work, which stays (Ollama's slot caches).
+				p.startReload(s, fmt.Sprintf("; reloaded the model at once: %d did under a quarter of %d", s.bestLevel+1, s.bestLevel))
+			} else {
+				// one more window at the best level: as fast as before?
+				s.settled, s.checking = false, true
+			}
 		}
 	}
 	if s.trial != nil && s.settled {
@@ -125,8 +132,14 @@ func (p *Pool) check(s *poolServer, rate float64, now time.Time) {
 		s.settled = true
 		return
 	}
-	s.why += fmt.Sprintf("; reloaded the model: %.0f tokens/s after the trial", rate)
-	s.reloading = true
+	p.startReload(s, fmt.Sprintf("; reloaded the model: %.0f tokens/s after the trial", rate))
+}
+
+// startReload sheds every request on s (they are sent again after) and
+// reloads the model once none is in flight; p.mu is held.
+func (p *Pool) startReload(s *poolServer, why string) {
+	s.why += why
+	s.settled, s.reloading = false, true
 	s.level = 0 // shed every request: they go on after the reload
 	s.shed()
 	s.level = s.bestLevel

@@ -285,11 +285,14 @@ func TestPoolReloadAfterTrial(t *testing.T) {
 	for _, tt := range []struct {
 		name          string
 		sticky, allow bool
+		worse         time.Duration // a request's time at level c is c*worse
 		reloads       int32
+		why           string
 	}{
-		{"stays slower", true, true, 1},
-		{"as fast as before", false, true, 0},
-		{"reload not allowed", true, false, 0},
+		{"quartered, reloaded at once", true, true, 80 * time.Millisecond, 1, "reloaded the model at once"},
+		{"stays slower", true, true, 22 * time.Millisecond, 1, "tokens/s after the trial"},
+		{"as fast as before", false, true, 22 * time.Millisecond, 0, ""},
+		{"reload not allowed", true, false, 80 * time.Millisecond, 0, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &reloadSim{}
@@ -298,7 +301,7 @@ func TestPoolReloadAfterTrial(t *testing.T) {
 					if tt.sticky {
 						s.slowed.Store(true)
 					}
-					return time.Duration(c) * 80 * time.Millisecond
+					return time.Duration(c) * tt.worse
 				}
 				if s.slowed.Load() {
 					return 60 * time.Millisecond
@@ -312,7 +315,7 @@ func TestPoolReloadAfterTrial(t *testing.T) {
 			start := time.Now()
 			drive(t, p, 100)
 			st := p.Status()[0]
-			if s.reloads.Load() != tt.reloads || st.Level != 1 || strings.Contains(st.Why, "reloaded") != (tt.reloads > 0) {
+			if s.reloads.Load() != tt.reloads || st.Level != 1 || strings.Contains(st.Why, "reloaded") != (tt.reloads > 0) || !strings.Contains(st.Why, tt.why) {
 				t.Errorf("%d reloads, status %+v", s.reloads.Load(), st)
 			}
 			t.Logf("%v: %s", time.Since(start).Round(time.Millisecond), st.Why)
