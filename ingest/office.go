@@ -115,7 +115,8 @@ func ExtractDOCX(b []byte, bud *Budget) (title string, segs []Segment, err error
 	if core, _ := c.read("docProps/core.xml"); core != nil {
 		title = xmlElementText(core, "title")
 	}
-	segs, docTitle, err := docxSegments(doc, "")
+	nums := map[string]int{} // footnote id → the number Word shows
+	segs, docTitle, err := docxSegments(doc, "", nums)
 	if err != nil {
 		return "", nil, fmt.Errorf("word/document.xml: %w", err)
 	}
@@ -123,7 +124,7 @@ func ExtractDOCX(b []byte, bud *Budget) (title string, segs []Segment, err error
 		title = docTitle
 	}
 	if notes != nil {
-		ns, _, err := docxSegments(notes, "Footnotes")
+		ns, _, err := docxSegments(notes, "Footnotes", nums)
 		if err != nil {
 			return "", nil, fmt.Errorf("word/footnotes.xml: %w", err)
 		}
@@ -138,8 +139,16 @@ func ExtractDOCX(b []byte, bud *Budget) (title string, segs []Segment, err error
 // docxSegments reads the paragraphs of a WordprocessingML part: a
 // paragraph styled Heading N or Title starts a section, a numbered one is
 // a list item, a table row is its cells' text joined by " | ", a footnote
-// reference is [N] and a footnote is "[N] its text".
-func docxSegments(part []byte, section string) (segs []Segment, title string, err error) {
+// reference is [N] and a footnote is "[N] its text", N counting the
+// references in the order they come (as Word numbers them; the ids are
+// not the numbers: LibreOffice's start at 2).
+func docxSegments(part []byte, section string, nums map[string]int) (segs []Segment, title string, err error) {
+	number := func(id string) int {
+		if _, ok := nums[id]; !ok {
+			nums[id] = len(nums) + 1
+		}
+		return nums[id]
+	}
 	d := xml.NewDecoder(bytes.NewReader(part))
 	var para, cell strings.Builder
 	var cells []string
@@ -186,14 +195,14 @@ func docxSegments(part []byte, section string) (segs []Segment, title string, er
 			case "br", "cr":
 				para.WriteString(" ")
 			case "footnoteReference":
-				fmt.Fprintf(&para, "[%s]", attr(t, "id"))
+				fmt.Fprintf(&para, "[%d]", number(attr(t, "id")))
 			case "footnote":
 				if typ := attr(t, "type"); typ == "separator" || typ == "continuationSeparator" {
 					d.Skip()
 					continue
 				}
 				para.Reset()
-				fmt.Fprintf(&cell, "[%s] ", attr(t, "id"))
+				fmt.Fprintf(&cell, "[%d] ", number(attr(t, "id")))
 			case "tbl":
 				inTable++
 			case "tr":
