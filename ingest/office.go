@@ -92,7 +92,7 @@ func (c *container) read(name string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: the container decompresses to more than %d MB", name, zipMaxBytes>>20)
 	}
 	c.left -= int64(len(b))
-	if err := c.bud.Charge(markupCost * int64(len(b))); err != nil {
+	if err := c.bud.Charge(containerCost * int64(len(b))); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -406,9 +406,14 @@ func isChatLog(b []byte) bool {
 func Extract(src string, b []byte, kind, contentType string, bud *Budget) (*Document, error) {
 	d := &Document{Source: src, Kind: kind, DocID: DocID(b)}
 	var err error
-	if kind != KindPDF && kind != KindDOCX && kind != KindEPUB {
-		// the other extractors hold a few times their input at once
-		if err := bud.Charge(markupCost * int64(len(b))); err != nil {
+	switch kind {
+	case KindPDF, KindDOCX, KindEPUB: // charged as they are read
+	default: // held a number of times over at once
+		cost := int64(textCost)
+		if kind == KindHTML {
+			cost = htmlCost
+		}
+		if err := bud.Charge(cost * int64(len(b))); err != nil {
 			return nil, err
 		}
 	}
