@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,9 +43,31 @@ func benchSlots(ctx context.Context, chunks string, opt synth.Options, host, mod
 		}
 		fmt.Printf("%-24s %.2f s a request\n", name, time.Since(t0).Seconds()/float64(n))
 	}
+	runners := func() string {
+		out, _ := exec.Command("pgrep", "-f", "ollama runner").Output()
+		return strings.Join(strings.Fields(string(out)), ",")
+	}
 	alone("alone")
 	alone("alone again")
 	side("in fours", 4)
 	alone("alone after fours")
 	alone("alone, later")
+	if os.Getenv("SYNTHBENCH_RELOAD") != "" {
+		if os.Getenv("SYNTHBENCH_RELOAD") == "cancel" { // as a failed trial sheds
+			cctx, cancel := context.WithCancel(ctx)
+			for _, r := range reqs[8:12] {
+				go b.Chat(cctx, r.Request)
+			}
+			time.Sleep(600 * time.Millisecond)
+			cancel()
+		}
+		fmt.Printf("runners before the reload: %s\n", runners())
+		t0 := time.Now()
+		check(b.Reload(ctx, model))
+		fmt.Printf("reloaded in %.2f s; runners: %s\n", time.Since(t0).Seconds(), runners())
+		alone("alone after the reload")
+		fmt.Printf("runners: %s\n", runners())
+		alone("alone, later")
+		alone("alone, later still")
+	}
 }
