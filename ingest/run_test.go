@@ -290,7 +290,20 @@ func FuzzExtractPDF(f *testing.F) {
 	f.Add(buildObjStmPDF("/N 1 /First 4", "2 0 << /Type /Pages /Kids [] /Count 1 >>"))
 	f.Add(buildObjStmPDF("/N 1 /First 4 /Extends 3 0 R", "9 0 << /Type /Pages /Kids [] /Count 1 >>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, segs, pages, _, err := ExtractPDF(data, nil) // must not panic or hang
+		// must not panic or hang: an input that takes over 10 s fails
+		var segs []Segment
+		var pages int
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, segs, pages, _, err = ExtractPDF(data, nil)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("still reading after 10 s")
+		}
 		if err != nil {
 			return
 		}
