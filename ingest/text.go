@@ -3,6 +3,7 @@ package ingest
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 var (
@@ -16,6 +17,13 @@ var (
 // headings become sections, blank lines end paragraphs, code blocks are
 // kept as they are, inline markup is removed.
 func ExtractMarkdown(src string, markdown bool) (title string, segs []Segment) {
+	if !utf8.ValidString(src) {
+		// Invalid bytes become U+FFFD, as Extract does: the chunker's
+		// tokens are bytes, and two invalid bytes either side of a space
+		// came back as one valid rune with the space lost (found by
+		// FuzzMarkdownChunks).
+		src = strings.ToValidUTF8(src, "\uFFFD")
+	}
 	section := ""
 	var para []string
 	inFence := false
