@@ -140,6 +140,9 @@ func (p *Pool) check(s *poolServer, rate float64, now time.Time) {
 func (p *Pool) startReload(s *poolServer, why string) {
 	s.why += why
 	s.settled, s.reloading = false, true
+	if s.trial != nil {
+		s.trial.Stop() // no measuring while the model reloads
+	}
 	s.level = 0 // shed every request: they go on after the reload
 	s.shed()
 	s.level = s.bestLevel
