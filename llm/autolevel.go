@@ -46,8 +46,8 @@ func (p *Pool) tokens(s *poolServer, n int) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s.settled {
-		return
+	if s.settled || s.reloading {
+		return // a reply that goes on while the model waits to reload is not a measure
 	}
 	now := p.now()
 	if !s.warm {
@@ -143,9 +143,17 @@ func (p *Pool) startReload(s *poolServer, why string) {
 	if s.trial != nil {
 		s.trial.Stop() // no measuring while the model reloads
 	}
-	s.level = 0 // shed every request: they go on after the reload
+	// The trial's requests go back to wait, and so does any other that
+	// has not begun its reply (the prompt read again after the reload
+	// costs what it would now); one that is replying goes on to its end:
+	// shed, the work done would be lost (measured: a level-1 request 2 s
+	// in, shed for a reload, was most of the time auto lost to level 1).
 	s.shed()
-	s.level = s.bestLevel
+	for _, c := range s.calls {
+		if !c.tokens.Load() {
+			c.cancel(errShed)
+		}
+	}
 	if s.inflight == 0 {
 		go p.reloadModel(s)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -73,6 +74,7 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 		timer = time.AfterFunc(o.Silence, func() { cancel(errSilent) })
 		defer timer.Stop()
 	}
+	t0 := time.Now()
 	err := o.client.Chat(ctx, &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: &stream, Format: r.Schema, Options: opts},
 		func(cr api.ChatResponse) error {
 			if timer != nil {
@@ -87,6 +89,9 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 				done = true
 				rep.Cut = cr.DoneReason == "length"
 				rep.TokensIn, rep.TokensOut = cr.PromptEvalCount, cr.EvalCount
+				if trace {
+					traceReply(o.Host, t0, cr.Metrics)
+				}
 			}
 			return nil
 		})
@@ -111,6 +116,15 @@ func (o *Ollama) Chat(ctx context.Context, r Request) (Reply, error) {
 		return rep, &RetryError{err}
 	}
 	return rep, nil
+}
+
+// traceReply writes one line for a reply: when it was sent and how long
+// the server took to load, read the prompt and write the reply.
+func traceReply(host string, t0 time.Time, m api.Metrics) {
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	fmt.Fprintf(os.Stderr, "reply %s: sent %s, %.0f ms: load %.0f ms, prompt %d tokens evaluated in %.0f ms, %d tokens in %.0f ms (%.0f/s)\n",
+		host, t0.Format("15:04:05.000"), ms(time.Since(t0)), ms(m.LoadDuration), m.PromptEvalCount, ms(m.PromptEvalDuration),
+		m.EvalCount, ms(m.EvalDuration), float64(m.EvalCount)/max(m.EvalDuration.Seconds(), 1e-9))
 }
 
 // Preflight checks that the server answers and has the model (pulling it

@@ -177,8 +177,8 @@ func (p *Pool) Chat(ctx context.Context, r Request) (Reply, error) {
 			return Reply{}, err
 		}
 		rctx, cancel := context.WithCancelCause(ctx)
-		id := p.register(s, cancel)
 		var tapped atomic.Bool
+		id := p.register(s, cancel, &tapped)
 		tctx := withTap(rctx, func(n int) {
 			tapped.Store(true)
 			p.tokens(s, n)
@@ -214,18 +214,20 @@ var trace = os.Getenv("TUNELINE_POOL_TRACE") != ""
 // errShed cancels the requests a failed trial of a higher level let in.
 var errShed = errors.New("shed: the server does better with fewer requests at once")
 
-// register records an in-flight request's cancel func, newest last.
-func (p *Pool) register(s *poolServer, cancel context.CancelCauseFunc) uint64 {
+// register records an in-flight request's cancel func and whether it has
+// received tokens, newest last.
+func (p *Pool) register(s *poolServer, cancel context.CancelCauseFunc, tokens *atomic.Bool) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.nextID++
-	s.calls = append(s.calls, call{p.nextID, cancel})
+	s.calls = append(s.calls, call{p.nextID, cancel, tokens})
 	return p.nextID
 }
 
 type call struct {
 	id     uint64
 	cancel context.CancelCauseFunc
+	tokens *atomic.Bool // the reply has begun
 }
 
 // shed cancels the newest requests beyond the server's level; p.mu is

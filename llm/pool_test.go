@@ -23,6 +23,7 @@ type simServer struct {
 	fail     func(inflight int) error // nil: no failure
 	lacks    bool                     // preflight: the model is missing
 	down     atomic.Bool              // refuses connections
+	stream   bool                     // sends its 100 tokens as it makes them
 }
 
 func (s *simServer) Chat(ctx context.Context, r Request) (Reply, error) {
@@ -41,12 +42,20 @@ func (s *simServer) Chat(ctx context.Context, r Request) (Reply, error) {
 	// The request progresses at the speed the server has for the number
 	// of requests in flight at each moment.
 	const step = time.Millisecond
+	sent := 0
 	for done := 0.0; done < 1; done += float64(step) / float64(s.latency(int(s.inflight.Load()))) {
+		if n := int(done * 100); s.stream && n > sent {
+			tapTokens(ctx, n-sent)
+			sent = n
+		}
 		select {
 		case <-time.After(step):
 		case <-ctx.Done():
 			return Reply{}, ctx.Err()
 		}
+	}
+	if s.stream {
+		tapTokens(ctx, 100-sent)
 	}
 	return Reply{Content: "{}", TokensOut: 100}, nil
 }
@@ -320,5 +329,32 @@ func TestPoolReloadAfterTrial(t *testing.T) {
 			}
 			t.Logf("%v: %s", time.Since(start).Round(time.Millisecond), st.Why)
 		})
+	}
+}
+
+// A reload lets a request that is replying end (its work would be lost)
+// and sheds the others: on a server that streams, the trial's extra
+// request is the only one sent twice.
+func TestPoolReloadKeepsReplies(t *testing.T) {
+	s := &reloadSim{}
+	s.stream = true
+	s.latency = func(c int) time.Duration {
+		if c > 1 {
+			s.slowed.Store(true)
+			return time.Duration(c) * 80 * time.Millisecond
+		}
+		if s.slowed.Load() {
+			return 60 * time.Millisecond
+		}
+		return 20 * time.Millisecond
+	}
+	p := NewPool([]PoolServer{{"sim", s}}, 0)
+	p.window = 200 * time.Millisecond
+	p.ReloadAfterTrial(true)
+	defer p.Close()
+	drive(t, p, 60)
+	st := p.Status()[0]
+	if s.reloads.Load() != 1 || s.calls.Load() != 61 || !strings.Contains(st.Why, "reloaded the model at once") {
+		t.Errorf("%d reloads, %d calls for 60 requests, status %+v", s.reloads.Load(), s.calls.Load(), st)
 	}
 }
