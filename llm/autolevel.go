@@ -63,6 +63,9 @@ func (p *Pool) tokens(s *poolServer, n int) {
 // a higher level, as soon as the rate is plainly worse: under half the best
 // after a quarter of the window) and moves the level; p.mu is held.
 func (p *Pool) evaluate(s *poolServer, now time.Time) {
+	if s.reloading {
+		return
+	}
 	secs := now.Sub(s.epochStart).Seconds()
 	rate := float64(s.epochToks) / max(secs, 1e-9)
 	trial := s.bestRate > 0
@@ -195,11 +198,13 @@ func (p *Pool) startTrial(s *poolServer) {
 	tick = func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if s.settled || s.down {
+		if s.settled || s.down || s.reloading {
 			return
 		}
 		p.evaluate(s, p.now())
-		if !s.settled {
+		// A reload the tick started stops it too: the server has no
+		// request to measure until the model is back.
+		if !s.settled && !s.reloading {
 			s.trial = time.AfterFunc(p.window/10, tick)
 		}
 	}

@@ -324,7 +324,10 @@ func TestPoolReloadAfterTrial(t *testing.T) {
 			start := time.Now()
 			drive(t, p, 100)
 			st := p.Status()[0]
-			if s.reloads.Load() != tt.reloads || st.Level != 1 || strings.Contains(st.Why, "reloaded") != (tt.reloads > 0) || !strings.Contains(st.Why, tt.why) {
+			// One decision, told once: the trial of 2 failed (and the
+			// model was reloaded once).
+			if s.reloads.Load() != tt.reloads || st.Level != 1 || strings.Count(st.Why, "reloaded") != int(tt.reloads) || !strings.Contains(st.Why, tt.why) ||
+				!strings.Contains(st.Why, "; 2 gave") {
 				t.Errorf("%d reloads, status %+v", s.reloads.Load(), st)
 			}
 			t.Logf("%v: %s", time.Since(start).Round(time.Millisecond), st.Why)
@@ -334,27 +337,40 @@ func TestPoolReloadAfterTrial(t *testing.T) {
 
 // A reload lets a request that is replying end (its work would be lost)
 // and sheds the others: on a server that streams, the trial's extra
-// request is the only one sent twice.
+// request is the only one sent twice. The trial fails on the tokens of the
+// replying request, or (a trial under which nothing streams) on the
+// measuring tick, which must then stop.
 func TestPoolReloadKeepsReplies(t *testing.T) {
-	s := &reloadSim{}
-	s.stream = true
-	s.latency = func(c int) time.Duration {
-		if c > 1 {
-			s.slowed.Store(true)
-			return time.Duration(c) * 80 * time.Millisecond
-		}
-		if s.slowed.Load() {
-			return 60 * time.Millisecond
-		}
-		return 20 * time.Millisecond
-	}
-	p := NewPool([]PoolServer{{"sim", s}}, 0)
-	p.window = 200 * time.Millisecond
-	p.ReloadAfterTrial(true)
-	defer p.Close()
-	drive(t, p, 60)
-	st := p.Status()[0]
-	if s.reloads.Load() != 1 || s.calls.Load() != 61 || !strings.Contains(st.Why, "reloaded the model at once") {
-		t.Errorf("%d reloads, %d calls for 60 requests, status %+v", s.reloads.Load(), s.calls.Load(), st)
+	for _, tt := range []struct {
+		name  string
+		trial time.Duration // a request's time at level 2
+	}{
+		{"on tokens", 240 * time.Millisecond},
+		{"on the tick", time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &reloadSim{}
+			s.stream = true
+			s.latency = func(c int) time.Duration {
+				if c > 1 {
+					s.slowed.Store(true)
+					return tt.trial
+				}
+				if s.slowed.Load() {
+					return 500 * time.Millisecond // longer than a window
+				}
+				return 20 * time.Millisecond
+			}
+			p := NewPool([]PoolServer{{"sim", s}}, 0)
+			p.window = 200 * time.Millisecond
+			p.ReloadAfterTrial(true)
+			defer p.Close()
+			drive(t, p, 60)
+			st := p.Status()[0]
+			if s.reloads.Load() != 1 || s.calls.Load() != 61 || strings.Count(st.Why, "reloaded") != 1 || !strings.Contains(st.Why, "; 2 gave") ||
+				!strings.Contains(st.Why, "reloaded the model at once") {
+				t.Errorf("%d reloads, %d calls for 60 requests, status %+v", s.reloads.Load(), s.calls.Load(), st)
+			}
+		})
 	}
 }
