@@ -74,6 +74,8 @@ type poolServer struct {
 	why        string
 	calls      []call // in flight, oldest first
 	trial      *time.Timer
+	// pending: the next level's trial starts when a request ends.
+	pending bool
 	// after a failed trial: checking measures the best level again;
 	// reloading (no request is let in) until the model is reloaded;
 	// reloaded once.
@@ -177,8 +179,8 @@ func (p *Pool) Chat(ctx context.Context, r Request) (Reply, error) {
 			return Reply{}, err
 		}
 		rctx, cancel := context.WithCancelCause(ctx)
+		id := p.register(s, cancel)
 		var tapped atomic.Bool
-		id := p.register(s, cancel, &tapped)
 		tctx := withTap(rctx, func(n int) {
 			tapped.Store(true)
 			p.tokens(s, n)
@@ -214,20 +216,18 @@ var trace = os.Getenv("TUNELINE_POOL_TRACE") != ""
 // errShed cancels the requests a failed trial of a higher level let in.
 var errShed = errors.New("shed: the server does better with fewer requests at once")
 
-// register records an in-flight request's cancel func and whether it has
-// received tokens, newest last.
-func (p *Pool) register(s *poolServer, cancel context.CancelCauseFunc, tokens *atomic.Bool) uint64 {
+// register records an in-flight request's cancel func, newest last.
+func (p *Pool) register(s *poolServer, cancel context.CancelCauseFunc) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.nextID++
-	s.calls = append(s.calls, call{p.nextID, cancel, tokens})
+	s.calls = append(s.calls, call{p.nextID, cancel})
 	return p.nextID
 }
 
 type call struct {
 	id     uint64
 	cancel context.CancelCauseFunc
-	tokens *atomic.Bool // the reply has begun
 }
 
 // shed cancels the newest requests beyond the server's level; p.mu is
@@ -337,10 +337,13 @@ func (p *Pool) release(s *poolServer, id uint64, err error, cancelled bool) {
 	case err != nil && overloaded(err):
 		if p.fixed == 0 && s.level > 1 {
 			s.level = max(1, s.level/2)
-			s.settled = true
+			s.settled, s.pending = true, false
 			s.why = fmt.Sprintf("auto: %d after the server said it was overloaded", s.level)
 			s.resetEpoch(p.now())
 		}
+	}
+	if s.pending && !s.down {
+		p.raise(s, p.now()) // a request ended: the trial's requests start together
 	}
 }
 
@@ -364,7 +367,7 @@ func (p *Pool) probe(s *poolServer) {
 			p.mu.Lock()
 			s.down, s.downErr = false, ""
 			if p.fixed == 0 {
-				s.level, s.settled, s.warm, s.bestRate = 1, false, false, 0
+				s.level, s.settled, s.warm, s.bestRate, s.pending = 1, false, false, 0, false
 				s.why = "auto: back in, starting at 1"
 			}
 			p.signal()

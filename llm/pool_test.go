@@ -335,12 +335,13 @@ func TestPoolReloadAfterTrial(t *testing.T) {
 	}
 }
 
-// A reload lets a request that is replying end (its work would be lost)
-// and sheds the others: on a server that streams, the trial's extra
-// request is the only one sent twice. The trial fails on the tokens of the
-// replying request, or (a trial under which nothing streams) on the
+// A trial starts its requests together, when a request ends, and a
+// reload sheds them (on the server as the trial left it, a request goes
+// on several times slower): on a server that streams, the trial's two
+// requests are the only ones sent twice. The trial fails on the tokens
+// of its requests, or (a trial under which nothing streams) on the
 // measuring tick, which must then stop.
-func TestPoolReloadKeepsReplies(t *testing.T) {
+func TestPoolTrialStartsTogether(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		trial time.Duration // a request's time at level 2
@@ -349,7 +350,7 @@ func TestPoolReloadKeepsReplies(t *testing.T) {
 		{"on the tick", time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &reloadSim{}
+			s := &startsSim{}
 			s.stream = true
 			s.latency = func(c int) time.Duration {
 				if c > 1 {
@@ -357,7 +358,7 @@ func TestPoolReloadKeepsReplies(t *testing.T) {
 					return tt.trial
 				}
 				if s.slowed.Load() {
-					return 500 * time.Millisecond // longer than a window
+					return 500 * time.Millisecond
 				}
 				return 20 * time.Millisecond
 			}
@@ -367,10 +368,46 @@ func TestPoolReloadKeepsReplies(t *testing.T) {
 			defer p.Close()
 			drive(t, p, 60)
 			st := p.Status()[0]
-			if s.reloads.Load() != 1 || s.calls.Load() != 61 || strings.Count(st.Why, "reloaded") != 1 || !strings.Contains(st.Why, "; 2 gave") ||
+			if s.reloads.Load() != 1 || s.calls.Load() != 62 || strings.Count(st.Why, "reloaded") != 1 || !strings.Contains(st.Why, "; 2 gave") ||
 				!strings.Contains(st.Why, "reloaded the model at once") {
 				t.Errorf("%d reloads, %d calls for 60 requests, status %+v", s.reloads.Load(), s.calls.Load(), st)
 			}
+			if g := time.Duration(s.gap.Load()); g > 10*time.Millisecond {
+				t.Errorf("a request started %v after another still in flight", g)
+			}
 		})
 	}
+}
+
+// startsSim records the longest time between the start of a request
+// and that of another started while it was in flight.
+type startsSim struct {
+	reloadSim
+	mu     sync.Mutex
+	starts map[int]time.Time
+	next   int
+	gap    atomic.Int64
+}
+
+func (s *startsSim) Chat(ctx context.Context, r Request) (Reply, error) {
+	s.mu.Lock()
+	if s.starts == nil {
+		s.starts = map[int]time.Time{}
+	}
+	id := s.next
+	s.next++
+	now := time.Now()
+	for _, t0 := range s.starts {
+		if g := int64(now.Sub(t0)); g > s.gap.Load() {
+			s.gap.Store(g)
+		}
+	}
+	s.starts[id] = now
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.starts, id)
+		s.mu.Unlock()
+	}()
+	return s.reloadSim.Chat(ctx, r)
 }
