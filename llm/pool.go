@@ -335,9 +335,10 @@ func (p *Pool) release(s *poolServer, id uint64, err error, cancelled bool) {
 			go p.probe(s)
 		}
 	case err != nil && overloaded(err):
+		s.pending = false // no trial of more on a server that says it is busy
 		if p.fixed == 0 && s.level > 1 {
 			s.level = max(1, s.level/2)
-			s.settled, s.pending = true, false
+			s.settled = true
 			s.why = fmt.Sprintf("auto: %d after the server said it was overloaded", s.level)
 			s.resetEpoch(p.now())
 		}
