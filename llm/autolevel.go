@@ -46,8 +46,8 @@ func (p *Pool) tokens(s *poolServer, n int) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s.settled || s.reloading || s.pending {
-		return // not measuring: see evaluate and startReload
+	if !s.measuring() {
+		return
 	}
 	now := p.now()
 	if !s.warm {
@@ -63,9 +63,6 @@ func (p *Pool) tokens(s *poolServer, n int) {
 // a higher level, as soon as the rate is plainly worse: under half the best
 // after a quarter of the window) and moves the level; p.mu is held.
 func (p *Pool) evaluate(s *poolServer, now time.Time) {
-	if s.reloading || s.pending {
-		return
-	}
 	secs := now.Sub(s.epochStart).Seconds()
 	rate := float64(s.epochToks) / max(secs, 1e-9)
 	trial := s.bestRate > 0
@@ -93,8 +90,9 @@ func (p *Pool) evaluate(s *poolServer, now time.Time) {
 		// The trial starts when a request ends, so that its requests
 		// start together: a trial that fails sheds them young, and
 		// none that began before it is slowed down by it (measured:
-		// a level-1 request the trial of 2 overlapped went on at 141
-		// tokens/s after the trial's request was shed, 800 before).
+		// a level-1 request the trial of 2 overlapped went on at
+		// 141-159 tokens/s after the trial's request was shed, 700-1000
+		// before).
 		s.pending = true
 		if s.inflight < s.level {
 			p.raise(s, now)
@@ -128,6 +126,11 @@ func (p *Pool) evaluate(s *poolServer, now time.Time) {
 	}
 	s.resetEpoch(now)
 }
+
+// measuring tells whether s's rate is being measured: not once settled,
+// nor while the model waits to reload, nor while a trial waits for a
+// request to end; p.mu is held.
+func (s *poolServer) measuring() bool { return !s.settled && !s.reloading && !s.pending }
 
 // raise starts the trial of the next level; p.mu is held.
 func (p *Pool) raise(s *poolServer, now time.Time) {
@@ -163,9 +166,9 @@ func (p *Pool) startReload(s *poolServer, why string) {
 		s.trial.Stop() // no measuring while the model reloads
 	}
 	// Every request goes back to wait: on the server as the trial left
-	// it, one would go on several times slower (measured: 141 tokens/s
-	// against 800), and a trial starts its requests together, so they
-	// are young.
+	// it, one would go on several times slower (measured: 141-159
+	// tokens/s against 700-1000), and a trial starts its requests
+	// together, so they are young.
 	s.level = 0
 	s.shed()
 	s.level = s.bestLevel
@@ -210,13 +213,13 @@ func (p *Pool) startTrial(s *poolServer) {
 	tick = func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if s.settled || s.down || s.reloading {
+		if !s.measuring() || s.down {
 			return
 		}
 		p.evaluate(s, p.now())
-		// A reload the tick started stops it too: the server has no
-		// request to measure until the model is back.
-		if !s.settled && !s.reloading {
+		// A reload or a pending trial the tick started stops it too
+		// (raise starts the next trial's).
+		if s.measuring() {
 			s.trial = time.AfterFunc(p.window/10, tick)
 		}
 	}
