@@ -44,6 +44,9 @@ func DatasetCard(opt Options, r *Report) []byte {
 		}
 	}
 	b.WriteString("task_categories:\n- text-generation\ntags:\n- conversational\n- synthetic\n- tuneline\n")
+	if r.RandomModel {
+		b.WriteString("- random-model-output\n")
+	}
 	fmt.Fprintf(&b, "pretty_name: %s\n", yamlString(opt.Name))
 	fmt.Fprintf(&b, "size_categories:\n- %s\n", SizeCategory(r.Written))
 	splits := sortedKeys(r.Splits)
@@ -67,6 +70,9 @@ func DatasetCard(opt Options, r *Report) []byte {
 	fmt.Fprintf(&b, "  download_size: %d\n  dataset_size: %d\n", files, arrow)
 	b.WriteString("---\n\n")
 	fmt.Fprintf(&b, "# %s\n\n", opt.Name)
+	if r.RandomModel {
+		b.WriteString(RandomModelWarning + "\n\n")
+	}
 	switch opt.layout {
 	case datasets.LayoutPairs:
 		b.WriteString("Preference data exported by [tuneline](https://github.com/tuneline/tuneline).\n")
@@ -111,6 +117,13 @@ func DatasetCard(opt Options, r *Report) []byte {
 	fmt.Fprintf(&b, "The split is a hash of each example's content with seed %d (%.0f%% train).\n", r.Seed, r.SplitRatio*100)
 	return []byte(b.String())
 }
+
+// RandomModelWarning heads the card of an export whose examples came from
+// tuneline's tiny random-weight model.
+const RandomModelWarning = "> **Not training data: the text in this dataset is random-model output.** Its questions and\n" +
+	"> answers were written by tuneline's tiny random-weight test model (used when no real model was\n" +
+	"> available), so they are gibberish that only shows the pipeline works. Do not publish it or tune\n" +
+	"> on it; run tuneline again with a real model (ollama.model in tuneline.yaml, or `ollama pull NAME`)."
 
 // languageCode matches the Hub's language codes: ISO 639-1 or 639-3 with an
 // optional region or script subtag (en, fr, yue, en-US, zh-Hant).

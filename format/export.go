@@ -58,6 +58,10 @@ type Options struct {
 	// memory grows with the index and not with garbage.
 	MemoryLimit int64
 	Progress    func(bytesRead int64)
+	// RandomModel: the examples came from tuneline's tiny random-weight
+	// model (random text, for trying the plumbing): the report and the hf
+	// card say so, and publishing commands refuse the export unless forced.
+	RandomModel bool
 
 	layout int // hf: the Parquet layout, chosen from Kind and the probe
 }
@@ -116,6 +120,9 @@ type Report struct {
 	Dedup        DedupReport            `json:"dedup"`
 	Limits       []LimitCheck           `json:"limits,omitempty"`
 	Validation   Summary                `json:"validation"`
+	// RandomModel: the examples came from tuneline's tiny random-weight
+	// model; their text is random output, not training data.
+	RandomModel bool `json:"random_model,omitempty"`
 }
 
 // DedupReport describes the deduplication that ran.
@@ -263,7 +270,7 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 	tally.S.Files = append(tally.S.Files, files...)
 	rep := &Report{Tool: "tuneline " + opt.Version, Target: opt.Target, Kind: opt.Kind, OutDir: show(finalDir), Inputs: slices.Clone(files),
 		Dropped: map[string]int{}, Drops: []Drop{}, Splits: map[string]SplitReport{},
-		Seed: opt.Seed, SplitRatio: opt.Split,
+		Seed: opt.Seed, SplitRatio: opt.Split, RandomModel: opt.RandomModel,
 		Dedup: DedupReport{NearDupThreshold: opt.NearDup, Bands: params.Bands, Rows: params.Rows, Shingle: "word 2-grams of user and assistant text"}}
 	if opt.NearDup == 0 {
 		rep.Dedup.Bands, rep.Dedup.Rows = 0, 0

@@ -223,3 +223,33 @@ func TestPlantedDuplicates(t *testing.T) {
 		t.Errorf("found %d exact + %d near duplicates, planted %d + %d", exact, near, planted.ExactDups, planted.NearDups)
 	}
 }
+
+// An export of the tiny random-weight model's examples says so in
+// export-report.json and at the head of the hf card (its tags too); one of a
+// real model's says nothing of the kind.
+func TestExportRandomModel(t *testing.T) {
+	in := corpora + "openai-cookbook/toy_chat_fine_tuning.jsonl"
+	for _, random := range []bool{false, true} {
+		dir := t.TempDir()
+		rep, err := Export(context.Background(), []string{in}, Options{Target: TargetHF, OutDir: dir, Split: 1, RandomModel: random})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "export-report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.RandomModel != random || strings.Contains(string(b), `"random_model": true`) != random {
+			t.Errorf("random %v: report says %v:\n%s", random, rep.RandomModel, b)
+		}
+		card, err := os.ReadFile(filepath.Join(dir, "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := strings.SplitN(string(card), "---\n", 3)
+		body := strings.SplitN(parts[2], "\n## ", 2)[0] // the title and what the data is
+		if got := strings.Contains(body, "random-model output") && strings.Contains(parts[1], "- random-model-output\n"); got != random {
+			t.Errorf("random %v: card warns %v:\n%s", random, got, card)
+		}
+	}
+}

@@ -42,12 +42,25 @@ func NextSteps(cfg *Config) []string {
 		out = append(out, "report:  "+abs(ReportPath(cfg)))
 	}
 	exports := map[string]string{}
+	random := false
 	for _, f := range cfg.Export.Formats {
 		d := filepath.Join(build, "export", f)
-		if _, err := os.Stat(filepath.Join(d, "export-report.json")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(d, "export-report.json")); err == nil {
+			var rep struct {
+				RandomModel bool `json:"random_model"`
+			}
+			json.Unmarshal(b, &rep)
+			random = random || rep.RandomModel
 			exports[f] = abs(d)
 			out = append(out, fmt.Sprintf("export %-8s %s", f+":", abs(d)))
 		}
+	}
+	if random {
+		// Nothing to publish: say why instead of printing upload commands.
+		out = append(out, "", "The exports hold random-model output (tuneline's tiny random-weight test model wrote them):",
+			"not for publishing or tuning. Set ollama.model in tuneline.yaml to a real model (ollama pull NAME) and run again.")
+		delete(exports, "hf")
+		delete(exports, "vertex")
 	}
 	if ms, err := Models(cfg); err == nil && len(ms) > 0 {
 		own := ""

@@ -282,6 +282,28 @@ func TestRunTinyModelReportBanner(t *testing.T) {
 	if !strings.Contains(string(page), `id="gibberish"`) {
 		t.Error("the report of a tiny-model run has no gibberish banner")
 	}
+	// The exports say so too (their report, and the card a user would
+	// upload), and no publishing command is offered.
+	for _, f := range cfg.Export.Formats {
+		var rep format.Report
+		b, err := os.ReadFile(filepath.Join(dir, "build", "export", f, "export-report.json"))
+		if err != nil || json.Unmarshal(b, &rep) != nil || !rep.RandomModel {
+			t.Errorf("export %s: report does not say random_model (%v)", f, err)
+		}
+	}
+	if card, err := os.ReadFile(filepath.Join(dir, "build", "export", "hf", "README.md")); err != nil || !strings.Contains(string(card), "random-model output") {
+		t.Errorf("the hf card of a tiny-model run does not say its text is random-model output (%v):\n%s", err, card)
+	}
+	// A Modelfile that could not be written is said where the run reports,
+	// not only in the file's comment.
+	if mf, _ := os.ReadFile(filepath.Join(dir, "build", "modelfiles", "ada-physics.Modelfile")); strings.HasPrefix(string(mf), "# This model cannot be written") {
+		if a := actions(res)["create"]; !strings.Contains(a.Summary, "no Modelfile") {
+			t.Errorf("the Modelfile holds only a comment and the create summary does not say so: %q", a.Summary)
+		}
+	}
+	if next := strings.Join(NextSteps(cfg), "\n"); strings.Contains(next, "hf upload") || strings.Contains(next, "tuningJobs") || !strings.Contains(next, "random-model output") {
+		t.Errorf("the next steps of a tiny-model run offer to publish it:\n%s", next)
+	}
 
 	// The hand-off: the serve command printed at the end works as printed
 	// (the run's own server has stopped) and serves the created model.

@@ -3,6 +3,7 @@ package pipelines
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ func (r *runner) export(ctx context.Context) (string, error) {
 		opt := format.Options{Target: f, OutDir: x.dir, Name: r.cfg.Name, Version: r.opt.Version, BaseDir: r.cfg.dir}
 		r.cfg.Export.Apply(&opt)
 		opt.Kind = x.kind
+		opt.RandomModel = r.man.TinyModel
 		name := filepath.Base(x.dir)
 		rep, err := format.Export(ctx, inputs, opt)
 		if err != nil {
@@ -95,12 +97,21 @@ func (r *runner) create(ctx context.Context) (string, error) {
 			cm.ModelsDir, cm.Host = r.res.LocalOllama, "" // its port dies with the run
 		}
 		out = append(out, cm)
-		names = append(names, fmt.Sprintf("%s (%.1f MB)", m.Name, float64(res.Size)/1e6))
+		mf := filepath.Join(r.build, "modelfiles", m.Name+".Modelfile")
 		text, err := spec.Render()
 		if err != nil {
-			text = "# This model cannot be written as a Modelfile; it was created through the API.\n# " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"
+			// Said in the summary too: the file holds only this comment.
+			why := strings.ReplaceAll(err.Error(), "\n", " ")
+			text = "# This model cannot be written as a Modelfile; it was created through the API.\n# " + why + "\n"
+			short := why
+			if ue := (*modelfile.UnwritableError)(nil); errors.As(err, &ue) {
+				short = ue.Field + " " + ue.Reason
+			}
+			names = append(names, fmt.Sprintf("%s (%.1f MB; no Modelfile: %s, so %s holds only a comment)", m.Name, float64(res.Size)/1e6, short, rel(r.cfg.dir, mf)))
+		} else {
+			names = append(names, fmt.Sprintf("%s (%.1f MB)", m.Name, float64(res.Size)/1e6))
 		}
-		if err := datasets.WriteFileAtomic(filepath.Join(r.build, "modelfiles", m.Name+".Modelfile"), []byte(text)); err != nil {
+		if err := datasets.WriteFileAtomic(mf, []byte(text)); err != nil {
 			return "", err
 		}
 	}
