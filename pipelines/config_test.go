@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/persona"
 )
@@ -68,8 +69,12 @@ func TestScaffoldHasEveryField(t *testing.T) {
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("the scaffold loads as\n%+v\nwant the defaults\n%+v", *got, want)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "sources", "getting-started.md")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, GettingStarted)); err != nil {
 		t.Error(err)
+	}
+	// Nothing init writes is a source: sources/ is there, and empty.
+	if files, err := ingest.Expand([]string{filepath.Join(dir, "sources")}); err != nil || len(files) != 0 {
+		t.Errorf("init wrote sources %v (%v): they would become training data", files, err)
 	}
 	if _, err := Init(dir, InitOptions{}); err == nil {
 		t.Error("init overwrote a workspace")
@@ -306,5 +311,38 @@ func TestReportCountsChatLogs(t *testing.T) {
 	b, _ := os.ReadFile(out)
 	if !strings.Contains(string(b), fmt.Sprintf(`"examples":%d`, 3+nChat)) || !strings.Contains(string(b), "office-hours.chatlog.jsonl") {
 		t.Errorf("the report does not count the %d chat-log examples with the 3 curated ones, or lacks their source", nChat)
+	}
+}
+
+// An unedited init workspace does not run: the placeholder persona would
+// become every example's voice. The refusal names the file and line and
+// comes before anything is built or started; once edited, the run gets past
+// it (and stops at the empty sources/, which it names).
+func TestRunRefusesPlaceholderPersona(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Init(dir, InitOptions{Name: "fresh"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Ollama.Local = "never"
+	cfg.Ollama.Hosts = []string{"http://127.0.0.1:9"}
+	for _, dry := range []bool{false, true} {
+		_, err = Run(context.Background(), cfg, Options{Version: "test", DryRun: dry})
+		if err == nil || !strings.Contains(err.Error(), "persona.yaml:") || !strings.Contains(err.Error(), "placeholder") {
+			t.Errorf("dry run %v: unedited workspace: %v", dry, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "build")); err == nil {
+		t.Error("the refused run made build/")
+	}
+	p := filepath.Join(dir, "persona.yaml")
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, []byte(strings.ReplaceAll(string(b), PersonaPlaceholder, "optics")), 0o644)
+	_, err = Run(context.Background(), cfg, Options{Version: "test"})
+	if err == nil || !strings.Contains(err.Error(), "no source file in sources/") {
+		t.Errorf("edited persona, empty sources/: %v", err)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/tuneline/tuneline/internal/conf"
+	"github.com/tuneline/tuneline/persona"
 )
 
 //go:embed scaffold
@@ -49,10 +51,41 @@ examples:
     answer: I explain YOUR FIELD from the material I was given, and I say so when it does not cover a question.
 `
 
+// GettingStarted is the file init writes beside sources/ that says what to
+// do next.
+const GettingStarted = "GETTING-STARTED.md"
+
+// PersonaPlaceholder is the text of init's persona.yaml that says it has
+// not been edited: run refuses to train on it.
+const PersonaPlaceholder = "YOUR FIELD"
+
+// checkPersona refuses the placeholder persona init wrote: every example
+// would be trained on it, after minutes of generation. The error names the
+// file's line.
+func checkPersona(path string, p *persona.Persona) error {
+	texts := []string{p.Name, p.System, p.Style, p.Audience}
+	for _, ex := range p.Examples {
+		texts = append(texts, ex.Question, ex.Answer)
+	}
+	for _, t := range texts {
+		if !strings.Contains(t, PersonaPlaceholder) {
+			continue
+		}
+		where := path
+		if b, err := os.ReadFile(path); err == nil {
+			if i := bytes.Index(b, []byte(PersonaPlaceholder)); i >= 0 {
+				where = fmt.Sprintf("%s:%d", path, bytes.Count(b[:i], []byte("\n"))+1)
+			}
+		}
+		return fmt.Errorf("%s: the persona is still the placeholder tuneline init wrote (%q): edit persona.yaml's system prompt and examples to say who the model speaks as and what it knows, then run again", where, PersonaPlaceholder)
+	}
+	return nil
+}
+
 // Init writes a new workspace into dir: tuneline.yaml (every key with its
 // default and a one-line comment, generated from the stages' Config
-// structs), persona.yaml, and sources/ with a first source. It never
-// overwrites a file.
+// structs), persona.yaml, an empty sources/ and GETTING-STARTED.md beside
+// it. It never overwrites a file.
 func Init(dir string, opt InitOptions) ([]string, error) {
 	if opt.Name == "" {
 		abs, _ := filepath.Abs(dir)
@@ -82,7 +115,12 @@ func Init(dir string, opt InitOptions) ([]string, error) {
 		}
 	}
 	var written []string
-	for _, rel := range []string{"tuneline.yaml", "persona.yaml", filepath.Join("sources", "getting-started.md")} {
+	// The getting-started text sits beside sources/, not in it: a file in
+	// sources/ is training data.
+	if err := os.MkdirAll(filepath.Join(dir, "sources"), 0o755); err != nil {
+		return nil, err
+	}
+	for _, rel := range []string{"tuneline.yaml", "persona.yaml", GettingStarted} {
 		dst := filepath.Join(dir, rel)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return written, err

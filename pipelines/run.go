@@ -72,6 +72,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if r.persona, err = persona.Load(cfg.Path(cfg.Persona)); err != nil {
 		return nil, err
 	}
+	if err := checkPersona(cfg.Path(cfg.Persona), r.persona); err != nil {
+		return nil, err
+	}
 	if !opt.DryRun {
 		// Two runs on one workspace would run every stage at once and
 		// overwrite each other's outputs: the second refuses.
