@@ -250,3 +250,18 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 }
+
+// The newcomer's path: init, then run at once. run exits 1 naming
+// persona.yaml, with nothing started (the ollama host is unreachable and
+// local never, so anything past the check would fail otherwise).
+func TestRunUneditedInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fresh")
+	if code, _, errOut := run(t, "init", dir); code != ExitOK {
+		t.Fatalf("init: exit %d\n%s", code, errOut)
+	}
+	t.Setenv("OLLAMA_HOST", "127.0.0.1:9")
+	code, _, errOut := run(t, "run", dir)
+	if code != 1 || !strings.Contains(errOut, "persona.yaml:") || !strings.Contains(errOut, "placeholder") {
+		t.Errorf("run of an unedited init workspace: exit %d\n%s", code, errOut)
+	}
+}
