@@ -125,8 +125,10 @@ type ToolRow struct {
 	ID       string        `parquet:"id"`
 	Messages []ToolMessage `parquet:"messages,list"`
 	// Tools is OpenAI's tools list as JSON text: function schemas differ
-	// from row to row, which one Parquet column type cannot hold.
-	Tools string  `parquet:"tools"`
+	// from row to row, which one Parquet column type cannot hold. A row
+	// without tools holds null, not "": TRL's SFTTrainer runs json.loads
+	// on any string and passes None on as no tools.
+	Tools string  `parquet:"tools,optional"`
 	Meta  RowMeta `parquet:"meta"`
 }
 

@@ -86,7 +86,8 @@ func DatasetCard(opt Options, r *Report) []byte {
 		b.WriteString("`user`, `assistant` and `tool`, in OpenAI's shape: an assistant message may carry `tool_calls`\n")
 		b.WriteString("(`{id, type, function: {name, arguments}}`, arguments as JSON text), a tool message answers\n")
 		b.WriteString("the call named by `tool_call_id`. `tools` holds the declared functions as JSON text\n")
-		b.WriteString("(`json.loads` it before passing it to a chat template); `meta` records where the example came from.\n\n")
+		b.WriteString("(`json.loads` it before passing it to a chat template, as TRL's `SFTTrainer` does), and is null\n")
+		b.WriteString("(an optional column) on rows that declare none; `meta` records where the example came from.\n\n")
 	default:
 		b.WriteString("Chat fine-tuning data exported by [tuneline](https://github.com/tuneline/tuneline).\n")
 		b.WriteString("Each row is one conversation: `messages` is a list of `{role, content}` with roles\n")
