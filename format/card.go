@@ -2,12 +2,24 @@ package format
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
 )
+
+// licenseFile is the LICENSE an hf export gets when its licence is other
+// without a link: what the Hub asks for (docs/hub/repositories-licenses.md),
+// saying what is known.
+func licenseFile(opt Options) []byte {
+	if opt.License != "other" || opt.LicenseLink != "" {
+		return nil
+	}
+	if opt.LicenseName != "" {
+		return []byte(fmt.Sprintf("This dataset is licensed under %s.\n\nThe licence's text was not given to the tool that exported it (tuneline export --license-link); add it here.\n", opt.LicenseName))
+	}
+	return []byte("No licence has been specified for this dataset.\n\nUntil one is (tuneline export --license, or --license other with --license-name and\n--license-link), no rights are granted beyond those the licences of its sources give.\n")
+}
 
 // yamlString quotes s for YAML (a JSON string is a valid YAML scalar).
 func yamlString(s string) string {
@@ -32,10 +44,13 @@ func DatasetCard(opt Options, r *Report) []byte {
 		if name == "" {
 			name = "unspecified"
 		}
-		fmt.Fprintf(&b, "license_name: %s\n", yamlString(name))
-		if link != "" {
-			fmt.Fprintf(&b, "license_link: %s\n", yamlString(link))
+		if link == "" {
+			// The Hub asks for the licence's text in a LICENSE file
+			// when there is no link: hfSink writes one.
+			link = "LICENSE"
 		}
+		fmt.Fprintf(&b, "license_name: %s\n", yamlString(name))
+		fmt.Fprintf(&b, "license_link: %s\n", yamlString(link))
 	}
 	if len(opt.Language) > 0 {
 		b.WriteString("language:\n")
@@ -125,23 +140,3 @@ const RandomModelWarning = "> **Not training data: the text in this dataset is r
 	"> answers were written by tuneline's tiny random-weight test model (used when no real model was\n" +
 	"> available), so they are gibberish that only shows the pipeline works. Do not publish it or tune\n" +
 	"> on it; run tuneline again with a real model (ollama.model in tuneline.yaml, or `ollama pull NAME`)."
-
-// languageCode matches the Hub's language codes: ISO 639-1 or 639-3 with an
-// optional region or script subtag (en, fr, yue, en-US, zh-Hant).
-var languageCode = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
-
-// CheckLanguages trims and validates the card's language codes.
-func CheckLanguages(langs []string) ([]string, error) {
-	var out []string
-	for _, l := range langs {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		if !languageCode.MatchString(l) {
-			return nil, fmt.Errorf("language %q is not a language code (ISO 639-1 or 639-3, like en, fr, yue or en-US)", l)
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}

@@ -185,6 +185,9 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	if opt.Language, err0 = CheckLanguages(opt.Language); err0 != nil {
 		return nil, err0
 	}
+	if opt.License, err0 = CheckLicense(opt.License); err0 != nil {
+		return nil, err0
+	}
 	// The set of files is written into a staging folder and swapped in as
 	// a whole: never a mix of this export's files and an earlier one's. The
 	// folder is the export's own: one holding other files is refused

@@ -111,6 +111,11 @@ func (h *hfSink) commit(r *Report) error {
 			os.Remove(o)
 		}
 	}
+	if lic := licenseFile(h.opt); lic != nil {
+		if err := datasets.WriteFileAtomic(filepath.Join(h.opt.OutDir, "LICENSE"), lic); err != nil {
+			return err
+		}
+	}
 	return datasets.WriteFileAtomic(filepath.Join(h.opt.OutDir, "README.md"), DatasetCard(h.opt, r))
 }
 
