@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/pipelines"
 )
@@ -32,8 +34,13 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 	var asJSON bool
 	wsFlag := &cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Value: ".", Usage: "workspace `DIR`", Destination: &ws}
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &asJSON}
-	load := func() (*pipelines.Config, pipelines.Files, error) {
-		cfg, err := pipelines.Load(ws)
+	// The workspace is -w, or a folder (or its tuneline.yaml) given as
+	// an argument, as run and report take it.
+	load := func(dir string) (*pipelines.Config, pipelines.Files, error) {
+		if dir == "" {
+			dir = ws
+		}
+		cfg, err := pipelines.Load(dir)
 		if err != nil {
 			return nil, pipelines.Files{}, err
 		}
@@ -44,14 +51,22 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 		Usage: "inspect a workspace's datasets: list, show (lineage), stats (coverage, scores), diff",
 		Subcommands: []*cli.Command{
 			{
-				Name:  "list",
-				Usage: "the datasets of the workspace and of its earlier builds",
-				Description: `EXAMPLES:
+				Name:      "list",
+				Usage:     "the datasets of the workspace and of its earlier builds",
+				ArgsUsage: "[DIR]",
+				Description: `Every dataset file of the workspace (default: the current folder): chunks,
+examples at each stage, each export's splits (the hf export's Parquet files
+too) and the datasets of earlier builds, with their record counts.
+
+EXAMPLES:
    tuneline datasets list                      # in a workspace
-   tuneline datasets list --workspace examples/physics-expert --json`,
+   tuneline datasets list examples/physics-expert --json`,
 				Flags: []cli.Flag{wsFlag, jsonFlag},
 				Action: func(c *cli.Context) error {
-					cfg, f, err := load()
+					if c.NArg() > 1 {
+						return usageErr("datasets list: one workspace DIR at a time")
+					}
+					cfg, f, err := load(c.Args().First())
 					if err != nil {
 						return err
 					}
@@ -62,7 +77,24 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 					items := []item{{"chunks", f.Chunks, countLines(f.Chunks)}, {"chat-log examples", f.ChatLogs, countLines(f.ChatLogs)},
 						{"synthesised", f.Synth, countLines(f.Synth)}, {"curated", f.Curated, countLines(f.Curated)}}
 					for _, e := range f.Exports {
-						for _, split := range []string{"train", "validation"} {
+						// export-report.json names each split's files
+						// (Parquet shards for hf) and counts its examples.
+						var rep format.Report
+						if b, err := os.ReadFile(filepath.Join(e, "export-report.json")); err == nil && json.Unmarshal(b, &rep) == nil {
+							for _, split := range []string{format.SplitTrain, format.SplitValidation} {
+								sr, ok := rep.Splits[split]
+								if !ok {
+									continue
+								}
+								var paths []string
+								for _, p := range sr.Files {
+									paths = append(paths, filepath.Join(e, p))
+								}
+								items = append(items, item{"export " + filepath.Base(e) + " " + split, strings.Join(paths, ", "), sr.Examples})
+							}
+							continue
+						}
+						for _, split := range []string{format.SplitTrain, format.SplitValidation} {
 							p := filepath.Join(e, split+".jsonl")
 							if _, err := os.Stat(p); err == nil {
 								items = append(items, item{"export " + filepath.Base(e) + " " + split, p, countLines(p)})
@@ -92,20 +124,25 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 			{
 				Name:      "show",
 				Usage:     "an example and its lineage: chunk, source, page or time",
-				ArgsUsage: "ID",
+				ArgsUsage: "[DIR] ID",
 				Description: `EXAMPLES:
    tuneline datasets show ex-3f2a9c0d1b2e4f56
+   tuneline datasets show examples/physics-expert ex-3f2a9c0d1b2e4f56
    tuneline datasets show --json ex-3f2a9c0d1b2e4f56 | jq .chunk.text`,
 				Flags: []cli.Flag{wsFlag, jsonFlag},
 				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return usageErr("datasets show: give an example ID")
+					if c.NArg() < 1 || c.NArg() > 2 {
+						return usageErr("datasets show: give an example ID (after the workspace DIR, if not the current folder)")
 					}
-					_, f, err := load()
+					dir, id := "", c.Args().Get(0)
+					if c.NArg() == 2 {
+						dir, id = c.Args().Get(0), c.Args().Get(1)
+					}
+					_, f, err := load(dir)
 					if err != nil {
 						return err
 					}
-					l, err := datasets.Find(c.Context, c.Args().First(), []string{f.Curated, f.Synth, f.ChatLogs}, f.Chunks)
+					l, err := datasets.Find(c.Context, id, []string{f.Curated, f.Synth, f.ChatLogs}, f.Chunks)
 					if err != nil {
 						return err
 					}
@@ -144,19 +181,29 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 			{
 				Name:      "stats",
 				Usage:     "counts, roles, scores and source coverage of a dataset",
-				ArgsUsage: "[FILE]",
-				Description: `EXAMPLES:
+				ArgsUsage: "[DIR|FILE]",
+				Description: `A dataset FILE, or the dataset of the workspace DIR (default: the current
+folder) with the coverage of its chunks.
+
+EXAMPLES:
    tuneline datasets stats                     # the workspace's dataset, with coverage of its chunks
+   tuneline datasets stats examples/physics-expert
    tuneline datasets stats --chunks chunks.jsonl curated.jsonl`,
 				Flags: []cli.Flag{wsFlag, jsonFlag, &cli.StringFlag{Name: "chunks", Usage: "chunks `FILE` for coverage"}},
 				Action: func(c *cli.Context) error {
+					if c.NArg() > 1 {
+						return usageErr("datasets stats: one dataset FILE or workspace DIR at a time")
+					}
 					file, chunks := c.Args().First(), c.String("chunks")
-					if file == "" {
-						_, f, err := load()
+					if file == "" || isWorkspaceArg(file) {
+						_, f, err := load(file)
 						if err != nil {
 							return err
 						}
-						file, chunks = f.Dataset, f.Chunks
+						file = f.Dataset
+						if _, err := os.Stat(f.Chunks); chunks == "" && err == nil {
+							chunks = f.Chunks // coverage, when there are chunks
+						}
 					}
 					s, err := datasets.Stats(c.Context, file, chunks)
 					if err != nil {
@@ -187,15 +234,19 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 			{
 				Name:      "diff",
 				Usage:     "what changed between two datasets (default: the workspace's last two builds)",
-				ArgsUsage: "[A B]",
+				ArgsUsage: "[DIR | A B]",
 				Description: `EXAMPLES:
    tuneline datasets diff                      # the last two builds of the workspace
+   tuneline datasets diff examples/physics-expert
    tuneline datasets diff old.jsonl new.jsonl --json`,
 				Flags: []cli.Flag{wsFlag, jsonFlag},
 				Action: func(c *cli.Context) error {
 					a, b := c.Args().Get(0), c.Args().Get(1)
+					if c.NArg() > 2 || (c.NArg() == 1 && !isWorkspaceArg(a)) {
+						return usageErr("datasets diff: give two dataset files A B, or a workspace DIR")
+					}
 					if a == "" || b == "" {
-						cfg, _, err := load()
+						cfg, _, err := load(a)
 						if err != nil {
 							return err
 						}
@@ -224,4 +275,14 @@ func newDatasetsCmd(ios *iostreams.IOStreams) *cli.Command {
 			},
 		},
 	}
+}
+
+// isWorkspaceArg tells whether an argument names a workspace (a folder, or
+// a .yaml file) rather than a dataset file: a folder is never read as a
+// dataset (that answered "0 examples" for a workspace folder).
+func isWorkspaceArg(arg string) bool {
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		return true
+	}
+	return strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml")
 }
