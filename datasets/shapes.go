@@ -11,10 +11,14 @@ import (
 
 // Input shapes a record can be read from.
 const (
-	FormatOpenAI      = "openai"
-	FormatShareGPT    = "sharegpt"
-	FormatAlpaca      = "alpaca"
-	FormatVertex      = "vertex"
+	FormatOpenAI   = "openai"
+	FormatShareGPT = "sharegpt"
+	FormatAlpaca   = "alpaca"
+	FormatVertex   = "vertex"
+	// FormatHF is the Hugging Face Parquet dataset: an export target
+	// (format.TargetHF), named here with the others so that every
+	// format's name is written once.
+	FormatHF          = "hf"
 	FormatInteraction = "interaction-log"
 )
 

@@ -161,14 +161,6 @@ type prepared struct {
 // dedup index from the share of them kept.
 const reserveAfter = 8192
 
-// Vertex AI Gemini tuning limits.
-const (
-	VertexMaxExampleTokens    = 131072
-	VertexMaxValidation       = 5000
-	VertexMaxFileBytes        = 1 << 30
-	VertexMaxTrainingExamples = 1_000_000
-)
-
 // Export validates, deduplicates, splits and writes files in the target
 // format. Output files appear only when the whole export succeeded.
 func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
@@ -251,16 +243,11 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 		opt.layout = datasets.LayoutTools
 	}
 	show := opt.shower()
-	var s sink
-	var err error
-	switch opt.Target {
-	case TargetOpenAI, TargetShareGPT, TargetAlpaca, TargetVertex:
-		s = newJSONLSink(opt)
-	case TargetHF:
-		s, err = newHFSink(opt)
-	default:
-		return nil, fmt.Errorf("unknown format %q (want one of %v)", opt.Target, Targets)
+	t, err := Lookup(opt.Target)
+	if err != nil {
+		return nil, err
 	}
+	s, err := t.newSink(opt)
 	if err != nil {
 		return nil, err
 	}
@@ -302,13 +289,13 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 			p := &prepared{}
 			ex := &c.Record.Example
 			p.sig = Fingerprint(ex.KeyMessages(), &w.Norm, &params)
-			if opt.Target != TargetHF {
-				p.line, p.why = Encode(ex, opt.Target, pairs)
+			if t.Parquet() {
+				p.why = t.fits(ex, opt.layout)
 			} else {
-				p.why = hfFits(ex, opt.layout)
+				p.line, p.why = encodeWith(t, ex, pairs)
 			}
-			if p.why == "" && opt.Target == TargetVertex && c.Tokens > VertexMaxExampleTokens {
-				p.why = fmt.Sprintf("vertex allows at most %d tokens an example; this one has about %d", VertexMaxExampleTokens, c.Tokens)
+			if p.why == "" && t.MaxExampleTokens > 0 && c.Tokens > t.MaxExampleTokens {
+				p.why = fmt.Sprintf("%s allows at most %d tokens an example; this one has about %d", t.Name, t.MaxExampleTokens, c.Tokens)
 			}
 			c.prep = p
 		}}
@@ -360,7 +347,7 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 			if autoKind && !pairs && ex.IsPair() {
 				return &relayout{pairs: true}
 			}
-			if opt.Target == TargetHF && opt.layout == datasets.LayoutChat && ex.HasTools() {
+			if t.Parquet() && opt.layout == datasets.LayoutChat && ex.HasTools() {
 				return &relayout{tools: true}
 			}
 		}
@@ -416,11 +403,8 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 	if err := s.commit(rep); err != nil {
 		return nil, err
 	}
-	switch opt.Target {
-	case TargetVertex:
-		vertexLimits(rep)
-	case TargetOpenAI:
-		openaiLimits(rep)
+	if t.limits != nil {
+		t.limits(rep)
 	}
 	// The report goes next to the data a user uploads: the inputs' paths in
 	// it are shown relative (see Options.AbsolutePaths).
@@ -472,23 +456,6 @@ func firstError(c *Checked) string {
 // depends on the content, not on the order of the input.
 func splitHash(exact, seed uint64) float64 {
 	return float64(mix64(exact^mix64(seed+0x632be59bd9b4e019))>>11) / (1 << 53)
-}
-
-func vertexLimits(r *Report) {
-	var maxFile int64
-	for _, sr := range r.Splits {
-		maxFile = max(maxFile, sr.Bytes)
-	}
-	r.Limits = []LimitCheck{
-		{Name: "tokens per example (cl100k estimate; Gemini counts differ)", Limit: VertexMaxExampleTokens,
-			Value: int64(max(r.Splits[SplitTrain].Tokens.Max, r.Splits[SplitValidation].Tokens.Max)), Note: "longer examples were dropped"},
-		{Name: "validation examples", Limit: VertexMaxValidation, Value: int64(r.Splits[SplitValidation].Examples)},
-		{Name: "dataset file size (bytes)", Limit: VertexMaxFileBytes, Value: maxFile},
-		{Name: "training examples", Limit: VertexMaxTrainingExamples, Value: int64(r.Splits[SplitTrain].Examples)},
-	}
-	for i := range r.Limits {
-		r.Limits[i].OK = r.Limits[i].Value <= r.Limits[i].Limit
-	}
 }
 
 // SizeCategory is the Hub's size_categories value for n examples.

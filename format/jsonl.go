@@ -57,8 +57,8 @@ func (j *jsonlSink) commit(r *Report) error {
 			os.Remove(filepath.Join(j.opt.OutDir, split+".jsonl"))
 		}
 	}
-	if j.opt.Target == TargetShareGPT || j.opt.Target == TargetAlpaca {
-		return writeDatasetInfo(j.opt, splits)
+	if t, err := Lookup(j.opt.Target); err == nil && t.metadata != nil {
+		return t.metadata(j.opt, splits)
 	}
 	return nil
 }
@@ -79,8 +79,9 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // writeDatasetInfo writes LLaMA-Factory's dataset_info.json with one entry
-// per split: "<name>" for train and "<name>_validation".
-func writeDatasetInfo(opt Options, splits []string) error {
+// per split: "<name>" for train and "<name>_validation"; columns fills in
+// the format's columns.
+func writeDatasetInfo(opt Options, splits []string, columns func(entry map[string]any, pairs bool)) error {
 	info := map[string]any{}
 	for _, split := range splits {
 		name := opt.Name
@@ -92,23 +93,7 @@ func writeDatasetInfo(opt Options, splits []string) error {
 		if pairs {
 			entry["ranking"] = true
 		}
-		if opt.Target == TargetShareGPT {
-			entry["formatting"] = "sharegpt"
-			cols := map[string]string{"messages": "conversations", "system": "system", "tools": "tools"}
-			if pairs {
-				cols["chosen"], cols["rejected"] = "chosen", "rejected"
-			}
-			entry["columns"] = cols
-			entry["tags"] = map[string]string{"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
-				"observation_tag": "observation", "function_tag": "function_call"}
-		} else {
-			cols := map[string]string{"prompt": "instruction", "query": "input", "response": "output", "system": "system", "history": "history"}
-			if pairs {
-				delete(cols, "response")
-				cols["chosen"], cols["rejected"] = "chosen", "rejected"
-			}
-			entry["columns"] = cols
-		}
+		columns(entry, pairs)
 		info[name] = entry
 	}
 	b, _ := json.MarshalIndent(info, "", "  ")

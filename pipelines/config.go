@@ -104,7 +104,7 @@ func DefaultConfig() Config {
 		Ingest: ingest.DefaultConfig(),
 		Synth:  SynthSection{Enabled: true, Config: synth.DefaultConfig()},
 		Curate: CurateSection{Enabled: true, CurateConfig: synth.DefaultCurateConfig()},
-		Export: ExportSection{Enabled: true, Formats: []string{"openai", "hf"}, Config: format.DefaultConfig()},
+		Export: ExportSection{Enabled: true, Formats: []string{format.TargetOpenAI, format.TargetHF}, Config: format.DefaultConfig()},
 		Create: CreateSection{Enabled: true, Config: modelfile.DefaultConfig()},
 		Eval:   EvalSection{Enabled: true, Baseline: true, Config: eval.DefaultConfig()},
 	}

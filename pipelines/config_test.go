@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/persona"
@@ -344,5 +345,18 @@ func TestRunRefusesPlaceholderPersona(t *testing.T) {
 	_, err = Run(context.Background(), cfg, Options{Version: "test"})
 	if err == nil || !strings.Contains(err.Error(), "no source file in sources/") {
 		t.Errorf("edited persona, empty sources/: %v", err)
+	}
+}
+
+// TestFormatsHelpNamesEveryTarget: the scaffold's comment on
+// export.formats (a struct tag, which cannot iterate the registry) lists
+// every export target.
+func TestFormatsHelpNamesEveryTarget(t *testing.T) {
+	f, _ := reflect.TypeOf(ExportSection{}).FieldByName("Formats")
+	help := f.Tag.Get("help")
+	for _, n := range format.Targets {
+		if !strings.Contains(help, n) {
+			t.Errorf("export.formats help %q does not name %s", help, n)
+		}
 	}
 }

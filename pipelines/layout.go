@@ -122,7 +122,7 @@ func (r *runner) exports() []exportJob {
 			continue
 		}
 		out = append(out, exportJob{f, format.KindChat, r.exportDir(f)})
-		if f != format.TargetVertex {
+		if t, err := format.Lookup(f); err == nil && t.Holds.Pairs {
 			out = append(out, exportJob{f, format.KindPreference, r.exportDir(f + "-preference")})
 		}
 	}
@@ -169,7 +169,7 @@ func EvalPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "e
 // questionsFile holds the held-out questions: the validation split of the
 // OpenAI export, else the dataset.
 func (r *runner) questionsFile() string {
-	p := filepath.Join(r.exportDir("openai"), "validation.jsonl")
+	p := filepath.Join(r.exportDir(format.TargetOpenAI), "validation.jsonl")
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}

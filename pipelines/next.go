@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/localollama"
 )
 
@@ -59,8 +60,7 @@ func NextSteps(cfg *Config) []string {
 		// Nothing to publish: say why instead of printing upload commands.
 		out = append(out, "", "The exports hold random-model output (tuneline's tiny random-weight test model wrote them):",
 			"not for publishing or tuning. Set ollama.model in tuneline.yaml to a real model (ollama pull NAME) and run again.")
-		delete(exports, "hf")
-		delete(exports, "vertex")
+		clear(exports)
 	}
 	if ms, err := Models(cfg); err == nil && len(ms) > 0 {
 		own := ""
@@ -86,16 +86,11 @@ func NextSteps(cfg *Config) []string {
 			}
 		}
 	}
-	if d, ok := exports["hf"]; ok {
-		out = append(out, "", "Publish the dataset on the Hugging Face Hub (pip install huggingface_hub; hf auth login):",
-			fmt.Sprintf("  hf upload YOUR-NAME/%s %s . --repo-type=dataset", cfg.Name, shellQuote(d)))
-	}
-	if d, ok := exports["vertex"]; ok {
-		out = append(out, "", "Tune Gemini on Vertex AI with the vertex export (gcloud auth login; a bucket in your project):",
-			fmt.Sprintf("  gcloud storage cp %s %s gs://YOUR-BUCKET/%s/", shellQuote(filepath.Join(d, "train.jsonl")), shellQuote(filepath.Join(d, "validation.jsonl")), cfg.Name),
-			"  curl -X POST -H \"Authorization: Bearer $(gcloud auth print-access-token)\" -H 'Content-Type: application/json' \\",
-			"    https://us-central1-aiplatform.googleapis.com/v1/projects/YOUR-PROJECT/locations/us-central1/tuningJobs \\",
-			fmt.Sprintf(`    -d '{"baseModel": "gemini-2.0-flash-001", "supervisedTuningSpec": {"trainingDatasetUri": "gs://YOUR-BUCKET/%s/train.jsonl", "validationDatasetUri": "gs://YOUR-BUCKET/%s/validation.jsonl"}, "tunedModelDisplayName": "%s"}'`, cfg.Name, cfg.Name, cfg.Name))
+	for _, t := range format.AllTargets() {
+		if d, ok := exports[t.Name]; ok && t.Next != nil {
+			out = append(out, "")
+			out = append(out, t.Next(cfg.Name, d, shellQuote)...)
+		}
 	}
 	return out
 }

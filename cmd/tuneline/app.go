@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 )
@@ -111,7 +112,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
    ingest    extract chunked text with provenance from PDFs, web pages, transcripts, chat logs
    synth     generate persona Q&A and conversations from chunks with a local model (Ollama)
    curate    score examples with an LLM judge (accuracy, grounding, persona, clarity) and filter
-   export    validate, deduplicate, split and write openai | sharegpt | alpaca | vertex | hf
+   export    validate, deduplicate, split and write ` + strings.Join(format.Targets, " | ") + `
    modelfile write an Ollama Modelfile (FROM, SYSTEM, PARAMETER, MESSAGE, ADAPTER, LICENSE, TEMPLATE)
    create    create Ollama models (one or a batch) through the API, and smoke-test them
    datasets  list, show (lineage), stats (coverage, scores), diff a workspace's datasets

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/eval"
+	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/cachedir"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
@@ -19,7 +20,7 @@ import (
 )
 
 // defaultQuestions is the validation split a workspace's export writes.
-var defaultQuestions = filepath.Join("build", "export", "openai", "validation.jsonl")
+var defaultQuestions = filepath.Join("build", "export", format.TargetOpenAI, "validation.jsonl")
 
 // EvalOptions are eval's inputs.
 type EvalOptions struct {

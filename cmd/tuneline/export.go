@@ -35,22 +35,10 @@ LSH over word 2-grams, --near-dup threshold; 0 turns it off), splits
 train/validation by a hash of each example's content and --seed (same seed,
 same split, in any input order), and writes --out DIR:
 
-   openai    train.jsonl, validation.jsonl          {"messages":[{"role","content"}]} (OpenAI, TRL SFTTrainer)
-   sharegpt  train.jsonl, validation.jsonl, dataset_info.json   LLaMA-Factory sharegpt (human/gpt)
-   alpaca    train.jsonl, validation.jsonl, dataset_info.json   LLaMA-Factory alpaca (instruction/output/history)
-   vertex    train.jsonl, validation.jsonl          Vertex AI Gemini tuning; its limits are checked
-   hf        data/train-00000-of-0000N.parquet ..., README.md   Hugging Face dataset with its card
+` + format.Help() + `
 
-Tool calls (OpenAI's tools/tool_calls/tool messages, or LLaMA-Factory's
-function_call/observation) go to openai and hf as they are, to sharegpt as
-function_call/observation turns with a tools column, to vertex as
-functionCall/functionResponse parts; alpaca refuses them. Preference pairs
-(OpenAI DPO lines, TRL prompt/chosen/rejected, LLaMA-Factory ranking) make a
-preference export (--kind auto finds them): openai DPO lines, hf TRL columns
-prompt/chosen/rejected, sharegpt and alpaca ranking records; vertex refuses
-them. What a format cannot hold is left out and counted, with the reason.
-
-and export-report.json: what was dropped and why (with file:line), counts
+What a format cannot hold is left out and counted, with the reason. The files
+go with export-report.json: what was dropped and why (with file:line), counts
 and token statistics per split. Files appear only when the export succeeds.
 
 EXAMPLES:
@@ -58,7 +46,7 @@ EXAMPLES:
    tuneline export --format hf --split 0.95 --seed 7 --compression zstd --out hf/ a.jsonl b.json
    tuneline export --format vertex --near-dup 0 --out vertex/ data.jsonl`,
 		Flags: append(conf.Flags(&o.Config),
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Required: true, Usage: "openai | sharegpt | alpaca | vertex | hf", Destination: &o.Target},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Required: true, Usage: strings.Join(format.Targets, " | "), Destination: &o.Target},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "export", Usage: "output `DIR`", Destination: &o.OutDir},
 			&cli.StringFlag{Name: "name", Value: "tuneline", Usage: "dataset name (dataset_info.json, dataset card)", Destination: &o.Name},
 			&cli.BoolFlag{Name: "json", Usage: "print export-report.json to stdout", Destination: &o.JSON},
@@ -85,11 +73,7 @@ func totalSize(files []string) int64 {
 }
 
 func runExport(ctx context.Context, o *ExportOptions) error {
-	valid := false
-	for _, t := range format.Targets {
-		valid = valid || t == o.Target
-	}
-	if !valid {
+	if _, err := format.Lookup(o.Target); err != nil {
 		return usageErr("export: --format %q: want one of %s", o.Target, strings.Join(format.Targets, ", "))
 	}
 	bar := newBar(o.IO, "export", totalSize(o.Files))

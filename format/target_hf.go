@@ -1,0 +1,27 @@
+package format
+
+import (
+	"fmt"
+
+	"github.com/tuneline/tuneline/datasets"
+)
+
+// TargetHF is a Hugging Face dataset: Parquet shards under data/ in one of
+// three layouts (chat, chat with tools, TRL's prompt/chosen/rejected) and
+// the dataset card.
+const TargetHF = datasets.FormatHF
+
+var hfTarget = &Target{
+	Name:     TargetHF,
+	Files:    "data/train-00000-of-0000N.parquet ..., README.md",
+	Reader:   "Hugging Face dataset with its card",
+	Holds:    Holds{Tools: true, Pairs: true},
+	ToolsDoc: "as they are (tools and tool_calls columns)",
+	PairsDoc: "TRL columns prompt/chosen/rejected",
+	fits:     hfFits,
+	newSink:  func(opt Options) (sink, error) { return newHFSink(opt) },
+	Next: func(name, dir string, quote func(string) string) []string {
+		return []string{"Publish the dataset on the Hugging Face Hub (pip install huggingface_hub; hf auth login):",
+			fmt.Sprintf("  hf upload YOUR-NAME/%s %s . --repo-type=dataset", name, quote(dir))}
+	},
+}
