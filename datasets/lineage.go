@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -43,13 +45,46 @@ type DatasetStats struct {
 	Kinds       map[string]int            `json:"kinds"`
 	Questions   map[string]int            `json:"question_types"`
 	Personas    map[string]int            `json:"personas"`
-	Scores      map[string]map[string]int `json:"scores"` // criterion -> rounded score -> count
+	Scores      map[string]map[string]int `json:"scores"` // criterion -> ScoreBin -> count
 	ScoreMeans  map[string]float64        `json:"score_means"`
 	Chars       int64                     `json:"chars"`
 	PerSource   map[string]int            `json:"examples_per_source"`
 	Coverage    []SourceCoverage          `json:"coverage,omitempty"`
 	scoreSums   map[string]float64
 	scoreCounts map[string]int
+}
+
+// ScoreBin is the histogram bin of a score: half a point wide, named by its
+// lower end ("3.5" holds 3.5 up to 4, "4" holds 4 up to 4.5). An overall
+// score is a mean of whole-point criteria, so it falls between them, and a
+// bin never mixes scores on both sides of a min_score given in half points
+// (rounding put 3.5 in "4", where min_score 4 drops it).
+func ScoreBin(v float64) string {
+	return strconv.FormatFloat(math.Floor(v*2)/2, 'f', -1, 64)
+}
+
+// ScoreBinLabel names a ScoreBin by its range ("3.5 to <4"), for readers
+// who would take "3.5" for a rounded value.
+func ScoreBinLabel(bin string) string {
+	v, err := strconv.ParseFloat(bin, 64)
+	if err != nil {
+		return bin
+	}
+	return bin + " to <" + strconv.FormatFloat(v+0.5, 'f', -1, 64)
+}
+
+// ScoreBins lists a criterion's bins in score order.
+func ScoreBins(m map[string]int) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, _ := strconv.ParseFloat(out[i], 64)
+		b, _ := strconv.ParseFloat(out[j], 64)
+		return a < b
+	})
+	return out
 }
 
 // Stats reads an examples file (and, when chunksPath is set, the chunks it
@@ -112,7 +147,7 @@ func StatsFiles(ctx context.Context, paths []string, chunksPath string, visit fu
 			if s.Scores[k] == nil {
 				s.Scores[k] = map[string]int{}
 			}
-			s.Scores[k][fmt.Sprintf("%.0f", v)]++
+			s.Scores[k][ScoreBin(v)]++
 			s.scoreSums[k] += v
 			s.scoreCounts[k]++
 		}

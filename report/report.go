@@ -94,8 +94,12 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 	// Token lengths (cookbook counting), in the same pass as the stats.
 	tc := tokens.NewCounter()
 	var lens format.Histogram
+	datasetN := 0 // of Dataset alone, without More
 	st, err := datasets.StatsFiles(ctx, append([]string{in.Dataset}, in.More...), in.Chunks, func(rec *datasets.Record) {
 		lens.Add(format.Check(*rec, tc, 0).Tokens)
+		if rec.Pos.File == in.Dataset {
+			datasetN++
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -107,7 +111,9 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 	}
 	sort.Slice(d.PerSource, func(i, j int) bool { return d.PerSource[i].Label < d.PerSource[j].Label })
 	for k, m := range st.Scores {
-		d.Scores[k] = bars(m)
+		for _, b := range datasets.ScoreBins(m) { // half-point bins, labelled with their range
+			d.Scores[k] = append(d.Scores[k], Bar{datasets.ScoreBinLabel(b), float64(m[b])})
+		}
 	}
 	if lens.N() > 0 {
 		minLen, maxLen := lens.Range()
@@ -144,9 +150,15 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 			}
 		}
 	}
-	d.Funnel = append(d.Funnel, Bar{"generated", float64(max(synthN, st.Examples))})
+	// The chat logs' examples join at the export: they are not generated
+	// or judged, so they are counted where they join.
 	if synthN > 0 {
-		d.Funnel = append(d.Funnel, Bar{"after judge (low score dropped)", float64(st.Examples)})
+		d.Funnel = append(d.Funnel, Bar{"generated", float64(synthN)}, Bar{"after judge (low score dropped)", float64(datasetN)})
+	} else {
+		d.Funnel = append(d.Funnel, Bar{"generated", float64(datasetN)})
+	}
+	if more := st.Examples - datasetN; more > 0 {
+		d.Funnel = append(d.Funnel, Bar{fmt.Sprintf("with the chat logs' %d examples", more), float64(st.Examples)})
 	}
 	if in.ExportDir != "" {
 		if b, err := os.ReadFile(filepath.Join(in.ExportDir, "export-report.json")); err == nil {
@@ -158,7 +170,7 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 						inv += v
 					}
 				}
-				d.Funnel = append(d.Funnel, Bar{"read by export (with chat logs)", float64(rep.Read)}, Bar{"valid", float64(rep.Read - inv)},
+				d.Funnel = append(d.Funnel, Bar{"read by export", float64(rep.Read)}, Bar{"valid", float64(rep.Read - inv)},
 					Bar{"no exact duplicates", float64(rep.Read - inv - ex)}, Bar{"no near duplicates (written)", float64(rep.Read - inv - ex - near)})
 			}
 		}

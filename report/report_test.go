@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -86,5 +87,47 @@ func TestTinyModelBanner(t *testing.T) {
 		if got := strings.Contains(string(b), `id="gibberish"`) && strings.Contains(string(b), "random-weight"); got != tiny {
 			t.Errorf("tiny model %v: banner %v", tiny, got)
 		}
+	}
+}
+
+// The funnel counts the chat logs' examples where they join: 18 generated
+// and judged plus 2 from chat logs showed as "generated 20, after judge 20".
+// The score bars name their half-point range.
+func TestFunnelChatLogsJoinAtExport(t *testing.T) {
+	dir := t.TempDir()
+	line := func(i int, score float64) string {
+		return fmt.Sprintf(`{"messages":[{"role":"user","content":"question %d"},{"role":"assistant","content":"answer"}],"meta":{"scores":{"overall":%v}}}`+"\n", i, score)
+	}
+	var synth, curated, logs strings.Builder
+	for i := range 18 {
+		synth.WriteString(line(i, 3.5+float64(i%2)/2))
+		if i < 15 {
+			curated.WriteString(line(i, 3.5+float64(i%2)/2))
+		}
+	}
+	logs.WriteString(`{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}` + "\n")
+	logs.WriteString(`{"messages":[{"role":"user","content":"bye"},{"role":"assistant","content":"see you"}]}` + "\n")
+	files := map[string]string{"synth.jsonl": synth.String(), "curated.jsonl": curated.String(), "chatlogs.jsonl": logs.String()}
+	for name, text := range files {
+		os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+	}
+	d, err := Collect(context.Background(), Inputs{Dataset: filepath.Join(dir, "curated.jsonl"), More: []string{filepath.Join(dir, "chatlogs.jsonl")},
+		Synth: filepath.Join(dir, "synth.jsonl"), GeneratedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range d.Funnel {
+		got = append(got, fmt.Sprintf("%s %v", b.Label, b.Value))
+	}
+	if want := "generated 18; after judge (low score dropped) 15; with the chat logs' 2 examples 17"; strings.Join(got, "; ") != want {
+		t.Errorf("funnel %q, want %q", strings.Join(got, "; "), want)
+	}
+	var bins []string
+	for _, b := range d.Scores["overall"] {
+		bins = append(bins, fmt.Sprintf("%s %v", b.Label, b.Value))
+	}
+	if want := "3.5 to <4 8, 4 to <4.5 7"; strings.Join(bins, ", ") != want {
+		t.Errorf("score bars %q, want %q", strings.Join(bins, ", "), want)
 	}
 }

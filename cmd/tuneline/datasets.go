@@ -216,7 +216,11 @@ EXAMPLES:
 					fmt.Fprintf(w, "%s: %d examples (%d invalid), %d messages, roles %s\n", s.File, s.Examples, s.Invalid, s.Messages, countsInline(s.Roles))
 					fmt.Fprintf(w, "kinds %s; question types %s; personas %s\n", countsInline(s.Kinds), countsInline(s.Questions), countsInline(s.Personas))
 					for _, k := range sortedKeys(s.Scores) {
-						fmt.Fprintf(w, "score %-10s mean %.2f  %s\n", k, s.ScoreMeans[k], countsInline(s.Scores[k]))
+						var bins []string
+						for _, b := range datasets.ScoreBins(s.Scores[k]) {
+							bins = append(bins, fmt.Sprintf("%s: %d", datasets.ScoreBinLabel(b), s.Scores[k][b]))
+						}
+						fmt.Fprintf(w, "score %-10s mean %.2f  %s\n", k, s.ScoreMeans[k], strings.Join(bins, ", "))
 					}
 					for _, cov := range s.Coverage {
 						fmt.Fprintf(w, "source %s: %d of %d chunks produced %d examples", cov.Source, cov.ChunksUsed, cov.Chunks, cov.Examples)
