@@ -218,4 +218,3 @@ func TestUploadDirDroppedConnection(t *testing.T) {
 		t.Errorf("generation %v, result says %d", meta["generation"], res.Objects[0].Generation)
 	}
 }
-
