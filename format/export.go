@@ -62,6 +62,10 @@ type Options struct {
 	// model (random text, for trying the plumbing): the report and the hf
 	// card say so, and publishing commands refuse the export unless forced.
 	RandomModel bool
+	// Review applies people's decisions (review.Set.Apply): examples
+	// rejected are left out ("rejected_in_review"), edited ones exported
+	// as edited, and the report counts each state.
+	Review func(ex *datasets.Example) string
 
 	layout int // hf: the Parquet layout, chosen from Kind and the probe
 }
@@ -123,6 +127,9 @@ type Report struct {
 	// RandomModel: the examples came from tuneline's tiny random-weight
 	// model; their text is random output, not training data.
 	RandomModel bool `json:"random_model,omitempty"`
+	// Review counts the examples read by their review state (accepted,
+	// rejected, edited, unreviewed, changed) when decisions were applied.
+	Review map[string]int `json:"review,omitempty"`
 }
 
 // DedupReport describes the deduplication that ran.
@@ -281,7 +288,7 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 		}
 	}
 	toks := map[string]*Histogram{}
-	scan := ScanOptions{MaxTokens: opt.MaxTokens, Workers: opt.Workers, Progress: opt.Progress, Norm: true,
+	scan := ScanOptions{MaxTokens: opt.MaxTokens, Workers: opt.Workers, Progress: opt.Progress, Norm: true, Review: opt.Review,
 		Prepare: func(c *Checked, w *WorkerState) {
 			if !c.Valid {
 				return
@@ -319,6 +326,17 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 	}
 	reserved := false
 	err = Scan(ctx, files, scan, func(c *Checked) error {
+		if c.Review != "" {
+			if rep.Review == nil {
+				rep.Review = map[string]int{}
+			}
+			rep.Review[c.Review]++
+			if c.Review == "rejected" {
+				rep.Read++
+				drop(c, "rejected_in_review", "")
+				return nil
+			}
+		}
 		k.Seen(c)
 		tally.Add(c)
 		rep.Read++

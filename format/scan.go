@@ -26,6 +26,10 @@ type ScanOptions struct {
 	Norm bool
 	// Progress, when set, is called with the bytes read so far.
 	Progress func(bytes int64)
+	// Review, when set, applies a person's decision to each decoded
+	// example before the checks (an edit replaces its messages) and
+	// returns its state, kept in Checked.Review (see review.Set.Apply).
+	Review func(ex *datasets.Example) string
 }
 
 // WorkerState is per-worker scratch space handed to Prepare.
@@ -99,7 +103,12 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 		}
 		out = out[:len(raws)]
 		for i, raw := range raws {
-			out[i] = check(raw.Decode(), ws.Tokens, opt.MaxTokens, norm)
+			rec, state := raw.Decode(), ""
+			if opt.Review != nil && rec.Err == nil {
+				state = opt.Review(&rec.Example)
+			}
+			out[i] = check(rec, ws.Tokens, opt.MaxTokens, norm)
+			out[i].Review = state
 			if opt.Prepare != nil {
 				opt.Prepare(&out[i], ws)
 			}

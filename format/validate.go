@@ -77,6 +77,8 @@ type Checked struct {
 	Issues          []Issue
 	// Valid is false when any issue is an error.
 	Valid bool
+	// Review is the example's state after ScanOptions.Review.
+	Review string
 
 	prep *prepared // export's per-example work, done on the workers
 }

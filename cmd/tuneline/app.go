@@ -166,6 +166,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newCreateCmd(ios),
 			newDatasetsCmd(ios),
 			newReportCmd(ios),
+			newReviewCmd(ios),
 			newEvalCmd(ios),
 			newChatCmd(ios),
 			newCompletionCmd(ios),

@@ -12,7 +12,19 @@ import (
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/review"
 )
+
+// reviewCounts names an export's review counts: "2 rejected, 1 edited, ...".
+func reviewCounts(m map[string]int) string {
+	var parts []string
+	for _, k := range []string{review.StateRejected, review.StateEdited, review.StateAccepted, review.StateUnreviewed, review.StateChanged} {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
 
 // ExportOptions are export's inputs.
 type ExportOptions struct {
@@ -21,6 +33,8 @@ type ExportOptions struct {
 	Config format.Config
 	format.Options
 	JSON bool
+	// ReviewFile is a decisions file of tuneline review to apply.
+	ReviewFile string
 }
 
 func newExportCmd(ios *iostreams.IOStreams) *cli.Command {
@@ -50,6 +64,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "export", Usage: "output `DIR`", Destination: &o.OutDir},
 			&cli.StringFlag{Name: "name", Value: "tuneline", Usage: "dataset name (dataset_info.json, dataset card)", Destination: &o.Name},
 			&cli.BoolFlag{Name: "json", Usage: "print export-report.json to stdout", Destination: &o.JSON},
+			&cli.StringFlag{Name: "review", Usage: "apply the decisions `FILE` of tuneline review (FILE.review.jsonl): rejected examples left out, edited ones exported as edited", Destination: &o.ReviewFile},
 		),
 		Action: func(c *cli.Context) error {
 			o.Files = c.Args().Slice()
@@ -83,6 +98,19 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		opt.MemoryLimit = 128 << 20
 	}
+	if o.ReviewFile != "" {
+		if _, err := os.Stat(o.ReviewFile); err != nil {
+			return fmt.Errorf("export --review: %w", err)
+		}
+		set, err := review.Load(o.ReviewFile)
+		if err != nil {
+			return err
+		}
+		for _, w := range set.Warnings {
+			fmt.Fprintln(o.IO.ErrOut, "warning: "+w)
+		}
+		opt.Review = set.Apply
+	}
 	rep, err := format.Export(ctx, o.Files, opt)
 	bar.Done()
 	if err != nil {
@@ -95,6 +123,9 @@ func runExport(ctx context.Context, o *ExportOptions) error {
 	} else {
 		w := o.IO.Out
 		fmt.Fprintf(w, "%d examples read, %d written to %s (%s)\n", rep.Read, rep.Written, o.OutDir, o.Target)
+		if rep.Review != nil {
+			fmt.Fprintf(w, "review: %s\n", reviewCounts(rep.Review))
+		}
 		for _, split := range sortedKeys(rep.Splits) {
 			sr := rep.Splits[split]
 			fmt.Fprintf(w, "  %-10s %7d examples  %9d tokens  %s\n", split, sr.Examples, sr.TotalTokens, strings.Join(sr.Files, ", "))
