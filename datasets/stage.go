@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tuneline/tuneline/internal/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +38,7 @@ func NewStagedDir(final string) (*StagedDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stage %s: %w", final, err)
 	}
-	if err := os.Chmod(dir, 0o777&^umaskOnce()); err != nil {
+	if err := os.Chmod(dir, atomicfile.DirMode()); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}

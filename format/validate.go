@@ -207,12 +207,12 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 		} else {
 			n = tc.Count(m.Content)
 		}
-		c.Tokens += 3 + roleTokens(tc, m.Role) + n
+		c.Tokens += tc.Message(m.Role, n)
 		if m.Role == datasets.RoleAssistant {
 			c.AssistantTokens += n
 		}
 	}
-	c.Tokens += 3
+	c.Tokens += tokens.ReplyPrimer
 	if t := rec.Example.Tools; t != "" {
 		c.Tokens += tc.Count(string(t))
 	}
@@ -220,16 +220,6 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 		add(SevWarning, WarnOverMaxTokens, "%d tokens, over the %d limit: it will be truncated in training", c.Tokens, maxTokens)
 	}
 	return c
-}
-
-// roleTokens counts the tokens of a role name: one for each of the three
-// roles (pinned by a test against the tokenizer).
-func roleTokens(tc *tokens.Counter, role string) int {
-	switch role {
-	case datasets.RoleUser, datasets.RoleAssistant, datasets.RoleSystem:
-		return 1
-	}
-	return tc.Count(role)
 }
 
 // Seen applies the cross-example rules (duplicate ids) to a checked example,

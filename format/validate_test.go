@@ -5,9 +5,6 @@ import (
 	"testing"
 
 	"github.com/tuneline/tuneline/internal/testenv"
-
-	"github.com/tuneline/tuneline/datasets"
-	"github.com/tuneline/tuneline/tokens"
 )
 
 var corpora = testenv.Corpus("chat-samples") + "/"
@@ -37,14 +34,5 @@ func TestToyCookbookNumbers(t *testing.T) {
 	}
 	if s.MessagesPerExample.Min != 2 || s.MessagesPerExample.Max != 9 {
 		t.Errorf("messages per example %+v", s.MessagesPerExample)
-	}
-}
-
-func TestRoleTokens(t *testing.T) {
-	tc := tokens.NewCounter()
-	for _, r := range []string{datasets.RoleUser, datasets.RoleAssistant, datasets.RoleSystem, "tool", "human"} {
-		if got, want := roleTokens(tc, r), tokens.LibraryCount(r); got != want {
-			t.Errorf("roleTokens(%q) = %d, tokenizer says %d", r, got, want)
-		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/atomicfile"
 )
 
 // Cache stores validated replies by a hash of everything that produced
@@ -53,5 +53,5 @@ func (c *Cache) Put(key string, v any) error {
 	if err != nil {
 		return err
 	}
-	return datasets.WriteFileAtomic(c.path(key), b)
+	return atomicfile.WriteFile(c.path(key), b)
 }

@@ -13,7 +13,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/tuneline/tuneline/internal/conf"
+	"github.com/tuneline/tuneline/internal/yamlerr"
 	"gopkg.in/yaml.v3"
 )
 
@@ -45,7 +45,7 @@ func Load(path string) (*Persona, error) {
 	p, err := Parse(b)
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "yaml: line ") {
-			return nil, fmt.Errorf("persona %w", conf.YAMLError(path, err))
+			return nil, fmt.Errorf("persona %w", yamlerr.Error(path, err))
 		}
 		return nil, fmt.Errorf("persona %s: %w", path, err)
 	}

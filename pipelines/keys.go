@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tuneline/tuneline/internal/conf"
+	"github.com/tuneline/tuneline/internal/yamlerr"
 )
 
 // sectionKeys lists the keys tuneline.yaml accepts, by section ("" is the
@@ -55,7 +56,7 @@ var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type
 func explainYAML(path string, err error) error {
 	ms := unknownField.FindAllStringSubmatch(err.Error(), -1)
 	if len(ms) == 0 {
-		return conf.YAMLError(path, err)
+		return yamlerr.Error(path, err)
 	}
 	keys := sectionKeys()
 	var msgs []string

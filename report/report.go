@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,7 +18,6 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
-	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/tokens"
 )
 
@@ -93,10 +93,10 @@ func bars(m map[string]int) []Bar {
 func Collect(ctx context.Context, in Inputs) (*Data, error) {
 	// Token lengths (cookbook counting), in the same pass as the stats.
 	tc := tokens.NewCounter()
-	var lens format.Histogram
-	datasetN := 0 // of Dataset alone, without More
+	lens := map[int]int{} // tokens -> examples
+	datasetN := 0         // of Dataset alone, without More
 	st, err := datasets.StatsFiles(ctx, append([]string{in.Dataset}, in.More...), in.Chunks, func(rec *datasets.Record) {
-		lens.Add(format.Check(*rec, tc, 0).Tokens)
+		lens[exampleTokens(rec, tc)]++
 		if rec.Pos.File == in.Dataset {
 			datasetN++
 		}
@@ -115,14 +115,19 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 			d.Scores[k] = append(d.Scores[k], Bar{datasets.ScoreBinLabel(b), float64(m[b])})
 		}
 	}
-	if lens.N() > 0 {
-		minLen, maxLen := lens.Range()
+	if len(lens) > 0 {
+		minLen, maxLen := math.MaxInt, 0
+		for v := range lens {
+			minLen, maxLen = min(minLen, v), max(maxLen, v)
+		}
 		width := max(1, (maxLen-minLen+20)/20)
 		bins := make([]Bin, (maxLen-minLen)/width+1)
 		for i := range bins {
 			bins[i] = Bin{From: minLen + i*width, To: minLen + (i+1)*width - 1}
 		}
-		lens.Each(func(v, n int) { bins[(v-minLen)/width].Count += n })
+		for v, n := range lens {
+			bins[(v-minLen)/width].Count += n
+		}
 		d.TokenBins = bins
 	}
 	if in.Eval != "" {
@@ -162,7 +167,10 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 	}
 	if in.ExportDir != "" {
 		if b, err := os.ReadFile(filepath.Join(in.ExportDir, "export-report.json")); err == nil {
-			var rep format.Report
+			var rep struct { // what export-report.json says of the examples read
+				Read    int            `json:"examples_read"`
+				Dropped map[string]int `json:"dropped"`
+			}
 			if json.Unmarshal(b, &rep) == nil {
 				inv, ex, near := 0, rep.Dropped["exact_duplicate"], rep.Dropped["near_duplicate"]
 				for k, v := range rep.Dropped {
@@ -176,6 +184,23 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 		}
 	}
 	return d, nil
+}
+
+// exampleTokens counts an example as export and validate do (OpenAI's
+// cookbook): each message's role and content, the reply's primer, the
+// tools' JSON; a record that did not read or has no messages counts 0.
+func exampleTokens(rec *datasets.Record, tc *tokens.Counter) int {
+	if rec.Err != nil || len(rec.Example.Messages) == 0 {
+		return 0
+	}
+	n := tokens.ReplyPrimer
+	for _, m := range rec.Example.KeyMessages() {
+		n += tc.Message(m.Role, tc.Count(m.Content))
+	}
+	if t := rec.Example.Tools; t != "" {
+		n += tc.Count(string(t))
+	}
+	return n
 }
 
 // Write renders the page.

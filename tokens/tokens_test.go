@@ -283,3 +283,12 @@ func TestASCIILetters(t *testing.T) {
 		}
 	}
 }
+
+func TestRoleTokens(t *testing.T) {
+	tc := NewCounter()
+	for _, r := range []string{"user", "assistant", "system", "tool", "human"} {
+		if got, want := tc.Role(r), LibraryCount(r); got != want {
+			t.Errorf("Role(%q) = %d, tokenizer says %d", r, got, want)
+		}
+	}
+}

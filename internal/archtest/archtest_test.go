@@ -83,3 +83,63 @@ func TestTargetNameLiterals(t *testing.T) {
 		t.Errorf("target names are written as strings in %d files, want at most 2 (use format.Lookup, format.TargetX or datasets.FormatX): %v", len(files), files)
 	}
 }
+
+const module = "github.com/tuneline/tuneline/"
+
+// imports lists, per package folder, the module's packages its non-test
+// files import.
+func imports(t *testing.T) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for p, f := range goFiles(t) {
+		dir := filepath.ToSlash(filepath.Dir(p))
+		if out[dir] == nil {
+			out[dir] = map[string]bool{}
+		}
+		for _, im := range f.Imports {
+			if s, _ := strconv.Unquote(im.Path.Value); strings.HasPrefix(s, module) {
+				out[dir][strings.TrimPrefix(s, module)] = true
+			}
+		}
+	}
+	return out
+}
+
+// stages are the stage packages of ARCHITECTURE.md's layers: none imports
+// another. A new stage package joins this list.
+var stages = []string{"ingest", "synth", "format", "modelfile", "eval", "memory", "report"}
+
+// TestLayers checks the import rules ARCHITECTURE.md draws.
+func TestLayers(t *testing.T) {
+	im := imports(t)
+	forbid := map[string][]string{
+		"llm":     {"datasets"},      // the model client: no dataset code (nor parquet-go) in it
+		"persona": {"internal/conf"}, // a domain type: no CLI library linked into it
+		"report":  {"format"},        // report reads what it needs from datasets
+	}
+	for _, s := range stages {
+		for _, o := range stages {
+			if o != s {
+				forbid[s] = append(forbid[s], o)
+			}
+		}
+	}
+	for pkg, bad := range forbid {
+		for _, b := range bad {
+			for dir, deps := range im {
+				if (dir == pkg || strings.HasPrefix(dir, pkg+"/")) && (deps[b] || anyUnder(deps, b)) {
+					t.Errorf("%s imports %s: ARCHITECTURE.md's layers forbid it", dir, b)
+				}
+			}
+		}
+	}
+}
+
+// anyUnder tells whether deps holds a package below dir.
+func anyUnder(deps map[string]bool, dir string) bool {
+	for d := range deps {
+		if strings.HasPrefix(d, dir+"/") {
+			return true
+		}
+	}
+	return false
+}

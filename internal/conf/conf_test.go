@@ -3,7 +3,6 @@ package conf
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -92,31 +91,6 @@ func TestNearest(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{{"pairz", "pairs"}, {"tunrs", "turns"}, {"max_pair", "max_pairs"}, {"zzzzzz", ""}, {"seed", "seed"}} {
 		if got := Nearest(tt.in, known, 2); got != tt.want {
 			t.Errorf("Nearest(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-// yaml.v3 counts some errors' lines from 0: YAMLError names the right line
-// for each kind.
-func TestYAMLErrorLines(t *testing.T) {
-	head := "name: a\nsystem: b\ntraits: [x]\nstyle: s\n"
-	for _, tt := range []struct {
-		doc  string
-		line int
-	}{
-		{head + "audience: [a, b\n", 5},             // parser error (reported a line early by yaml.v3)
-		{head + "audience: \"unclosed\n", 5},        // scanner error
-		{head + "  bad: indent\n", 5},               // scanner error
-		{head + "examples:\n  - q: 1\n  x: 2\n", 6}, // the list that starts on line 6 (the stray key is on 7)
-	} {
-		var v map[string]any
-		err := yaml.Unmarshal([]byte(tt.doc), &v)
-		if err == nil {
-			t.Fatalf("%q parsed", tt.doc)
-		}
-		got := YAMLError("p.yaml", err).Error()
-		if !strings.HasPrefix(got, fmt.Sprintf("p.yaml:%d: ", tt.line)) {
-			t.Errorf("%q: %s (yaml.v3: %v), want line %d", tt.doc, got, err, tt.line)
 		}
 	}
 }

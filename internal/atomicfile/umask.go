@@ -1,4 +1,4 @@
-package datasets
+package atomicfile
 
 import (
 	"io/fs"
@@ -18,3 +18,6 @@ var umaskOnce = sync.OnceValue(func() fs.FileMode {
 
 // FileMode is the mode a new file gets: 0666 less the process's umask.
 func FileMode() fs.FileMode { return 0o666 &^ umaskOnce() }
+
+// DirMode is the mode a new folder gets: 0777 less the process's umask.
+func DirMode() fs.FileMode { return 0o777 &^ umaskOnce() }

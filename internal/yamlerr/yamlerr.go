@@ -1,4 +1,6 @@
-package conf
+// Package yamlerr words a YAML syntax error as "file:line: problem", the
+// line counted from 1 for every kind of error yaml.v3 reports.
+package yamlerr
 
 import (
 	"fmt"
@@ -14,9 +16,9 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // from 1.
 var parserProblems = []string{"did not find expected", "found undefined tag handle", "found duplicate %", "found incompatible YAML document"}
 
-// YAMLError says where in file a yaml.v3 syntax error is, as "file:line:
+// Error says where in file a yaml.v3 syntax error is, as "file:line:
 // problem", with the line counted from 1 for every kind of error.
-func YAMLError(file string, err error) error {
+func Error(file string, err error) error {
 	m := yamlLine.FindStringSubmatch(err.Error())
 	if m == nil {
 		return fmt.Errorf("%s: %w", file, err)
