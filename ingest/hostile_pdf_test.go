@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"compress/zlib"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/ingest/internal/pdf"
+	"github.com/tuneline/tuneline/internal/testenv"
 )
 
 // buildPDF writes a PDF of the given object bodies (numbered from 1) with
@@ -165,6 +167,61 @@ func TestHostileObjectStreams(t *testing.T) {
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("still reading after 5 s")
+			}
+		})
+	}
+}
+
+// hostileSizePDFs are PDFs of under a kilobyte whose size fields ask for
+// terabytes: a predictor's /Columns, an xref stream's /Size, /W and
+// /Index, and a classic xref subsection's start (issue 29, case 1). They
+// are also fuzz seeds.
+func hostileSizePDFs() map[string][]byte {
+	const huge = "1099511627776" // 2^40
+	xs := string(buildObjStmPDF("/N 1 /First 4", "2 0 << /Type /Pages /Kids [] /Count 1 >>"))
+	classic := string(buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>"}, 0))
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte("\x02BT (x) Tj ET"))
+	zw.Close()
+	predicted := func(columns string) []byte {
+		stream := fmt.Sprintf("<< /Length %d /Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns %s >> >>\nstream\n%s\nendstream", z.Len(), columns, z.Bytes())
+		return buildPDF([]string{"<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>", stream}, 0)
+	}
+	return map[string][]byte{
+		"xref stream /Size 2^40":    []byte(strings.Replace(xs, "/Size 5 /W [1 4 2]", "/Size "+huge+" /W [1 4 2]", 1)),
+		"xref stream /Size -1":      []byte(strings.Replace(xs, "/Size 5 /W [1 4 2]", "/Size -1 /W [1 4 2]", 1)),
+		"xref stream /W 2^40":       []byte(strings.Replace(xs, "/Size 5 /W [1 4 2]", "/Size 5 /W [1 "+huge+" 2]", 1)),
+		"xref stream /Index 2^40":   []byte(strings.Replace(xs, "/Size 5 /W [1 4 2]", "/Size 5 /Index ["+huge+" 1] /W [1 4 2]", 1)),
+		"xref subsection at 2^40":   []byte(strings.Replace(classic, "trailer\n", huge+" 1\n0000000009 00000 n \ntrailer\n", 1)),
+		"xref subsection at -2":     []byte(strings.Replace(classic, "trailer\n", "-2 1\n0000000009 00000 n \ntrailer\n", 1)),
+		"predictor /Columns 2^40":   predicted(huge),
+		"predictor /Columns -5":     predicted("-5"),
+		"predictor /Columns absent": predicted("1 /Colors 1"),
+	}
+}
+
+// Every size read from a PDF is checked against the file before anything
+// is allocated for it: each of these ends with an error (or its page left
+// out with a warning) in a child limited to 1 GiB, where before they died
+// with "runtime: out of memory".
+func TestPDFSizeFieldsBounded(t *testing.T) {
+	if !testenv.Bounded(t, 1<<30) {
+		return
+	}
+	for name, doc := range hostileSizePDFs() {
+		t.Run(name, func(t *testing.T) {
+			bud, cancel := NewBudget(context.Background(), int64(len(doc)), Limits{MemoryMB: 100, TimePerMB: time.Second})
+			defer cancel()
+			_, _, _, warnings, err := ExtractPDF(doc, bud)
+			if err == nil && len(warnings) == 0 && !strings.Contains(name, "absent") {
+				t.Errorf("read without an error or warning")
+			}
+			msg := fmt.Sprint(err, warnings)
+			t.Log(msg)
+			if strings.Contains(name, "2^40") && !strings.Contains(msg, "1099511627776") {
+				t.Errorf("%s: want the field's value named", msg)
 			}
 		})
 	}

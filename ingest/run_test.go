@@ -289,6 +289,10 @@ func FuzzExtractPDF(f *testing.F) {
 	// object streams: sound, extending themselves (TestHostileObjectStreams)
 	f.Add(buildObjStmPDF("/N 1 /First 4", "2 0 << /Type /Pages /Kids [] /Count 1 >>"))
 	f.Add(buildObjStmPDF("/N 1 /First 4 /Extends 3 0 R", "9 0 << /Type /Pages /Kids [] /Count 1 >>"))
+	// size fields asking for terabytes (TestPDFSizeFieldsBounded)
+	for _, doc := range hostileSizePDFs() {
+		f.Add(doc)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// must not panic or hang: an input that takes over 10 s fails
 		var segs []Segment

@@ -272,6 +272,9 @@ func readXrefStream(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 	if !ok {
 		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: xref stream missing Size")
 	}
+	if err := r.checkObjects(size, "xref stream /Size"); err != nil {
+		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: %w", err)
+	}
 	table := make([]xref, size)
 
 	table, err := readXrefStreamData(r, strm, table, size)
@@ -297,7 +300,7 @@ func readXrefStream(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 			return nil, fmt.Errorf("malformed PDF: xref prev stream does not have type XRef")
 		}
 		psize := prev.Key("Size").Int64()
-		if psize > size {
+		if psize < 0 || psize > size {
 			return nil, fmt.Errorf("malformed PDF: xref prev stream larger than last stream")
 		}
 		var dataErr error
@@ -330,7 +333,9 @@ func readXrefStreamData(r *Reader, strm stream, table []xref, size int64) ([]xre
 	var w []int
 	for _, x := range ww {
 		i, ok := x.(int64)
-		if !ok || int64(int(i)) != i {
+		// tuneline: a field wider than 8 bytes overflows the int it is
+		// decoded into, and /W [1 2^40 2] allocated a terabyte for one entry.
+		if !ok || i < 0 || i > 8 {
 			return nil, fmt.Errorf("invalid W array %v", objfmt(ww))
 		}
 		w = append(w, int(i))
@@ -353,6 +358,12 @@ func readXrefStreamData(r *Reader, strm stream, table []xref, size int64) ([]xre
 			return nil, fmt.Errorf("malformed Index pair %v %v %T %T", objfmt(index[0]), objfmt(index[1]), index[0], index[1])
 		}
 		index = index[2:]
+		if err := r.checkObjects(start, "xref stream /Index start"); err != nil {
+			return nil, err
+		}
+		if err := r.checkObjects(start+n, "xref stream /Index"); err != nil {
+			return nil, err
+		}
 		for i := 0; i < int(n); i++ {
 			_, err := io.ReadFull(data, buf)
 			if err != nil {
@@ -394,6 +405,23 @@ func decodeInt(b []byte) int {
 	return x
 }
 
+// MaxObjects is the most indirect objects a PDF may number: the limit of
+// PDF 32000-1:2008, Annex C (8,388,607) (tuneline).
+const MaxObjects = 8_388_607
+
+// checkObjects refuses an object number or count read from the file that
+// the file cannot hold, before anything is allocated for it: at most
+// MaxObjects, and at most one per byte of the file (with room for small
+// files whose numbering has gaps) (tuneline).
+func (r *Reader) checkObjects(n int64, what string) error {
+	limit := max(r.end, 1<<16)
+	limit = min(limit, MaxObjects)
+	if n < 0 || n > limit {
+		return fmt.Errorf("%s %d is outside 0-%d, the objects a file of %d bytes can hold", what, n, limit, r.end)
+	}
+	return nil
+}
+
 // ensureXrefLen grows table, if needed, so that table[x] is a valid element.
 // The previous idiom (repeatedly append(table[:cap(table)], xref{})) was
 // correct but hard to follow, so this replaces it with an explicit resize.
@@ -407,7 +435,7 @@ func ensureXrefLen(table []xref, x int) []xref {
 func readXrefTable(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 	var table []xref
 
-	table, err := readXrefTableData(b, table)
+	table, err := readXrefTableData(r, b, table)
 	if err != nil {
 		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: %v", err)
 	}
@@ -422,7 +450,7 @@ func readXrefTable(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 			return nil, fmt.Errorf("malformed PDF: xref Prev does not point to xref")
 		}
 		var dataErr error
-		table, dataErr = readXrefTableData(b, table)
+		table, dataErr = readXrefTableData(r, b, table)
 		if dataErr != nil {
 			return nil, fmt.Errorf("malformed PDF: %v", dataErr)
 		}
@@ -448,7 +476,7 @@ func readXrefTable(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 	return table, objptr{}, trailer, nil
 }
 
-func readXrefTableData(b *buffer, table []xref) ([]xref, error) {
+func readXrefTableData(r *Reader, b *buffer, table []xref) ([]xref, error) {
 	for {
 		tok := b.readToken()
 		if tok == keyword("trailer") {
@@ -458,6 +486,14 @@ func readXrefTableData(b *buffer, table []xref) ([]xref, error) {
 		n, ok2 := b.readToken().(int64)
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("malformed xref table")
+		}
+		// tuneline: entries are 20 bytes each; a subsection starting at
+		// 2^40 allocated its table before reading one.
+		if err := r.checkObjects(start, "xref subsection start"); err != nil {
+			return nil, err
+		}
+		if err := r.checkObjects(start+n, "xref subsection"); err != nil {
+			return nil, err
 		}
 		for i := 0; i < int(n); i++ {
 			off, ok1 := b.readToken().(int64)
@@ -900,10 +936,10 @@ func (v Value) Reader() io.ReadCloser {
 	case Null:
 		// ok
 	case Name:
-		rd = applyFilter(rd, filter.Name(), param)
+		rd = applyFilter(rd, filter.Name(), param, v.r.Budget)
 	case Array:
 		for i := 0; i < filter.Len(); i++ {
-			rd = applyFilter(rd, filter.Index(i).Name(), param.Index(i))
+			rd = applyFilter(rd, filter.Index(i).Name(), param.Index(i), v.r.Budget)
 		}
 	}
 	if filter.Kind() != Null {
@@ -945,7 +981,11 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func applyFilter(rd io.Reader, name string, param Value) io.Reader {
+// MaxColumns bounds a predictor's /Columns, the bytes of one row: a row
+// of a 100,000-pixel-wide 16-bit CMYK image (tuneline).
+const MaxColumns = 1 << 20
+
+func applyFilter(rd io.Reader, name string, param Value, budget func(int64) error) io.Reader {
 	switch name {
 	default:
 		panic("unknown filter " + name)
@@ -959,6 +999,18 @@ func applyFilter(rd io.Reader, name string, param Value) io.Reader {
 			return zr
 		}
 		columns := param.Key("Columns").Int64()
+		if param.Key("Columns").Kind() == Null {
+			columns = 1 // the default of PDF 32000-1:2008, Table 8
+		}
+		// tuneline: /Columns 2^40 allocated two rows of a terabyte.
+		if columns < 1 || columns > MaxColumns {
+			panic(fmt.Errorf("malformed PDF: predictor /Columns %d is outside 1-%d", columns, MaxColumns))
+		}
+		if budget != nil {
+			if err := budget(2 * (1 + columns)); err != nil {
+				panic(err)
+			}
+		}
 		switch pred.Int64() {
 		default:
 			if DebugOn {

@@ -1,0 +1,38 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"testing"
+)
+
+const boundedEnv = "TUNELINE_TEST_BOUNDED"
+
+// Bounded runs the calling test again in a child process whose address
+// space is limited to limit bytes (ulimit -v), so that a regression that
+// allocates what a hostile size field asks for ends that child with "out
+// of memory" instead of taking the machine's memory. It returns true in
+// the child, where the test goes on; in the parent it waits for the child,
+// fails the test with the child's output when it failed, and returns
+// false. Under the race detector, which needs terabytes of address space,
+// it returns true at once: the test runs unlimited in this process.
+//
+//	if !testenv.Bounded(t, 1<<30) {
+//		return
+//	}
+func Bounded(t *testing.T, limit int64) bool {
+	t.Helper()
+	if raceEnabled || os.Getenv(boundedEnv) == t.Name() {
+		return true
+	}
+	cmd := exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, limit>>10),
+		os.Args[0], "-test.run", "^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), boundedEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("in a child limited to %d MiB: %v\n%s", limit>>20, err, out)
+	}
+	return false
+}

@@ -1,0 +1,7 @@
+//go:build race
+
+package testenv
+
+// raceEnabled: the race detector reserves terabytes of address space for
+// its shadow memory, so Bounded cannot limit it.
+const raceEnabled = true
