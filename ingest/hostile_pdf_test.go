@@ -2,8 +2,8 @@ package ingest
 
 import (
 	"bytes"
-	"context"
 	"compress/zlib"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
