@@ -7,16 +7,19 @@ package memory
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 	"unicode"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"gopkg.in/yaml.v3"
 )
 
@@ -52,11 +55,34 @@ type Store struct {
 	db  *dbHandle
 }
 
-type dbHandle struct{ path string }
+type dbHandle struct {
+	path    string
+	checked bool // checkFile passed once in this process
+}
 
-func (h *dbHandle) with(write bool, fn func(*bolt.Tx) error) error {
+// with runs fn in a transaction. The file is checked (checkFile) before
+// bbolt first maps it, and faults while bbolt reads it (a panic, or a
+// fault reading the mapping) end as an ErrDamaged error that says how to
+// recover, not as a crash.
+func (h *dbHandle) with(write bool, fn func(*bolt.Tx) error) (err error) {
+	if !h.checked {
+		if err := checkFile(h.path); err != nil {
+			return h.damaged(err)
+		}
+		h.checked = true
+	}
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			err = h.damaged(fmt.Errorf("%w: %v", ErrDamaged, r))
+		}
+	}()
 	db, err := bolt.Open(h.path, 0o644, &bolt.Options{Timeout: 30 * time.Second, ReadOnly: false})
 	if err != nil {
+		if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
+			return h.damaged(fmt.Errorf("%w: %w", ErrDamaged, err))
+		}
 		return fmt.Errorf("memory %s: %w", h.path, err)
 	}
 	defer db.Close()
@@ -64,6 +90,16 @@ func (h *dbHandle) with(write bool, fn func(*bolt.Tx) error) error {
 		return db.Update(fn)
 	}
 	return db.View(fn)
+}
+
+// damaged says the file cannot be read and how to recover.
+func (h *dbHandle) damaged(err error) error {
+	if !errors.Is(err, ErrDamaged) {
+		return fmt.Errorf("memory %s: %w", h.path, err)
+	}
+	return fmt.Errorf("memory %s: %w; interactions.jsonl beside it holds every interaction: rebuild the memory from it with "+
+		"'tuneline chat --memory %s --rebuild-memory' (the damaged file is kept as memory.db.damaged; facts added with /fact are "+
+		"not in the log: load them again with --facts)", h.path, err, filepath.Dir(h.path))
 }
 
 func (h *dbHandle) Update(fn func(*bolt.Tx) error) error { return h.with(true, fn) }
@@ -74,7 +110,7 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	s := &Store{Dir: dir, db: &dbHandle{filepath.Join(dir, "memory.db")}}
+	s := &Store{Dir: dir, db: &dbHandle{path: filepath.Join(dir, "memory.db")}}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketFacts, bucketEpisodes} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {

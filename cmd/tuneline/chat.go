@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,6 +26,7 @@ type ChatOptions struct {
 	Server      llm.Config
 	Recall      int
 	MaxTokens   int
+	Rebuild     bool
 }
 
 func newChatCmd(ios *iostreams.IOStreams) *cli.Command {
@@ -43,6 +45,10 @@ DIR/interactions.jsonl, which tuneline ingest reads back as examples;
 
 Commands: /fact TOPIC KEY=VALUE, /facts, /good, /bad, /quit.
 
+A damaged memory.db is reported, never read blindly; --rebuild-memory makes a new
+one from interactions.jsonl (the old one is kept as memory.db.damaged; facts are
+not in the log: load them again with --facts).
+
 EXAMPLES:
    tuneline chat ada-physics --persona persona.yaml --memory memory/
    tuneline chat ada-physics --memory memory/ --ask "What did we say about entropy?"
@@ -55,8 +61,18 @@ EXAMPLES:
 			&cli.StringFlag{Name: "rate", Usage: "with --ask: rate the turn good or bad", Destination: &o.Rate},
 			&cli.IntFlag{Name: "recall", Value: 3, Usage: "facts and past turns retrieved per question", Destination: &o.Recall},
 			&cli.IntFlag{Name: "max-tokens", Value: 512, Usage: "longest reply", Destination: &o.MaxTokens},
+			&cli.BoolFlag{Name: "rebuild-memory", Usage: "rebuild --memory DIR's memory.db from its interactions.jsonl and exit (MODEL not needed)", Destination: &o.Rebuild},
 		),
 		Action: func(c *cli.Context) error {
+			if o.Rebuild {
+				n, skipped, err := memory.Rebuild(o.MemoryDir)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(o.IO.ErrOut, "rebuilt %s from %d interactions (%d unreadable lines skipped)\n",
+					filepath.Join(o.MemoryDir, "memory.db"), n, skipped)
+				return nil
+			}
 			if c.NArg() != 1 {
 				return usageErr("chat: give the MODEL")
 			}

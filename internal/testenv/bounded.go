@@ -29,7 +29,9 @@ func Bounded(t *testing.T, limit int64) bool {
 	}
 	cmd := exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, limit>>10),
 		os.Args[0], "-test.run", "^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), boundedEnv+"="+t.Name())
+	// glibc reserves 64 MiB of address space per thread's arena, which
+	// under the limit made cgo's pthread_create fail.
+	cmd.Env = append(os.Environ(), boundedEnv+"="+t.Name(), "MALLOC_ARENA_MAX=2")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("in a child limited to %d MiB: %v\n%s", limit>>20, err, out)
