@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -52,7 +53,11 @@ func Chunks(path string) iter.Seq2[ChunkAt, error] {
 		br := bufio.NewReaderSize(f, 1<<20)
 		var pos int64
 		for line := 1; ; line++ {
-			b, rerr := br.ReadBytes('\n')
+			b, rerr := readLineRaw(br, MaxRecord)
+			if errors.Is(rerr, ErrRecordTooLong) {
+				yield(ChunkAt{}, fmt.Errorf("%s:%d: %w", path, line, rerr))
+				return
+			}
 			at := ChunkAt{Line: line, Offset: pos, Size: int64(len(b))}
 			pos += int64(len(b))
 			if len(bytes.TrimSpace(b)) > 0 {
@@ -75,6 +80,23 @@ func Chunks(path string) iter.Seq2[ChunkAt, error] {
 				yield(ChunkAt{}, fmt.Errorf("%s:%d: %w", path, line, rerr))
 				return
 			}
+		}
+	}
+}
+
+// readLineRaw is bufio.Reader.ReadBytes('\n') up to max bytes: a longer
+// line is ErrRecordTooLong, found before it is held; the part of it last
+// read is returned with the error.
+func readLineRaw(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > max+2 {
+			return frag, ErrRecordTooLong
+		}
+		line = append(line, frag...)
+		if err != bufio.ErrBufferFull {
+			return line, err
 		}
 	}
 }

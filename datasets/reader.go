@@ -39,13 +39,17 @@ func CountLines(path string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	n := 0
+	n, line := 0, 0
 	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 64<<20)
+	sc.Buffer(nil, MaxRecord+2)
 	for sc.Scan() {
+		line++
 		if len(bytes.TrimSpace(sc.Bytes())) > 0 {
 			n++
 		}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return n, fmt.Errorf("%s:%d: %w", path, line+1, ErrRecordTooLong)
 	}
 	return n, sc.Err()
 }
@@ -128,7 +132,41 @@ func RawFile(ctx context.Context, path string) iter.Seq2[Raw, error] {
 	}
 }
 
-const maxLine = 256 << 20 // a record larger than this is refused
+// MaxRecord is the one limit of a record's size, everywhere a record is
+// read (a line of JSON Lines, an element of a JSON array, a pretty-printed
+// object, a line of a chunks file or of an interaction log): 8 MiB, some
+// 2 million tokens, 30 times the longest context a trainer takes. A record
+// is held a few times over while it is parsed, and a one-word record is
+// counted at about 1.5 µs a byte (a 60 MB word took over 120 s in
+// validate), so the limit is what keeps one bad line from taking
+// gigabytes or minutes.
+const MaxRecord = 8 << 20
+
+// ErrRecordTooLong is wrapped by the error of a record over MaxRecord.
+var ErrRecordTooLong = fmt.Errorf("record longer than %d MiB", MaxRecord>>20)
+
+// ReadLine reads one line of br without its line end, up to max bytes: a
+// longer line is an ErrRecordTooLong error, found before it is held, and
+// is read to its end (not held) so that the next call reads the next
+// line. At the end of the input it returns what is left, then io.EOF.
+func ReadLine(br *bufio.Reader, max int) ([]byte, error) {
+	line, err := readLineRaw(br, max)
+	if errors.Is(err, ErrRecordTooLong) {
+		for !bytes.HasSuffix(line, []byte{'\n'}) {
+			if line, err = br.ReadSlice('\n'); err != nil && err != bufio.ErrBufferFull {
+				break
+			}
+		}
+		return nil, ErrRecordTooLong
+	}
+	if err == io.EOF && len(line) > 0 {
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(line, "\r\n"), nil
+}
 
 // RawRecords splits r into records. A file whose first non-blank byte is '['
 // is read as a JSON array (streamed element by element); anything else as
@@ -197,11 +235,15 @@ func readLines(ctx context.Context, br io.Reader, name string, yield func(Raw, e
 		if len(t) == 0 {
 			return true
 		}
+		if len(t) > MaxRecord {
+			yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line, ErrRecordTooLong))
+			return false
+		}
 		return yield(Raw{Pos: Pos{File: name, Line: line}, Data: t[:len(t):len(t)]}, nil)
 	}
 	var carry []byte
 	for {
-		buf := make([]byte, max(chunkSize, 2*len(carry)))
+		buf := make([]byte, max(chunkSize, min(2*len(carry), MaxRecord+chunkSize)))
 		n0 := copy(buf, carry)
 		n, err := io.ReadFull(br, buf[n0:])
 		data := buf[:n0+n]
@@ -227,8 +269,8 @@ func readLines(ctx context.Context, br io.Reader, name string, yield func(Raw, e
 			yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line+1, err))
 			return
 		}
-		if len(carry) > maxLine {
-			yield(Raw{}, fmt.Errorf("%s:%d: line longer than %d MiB", name, line+1, maxLine>>20))
+		if len(carry) > MaxRecord {
+			yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line+1, ErrRecordTooLong))
 			return
 		}
 	}
@@ -277,9 +319,14 @@ func readJSON(ctx context.Context, br *bufio.Reader, name string, array bool, yi
 			yield(Raw{}, ctx.Err())
 			return
 		}
+		lt.mark = dec.InputOffset()
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			line := lt.lineAt(dec.InputOffset())
+			if errors.Is(err, ErrRecordTooLong) {
+				yield(Raw{}, fmt.Errorf("%s:%d: %w", name, lt.lineAt(lt.valueAfter(lt.mark)), err))
+				return
+			}
 			yield(Raw{}, fmt.Errorf("%s:%d: JSON cannot be read past this point: %w", name, line, err))
 			return
 		}
@@ -300,6 +347,7 @@ func readJSON(ctx context.Context, br *bufio.Reader, name string, array bool, yi
 // that an offset can be turned into a line number without keeping the file.
 type lineTracker struct {
 	r      io.Reader
+	mark   int64 // where the record being decoded starts: at most MaxRecord is read past it
 	chunks []trackedChunk
 	off    int64 // bytes read so far
 	line   int   // line number at off
@@ -312,6 +360,11 @@ type trackedChunk struct {
 }
 
 func (t *lineTracker) Read(p []byte) (int, error) {
+	// The decoder holds a whole value (and this tracker a copy of it):
+	// a value longer than MaxRecord ends here, before it is held.
+	if t.off-t.mark > MaxRecord+1<<20 {
+		return 0, ErrRecordTooLong
+	}
 	n, err := t.r.Read(p)
 	if n > 0 {
 		t.chunks = append(t.chunks, trackedChunk{start: t.off, line: t.line, data: bytes.Clone(p[:n])})
@@ -319,6 +372,19 @@ func (t *lineTracker) Read(p []byte) (int, error) {
 		t.line += bytes.Count(p[:n], []byte{'\n'})
 	}
 	return n, err
+}
+
+// valueAfter is the offset of the first byte at or after off that is not
+// white space or a comma: where the next value starts.
+func (t *lineTracker) valueAfter(off int64) int64 {
+	for _, c := range t.chunks {
+		for i := max(0, off-c.start); i < int64(len(c.data)); i++ {
+			if b := c.data[i]; b != ' ' && b != '\t' && b != '\r' && b != '\n' && b != ',' {
+				return c.start + i
+			}
+		}
+	}
+	return off
 }
 
 // lineAt returns the 1-based line of byte offset off. Offsets must not go

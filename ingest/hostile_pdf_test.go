@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/ingest/internal/pdf"
-	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/internal/memlimit"
 )
 
 // buildPDF writes a PDF of the given object bodies (numbered from 1) with
@@ -207,7 +207,7 @@ func hostileSizePDFs() map[string][]byte {
 // out with a warning) in a child limited to 1 GiB, where before they died
 // with "runtime: out of memory".
 func TestPDFSizeFieldsBounded(t *testing.T) {
-	if !testenv.Bounded(t, 1<<30) {
+	if !memlimit.Child(t, 1<<30) {
 		return
 	}
 	for name, doc := range hostileSizePDFs() {

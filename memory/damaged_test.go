@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/internal/memlimit"
 )
 
 // pristine builds a memory of facts and 400 logged interactions, enough
@@ -113,7 +113,7 @@ func damages() map[string]func(db []byte, ps int) {
 // never with a crash (in a child limited to 1 GiB); Rebuild makes a sound
 // one from interactions.jsonl with every interaction.
 func TestDamagedMemory(t *testing.T) {
-	if !testenv.Bounded(t, 1<<30) {
+	if !memlimit.Child(t, 1<<30) {
 		return
 	}
 	src := pristine(t)

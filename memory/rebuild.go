@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/tuneline/tuneline/datasets"
 )
 
 // maxLogLine bounds one line of interactions.jsonl as Rebuild reads it.
@@ -42,11 +44,12 @@ func Rebuild(dir string) (restored, skipped int, err error) {
 	var eps []Episode
 	r := bufio.NewReader(f)
 	for {
-		line, tooLong, err := readLine(r, maxLogLine)
+		line, err := datasets.ReadLine(r, maxLogLine)
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
+		tooLong := errors.Is(err, datasets.ErrRecordTooLong)
+		if err != nil && !tooLong {
 			return 0, skipped, fmt.Errorf("%s: %w", s.LogPath(), err)
 		}
 		var e Episode
@@ -89,30 +92,4 @@ func (s *Store) putEpisodes(eps []Episode) error {
 		}
 		return nil
 	})
-}
-
-// readLine reads one line without its newline; a line longer than max is
-// read to its end and dropped, tooLong set.
-func readLine(r *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	for {
-		frag, err := r.ReadSlice('\n')
-		if len(line)+len(frag) > max {
-			tooLong, line = true, line[:0]
-		} else if !tooLong {
-			line = append(line, frag...)
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == io.EOF && (len(line) > 0 || tooLong) {
-			return line, tooLong, nil
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		if tooLong {
-			return nil, true, nil
-		}
-		return line[:len(line)-1], false, nil
-	}
 }

@@ -1,6 +1,6 @@
 //go:build race
 
-package testenv
+package memlimit
 
 // raceEnabled: the race detector reserves terabytes of address space for
 // its shadow memory, so Bounded cannot limit it.

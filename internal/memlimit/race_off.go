@@ -1,5 +1,5 @@
 //go:build !race
 
-package testenv
+package memlimit
 
 const raceEnabled = false

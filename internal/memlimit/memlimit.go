@@ -1,4 +1,8 @@
-package testenv
+// Package memlimit runs a test in a child process with a limited address
+// space, for tests of inputs that would take gigabytes if a limit
+// regressed. It imports nothing of tuneline, so any package's tests may use
+// it.
+package memlimit
 
 import (
 	"fmt"
@@ -10,7 +14,7 @@ import (
 
 const boundedEnv = "TUNELINE_TEST_BOUNDED"
 
-// Bounded runs the calling test again in a child process whose address
+// Child runs the calling test again in a child process whose address
 // space is limited to limit bytes (ulimit -v), so that a regression that
 // allocates what a hostile size field asks for ends that child with "out
 // of memory" instead of taking the machine's memory. It returns true in
@@ -19,10 +23,10 @@ const boundedEnv = "TUNELINE_TEST_BOUNDED"
 // false. Under the race detector, which needs terabytes of address space,
 // it returns true at once: the test runs unlimited in this process.
 //
-//	if !testenv.Bounded(t, 1<<30) {
+//	if !memlimit.Child(t, 1<<30) {
 //		return
 //	}
-func Bounded(t *testing.T, limit int64) bool {
+func Child(t *testing.T, limit int64) bool {
 	t.Helper()
 	if raceEnabled || os.Getenv(boundedEnv) == t.Name() {
 		return true

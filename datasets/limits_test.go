@@ -1,0 +1,110 @@
+package datasets
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/tuneline/tuneline/internal/memlimit"
+)
+
+// fill is n bytes of b, made as they are read.
+type fill struct {
+	b byte
+	n int64
+}
+
+func (f *fill) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), f.n)]
+	for i := range p {
+		p[i] = f.b
+	}
+	f.n -= int64(len(p))
+	return len(p), nil
+}
+
+// record is a chat record of content n bytes long, around it what the
+// shape needs.
+func record(before string, n int64, after string) io.Reader {
+	return io.MultiReader(strings.NewReader(before+`{"messages":[{"role":"user","content":"`), &fill{'a', n},
+		strings.NewReader(`"},{"role":"assistant","content":"b"}]}`+after))
+}
+
+// One limit for a record, in every shape, found before the record is held:
+// a JSON Lines line past it (272 MB passed: only the carry-over between
+// buffers was checked), an element of a JSON array and a pretty-printed
+// object (no limit: 600 MB took 2.8 GB), and a chunks file of /dev/zero
+// (read whole). Each ends with an error naming the file and line, in a
+// child limited to 3 GiB of address space, having allocated less than
+// 1 GiB in all (issue 29, case 3).
+func TestRecordLimit(t *testing.T) {
+	if !memlimit.Child(t, 3<<30) {
+		return
+	}
+	for _, tt := range []struct {
+		name string
+		in   io.Reader
+		line string
+	}{
+		{"a 272 MB line", record("{\"messages\":[]}\n", 272e6, "\n{}\n"), "in:2:"},
+		{"a 100 MB line", record("", 100e6, "\n"), "in:1:"},
+		{"a 600 MB array element", record("[\n{\"messages\":[]},\n", 600e6, "]"), "in:3:"},
+		{"a 600 MB pretty-printed object", io.MultiReader(strings.NewReader("{\n  \"messages\": [\n"), record("", 600e6, "]}")), "in:1:"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			debug.FreeOSMemory()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			defer func() {
+				runtime.ReadMemStats(&after)
+				if a := after.TotalAlloc - before.TotalAlloc; a > 1<<30 {
+					t.Errorf("allocated %d MiB", a>>20)
+				}
+			}()
+			var err error
+			for _, err = range RawRecords(context.Background(), tt.in, "in") {
+				if err != nil {
+					break
+				}
+			}
+			if !errors.Is(err, ErrRecordTooLong) || !strings.HasPrefix(err.Error(), tt.line) {
+				t.Errorf("error %v, want %s record longer than 8 MiB", err, tt.line)
+			}
+		})
+	}
+	var err error
+	for _, err = range Chunks("/dev/zero") {
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, ErrRecordTooLong) || !strings.HasPrefix(err.Error(), "/dev/zero:1:") {
+		t.Errorf("chunks of /dev/zero: %v", err)
+	}
+}
+
+// ReadLine: lines up to the limit whole, one past it refused, the last
+// line without its newline.
+func TestReadLine(t *testing.T) {
+	br := bufio.NewReaderSize(strings.NewReader("abc\r\nabcdefg\nab"), 16)
+	for _, want := range []string{"abc", "!", "ab", "EOF"} {
+		got, err := ReadLine(br, 3)
+		switch {
+		case errors.Is(err, ErrRecordTooLong):
+			got = []byte("!")
+		case err == io.EOF:
+			got = []byte("EOF")
+		}
+		if string(got) != want {
+			t.Errorf("%q, want %q", got, want)
+		}
+	}
+}
