@@ -169,6 +169,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newReviewCmd(ios),
 			newEvalCmd(ios),
 			newChatCmd(ios),
+			newPublishCmd(ios),
 			newCompletionCmd(ios),
 		},
 	}
