@@ -168,6 +168,7 @@ Data goes to stdout, progress and logs to stderr; --json where output is scripte
 			newReportCmd(ios),
 			newReviewCmd(ios),
 			newEvalCmd(ios),
+			newTuneCmd(ios),
 			newChatCmd(ios),
 			newPublishCmd(ios),
 			newCompletionCmd(ios),

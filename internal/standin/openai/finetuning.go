@@ -335,18 +335,38 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// Job reports a job's status and fine-tuned model (for tests).
-func (s *Server) Job(id string) (status, model string, ok bool) {
+// JobInfo is what a test checks of a job.
+type JobInfo struct {
+	Status, Model, Method string
+	Hyperparameters       map[string]any
+	Seed                  int64
+	Suffix                string
+	ValidationFile        string
+}
+
+// Job reports a job (for tests).
+func (s *Server) Job(id string) (JobInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, ok := s.jobs[id]
 	if !ok {
-		return "", "", false
+		return JobInfo{}, false
 	}
+	info := JobInfo{Status: j.Status, Method: fmt.Sprint(j.Method["type"]), Hyperparameters: j.Hyperparameters, Seed: j.Seed, Suffix: j.Suffix}
 	if j.FineTunedModel != nil {
-		model = *j.FineTunedModel
+		info.Model = *j.FineTunedModel
 	}
-	return j.Status, model, true
+	if j.ValidationFile != nil {
+		info.ValidationFile = *j.ValidationFile
+	}
+	return info, true
+}
+
+// JobIDs lists the jobs created so far, oldest first.
+func (s *Server) JobIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.jobIDs...)
 }
 
 // Jobs counts the jobs created so far.
