@@ -61,4 +61,3 @@ func Node(t testing.TB, script string, env []string, args ...string) string {
 	}
 	return string(out)
 }
-
