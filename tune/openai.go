@@ -75,7 +75,7 @@ func NewOpenAI() (*OpenAI, error) {
 }
 
 // Name implements Service.
-func (*OpenAI) Name() string { return "openai" }
+func (*OpenAI) Name() string { return ServiceOpenAI }
 
 // openaiError reads the API's error body: {"error": {message, type, param, code}}.
 func openaiError(status int, body []byte) *APIError {
@@ -87,7 +87,7 @@ func openaiError(status int, body []byte) *APIError {
 			Code    *string `json:"code"`
 		} `json:"error"`
 	}
-	out := &APIError{Service: "openai", Status: status}
+	out := &APIError{Service: ServiceOpenAI, Status: status}
 	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
 		out.Message = e.Error.Message
 		if e.Error.Code != nil {
@@ -214,7 +214,7 @@ func (o *OpenAI) Start(ctx context.Context, dir string, rep *format.Report, opt 
 }
 
 func (o *OpenAI) job(j *openaiJob) Job {
-	out := Job{Service: "openai", ID: j.ID, Status: j.Status, BaseModel: j.Model}
+	out := Job{Service: ServiceOpenAI, ID: j.ID, Status: j.Status, BaseModel: j.Model}
 	switch j.Status {
 	case "succeeded", "failed", "cancelled":
 		out.Done = true

@@ -102,6 +102,12 @@ func (e *DetachedError) Error() string {
 
 func (e *DetachedError) Unwrap() error { return e.Cause }
 
+// The services, each named as the export format it tunes from.
+const (
+	ServiceOpenAI = format.TargetOpenAI
+	ServiceVertex = format.TargetVertex
+)
+
 // DefaultPoll is how often a job is looked at while it is followed.
 const DefaultPoll = 15 * time.Second
 
@@ -144,9 +150,9 @@ func Follow(ctx context.Context, s Service, id string, every time.Duration, obs 
 func ServiceOf(id string) (string, error) {
 	switch {
 	case strings.HasPrefix(id, "projects/") && strings.Contains(id, "/tuningJobs/"):
-		return "vertex", nil
+		return ServiceVertex, nil
 	case strings.HasPrefix(id, "ftjob-"):
-		return "openai", nil
+		return ServiceOpenAI, nil
 	}
 	return "", fmt.Errorf("job %q: not an OpenAI job id (ftjob-...) or a Vertex AI tuning job name (projects/P/locations/L/tuningJobs/N)", id)
 }

@@ -66,7 +66,7 @@ Data made by tuneline's tiny random-weight test model is refused unless --force.
 func newTuneOpenAICmd(ios *iostreams.IOStreams) *cli.Command {
 	o := &TuneOpenAIOptions{TuneOptions: TuneOptions{IO: ios}}
 	return &cli.Command{
-		Name:      "openai",
+		Name:      tune.ServiceOpenAI,
 		Usage:     "fine-tune an OpenAI model on an openai export",
 		ArgsUsage: "EXPORT_DIR",
 		Description: `Uploads EXPORT_DIR's train.jsonl (and validation.jsonl when the export has
@@ -107,7 +107,7 @@ EXAMPLES:
 }
 
 func runTuneOpenAI(ctx context.Context, o *TuneOpenAIOptions) error {
-	rep, err := tune.ReadExport(o.Dir, "openai", o.Force)
+	rep, err := tune.ReadExport(o.Dir, tune.ServiceOpenAI, o.Force)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func serviceFor(id string, o *TuneOptions) (tune.Service, error) {
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	if name == "openai" {
+	if name == tune.ServiceOpenAI {
 		return tune.NewOpenAI()
 	}
 	return nil, errors.New("vertex: not available yet")
