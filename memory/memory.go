@@ -21,6 +21,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 	"gopkg.in/yaml.v3"
+
+	"github.com/tuneline/tuneline/internal/smallfile"
 )
 
 var (
@@ -146,7 +148,7 @@ func (s *Store) AddFact(f Fact) error {
 
 // LoadFacts reads a facts YAML file: a map of topic to key/value pairs.
 func (s *Store) LoadFacts(path string) (int, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.ReadFile(path, smallfile.Facts, "facts file")
 	if err != nil {
 		return 0, err
 	}

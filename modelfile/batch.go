@@ -3,11 +3,12 @@ package modelfile
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tuneline/tuneline/internal/smallfile"
 )
 
 // BatchEntry is one model of a batch file.
@@ -39,9 +40,13 @@ type Batch struct {
 	} `yaml:"matrix"`
 }
 
+// MaxBatchModels is the most models one batch file makes: each is a
+// model created and smoke-tested, minutes apiece.
+const MaxBatchModels = 1000
+
 // LoadBatch reads and expands a batch file.
 func LoadBatch(path string) (*Batch, []BatchEntry, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.ReadFile(path, smallfile.Config, "batch file")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -56,6 +61,12 @@ func LoadBatch(path string) (*Batch, []BatchEntry, error) {
 		params := m.Params
 		if len(params) == 0 {
 			params = []map[string]string{{}}
+		}
+		// Counted before anything is expanded: a 17 KB matrix of 464
+		// bases, personas and parameter sets is 10^8 models.
+		if n := int64(len(m.Bases)) * int64(len(m.Personas)) * int64(len(params)); n+int64(len(entries)) > MaxBatchModels {
+			return nil, nil, fmt.Errorf("%s: the matrix makes %d models (%d bases × %d personas × %d parameter sets) and the file lists %d more: a batch makes at most %d",
+				path, n, len(m.Bases), len(m.Personas), len(params), len(entries), MaxBatchModels)
 		}
 		pattern := m.Name
 		if pattern == "" {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tuneline/tuneline/internal/smallfile"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 )
@@ -62,14 +62,14 @@ func (src Source) Build(ctx context.Context) (*Spec, *persona.Persona, error) {
 			s.Template = ChatMLTemplate
 		}
 	default:
-		b, err := os.ReadFile(src.Template)
+		b, err := smallfile.ReadFile(src.Template, smallfile.Text, "template")
 		if err != nil {
 			return nil, nil, fmt.Errorf("template: %w", err)
 		}
 		s.Template = string(b)
 	}
 	if src.License != "" {
-		b, err := os.ReadFile(src.License)
+		b, err := smallfile.ReadFile(src.License, smallfile.Text, "licence")
 		if err != nil {
 			return nil, nil, fmt.Errorf("license: %w", err)
 		}

@@ -10,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/tuneline/tuneline/internal/smallfile"
 	"github.com/tuneline/tuneline/internal/yamlerr"
 	"gopkg.in/yaml.v3"
 )
@@ -38,7 +38,7 @@ type Persona struct {
 
 // Load reads and checks a persona file; errors name the file and line.
 func Load(path string) (*Persona, error) {
-	b, err := os.ReadFile(path)
+	b, err := smallfile.ReadFile(path, smallfile.Persona, "persona")
 	if err != nil {
 		return nil, fmt.Errorf("persona: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/tuneline/tuneline/eval"
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/smallfile"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/modelfile"
 	"github.com/tuneline/tuneline/synth"
@@ -127,7 +128,7 @@ func Load(path string) (*Config, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, "tuneline.yaml")
 	}
-	b, err := os.ReadFile(path)
+	b, err := smallfile.ReadFile(path, smallfile.Config, "workspace file")
 	if err != nil {
 		return nil, fmt.Errorf("workspace: %w (create one with tuneline init DIR)", err)
 	}
