@@ -3,8 +3,11 @@ package datasets
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -106,5 +109,30 @@ func TestReadLine(t *testing.T) {
 		if string(got) != want {
 			t.Errorf("%q, want %q", got, want)
 		}
+	}
+}
+
+// Scores out of any judge's range are refused with the field named: two of
+// 1.7e308 summed to +Inf, and stats --json and the report could not be
+// written (issue 29, case 7).
+func TestScoresBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "curated.jsonl")
+	line := func(score string) string {
+		return `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}],"meta":{"scores":{"overall":` + score + `}}}` + "\n"
+	}
+	os.WriteFile(path, []byte(line("1.7e308")+line("1.7e308")+line("-3")+line("4")+line("4.5")), 0o644)
+	s, err := StatsFiles(context.Background(), []string{path}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Invalid != 3 || s.Examples != 2 || s.ScoreMeans["overall"] != 4.25 {
+		t.Errorf("%d invalid, %d examples, mean %v; want 3, 2, 4.25", s.Invalid, s.Examples, s.ScoreMeans["overall"])
+	}
+	if _, err := json.Marshal(s); err != nil {
+		t.Errorf("stats cannot be written as JSON: %v", err)
+	}
+	_, _, rerr := ParseRecord([]byte(line("1.7e308")))
+	if rerr == nil || !strings.Contains(rerr.Reason, "meta.scores.overall is 1.7e+308") {
+		t.Errorf("%v, want the score named", rerr)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -33,6 +34,10 @@ const (
 	ErrPreferenceLabel = "unsupported_preference_label"
 	ErrImages          = "unsupported_media"
 )
+
+// MaxScore bounds a score in an example's meta: judges write 1-5, 0-10,
+// 0-1 or percentages; no sum of them overflows.
+const MaxScore = 100
 
 // RowError is why one record was refused. Category is one of the Err*
 // constants; Reason says what was found, in words a user can act on.
@@ -224,6 +229,12 @@ func parseRecord(b []byte) (Example, string, *RowError) {
 	ex.ID = idString(w.ID)
 	if w.Meta != nil {
 		ex.Meta = *w.Meta
+	}
+	for k, v := range ex.Meta.Scores {
+		// A score of 1.7e308 summed to +Inf and broke report and stats.
+		if math.IsNaN(v) || v < 0 || v > MaxScore {
+			return Example{}, format, rowErr(ErrBadField, "meta.scores.%s is %g: a score is from 0 to %d (tuneline's judge writes 1-5)", k, v, MaxScore)
+		}
 	}
 	ex.Meta.Format = format
 	if format == FormatInteraction && present(w.Rating) {
