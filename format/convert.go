@@ -76,9 +76,9 @@ func kindMismatch(ex *datasets.Example, pairs bool) string {
 	case ex.IsPair() == pairs:
 		return ""
 	case pairs:
-		return "the export holds preference pairs (--kind); this example has no rejected reply"
+		return "the export holds preference pairs (its kind); this example has no rejected reply"
 	}
-	return "the export holds chat examples (--kind); this example is a preference pair"
+	return "the export holds chat examples (its kind); this example is a preference pair"
 }
 
 // jsonLine is v as one line of JSON Lines, or why it cannot be written.

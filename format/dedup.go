@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/setting"
 	"github.com/tuneline/tuneline/tokens"
 )
 
@@ -385,7 +386,7 @@ func (d *Deduper) Reserve(n int) {
 	}
 }
 
-var errIndexFull = fmt.Errorf("the deduplication index is full (%d entries: about %d million examples with near-duplicate detection); use --near-dup 0 or export in parts", MaxEntries, MaxEntries/maxBands/1_000_000)
+var errIndexFull = &setting.Error{Section: "export", Key: "near_dup", Flag: "near-dup", Problem: fmt.Sprintf("the deduplication index is full (%d entries: about %d million examples with near-duplicate detection); set it to 0 or export in parts", MaxEntries, MaxEntries/maxBands/1_000_000)}
 
 func (d *Deduper) where(i int) (file, line int) {
 	f := 0

@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/setting"
 )
 
 // Splits.
@@ -173,10 +175,10 @@ const reserveAfter = 8192
 func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	var err0 error
 	if opt.Split <= 0 || opt.Split > 1 {
-		return nil, fmt.Errorf("--split %v: must be in (0, 1]", opt.Split)
+		return nil, &setting.Error{Section: "export", Key: "split", Flag: "split", Value: fmt.Sprint(opt.Split), Problem: "must be in (0, 1]"}
 	}
 	if opt.NearDup < 0 || opt.NearDup >= 1 {
-		return nil, fmt.Errorf("--near-dup %v: must be in [0, 1) (0 turns it off)", opt.NearDup)
+		return nil, &setting.Error{Section: "export", Key: "near_dup", Flag: "near-dup", Value: fmt.Sprint(opt.NearDup), Problem: "must be in [0, 1) (0 turns it off)"}
 	}
 	if opt.Name == "" {
 		opt.Name = "tuneline"
@@ -197,7 +199,7 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	switch opt.Kind {
 	case "", KindAuto, KindChat, KindPreference:
 	default:
-		return nil, fmt.Errorf("--kind %q: want one of %v", opt.Kind, Kinds)
+		return nil, &setting.Error{Section: "export", Key: "kind", Flag: "kind", Value: strconv.Quote(opt.Kind), Problem: fmt.Sprintf("want one of %v", Kinds)}
 	}
 	// The kind and the Parquet layout are chosen from the start of each
 	// input (a full read would cost a third of the export); a record
@@ -453,12 +455,12 @@ func ownFolder(dir string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("--out %s: %w", dir, err)
+		return fmt.Errorf("export folder %s: %w", dir, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "export-report.json")); err == nil {
 		return nil
 	}
-	return fmt.Errorf("--out %s holds files that are not an earlier export (%s, ...): an export replaces its folder whole; give a new or empty folder", dir, entries[0].Name())
+	return fmt.Errorf("the export folder %s holds files that are not an earlier export (%s, ...): an export replaces its folder whole; give a new or empty folder", dir, entries[0].Name())
 }
 
 func firstError(c *Checked) string {

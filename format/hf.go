@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/setting"
 )
 
 // hfSink writes Parquet shards under data/ and the dataset card.
@@ -37,7 +39,7 @@ func newHFSink(opt Options) (*hfSink, error) {
 	case "none":
 		h.codec = &parquet.Uncompressed
 	default:
-		return nil, fmt.Errorf("--compression %q: want snappy, zstd, gzip or none", opt.Compression)
+		return nil, &setting.Error{Section: "export", Key: "compression", Flag: "compression", Value: strconv.Quote(opt.Compression), Problem: "want snappy, zstd, gzip or none"}
 	}
 	if h.opt.ShardBytes <= 0 {
 		h.opt.ShardBytes = 500_000_000

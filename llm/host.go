@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/envconfig"
+	"github.com/tuneline/tuneline/internal/setting"
 )
 
 // DefaultHost is the Ollama server of the environment, read as Ollama
@@ -97,7 +98,7 @@ func New(e Endpoint) (Backend, error) {
 		return o, err
 	case APIOpenAI:
 		if e.BaseURL == "" {
-			return nil, fmt.Errorf("api openai needs a base URL (--base-url, or base_url in tuneline.yaml)")
+			return nil, &setting.Error{Section: "ollama", Key: "base_url", Flag: "base-url", Problem: "api openai needs a base URL"}
 		}
 		return NewOpenAI(e.BaseURL, e.APIKey)
 	}

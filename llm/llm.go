@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tuneline/tuneline/internal/setting"
 )
 
 // Message is one chat message of a request.
@@ -122,7 +124,7 @@ func Send(ctx context.Context, b Backend, r Request, budget, base time.Duration,
 			return rep, n, nil
 		}
 		if timedOut {
-			return rep, n, fmt.Errorf("gave up after %d request(s): the request's time budget of %s is spent (ollama.timeout): %w", n, budget, err)
+			return rep, n, fmt.Errorf("gave up after %d request(s): %w: %w", n, budgetSpent("the request's time budget of %s is spent", budget), err)
 		}
 		var re *RetryError
 		if !errors.As(err, &re) || n >= tries {
@@ -131,7 +133,7 @@ func Send(ctx context.Context, b Backend, r Request, budget, base time.Duration,
 		activityFrom(ctx).retry(err.Error())
 		wait := backoff(base, n, jitter())
 		if time.Now().Add(wait).After(deadline) {
-			return rep, n, fmt.Errorf("gave up after %d request(s): no time left in the budget of %s (ollama.timeout) for another: %w", n, budget, err)
+			return rep, n, fmt.Errorf("gave up after %d request(s): %w: %w", n, budgetSpent("no time left in the budget of %s for another", budget), err)
 		}
 		select {
 		case <-time.After(wait):
@@ -139,4 +141,9 @@ func Send(ctx context.Context, b Backend, r Request, budget, base time.Duration,
 			return rep, n, ctx.Err()
 		}
 	}
+}
+
+// budgetSpent names the timeout setting in a request that ran out of time.
+func budgetSpent(problem string, budget time.Duration) error {
+	return &setting.Error{Section: "ollama", Key: "timeout", Flag: "timeout", Problem: fmt.Sprintf(problem, budget)}
 }

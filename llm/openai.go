@@ -8,7 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/tuneline/tuneline/internal/setting"
 )
 
 // OpenAI talks to an OpenAI-compatible server (vLLM, llama.cpp server,
@@ -24,7 +27,7 @@ type OpenAI struct {
 func NewOpenAI(base, key string) (*OpenAI, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("--base-url %q: want a URL like http://127.0.0.1:8000/v1", base)
+		return nil, &setting.Error{Section: "ollama", Key: "base_url", Flag: "base-url", Value: strconv.Quote(base), Problem: "want a URL like http://127.0.0.1:8000/v1"}
 	}
 	return &OpenAI{BaseURL: strings.TrimRight(base, "/"), APIKey: key, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/conf"
+	"github.com/tuneline/tuneline/internal/setting"
 	"github.com/tuneline/tuneline/iostreams"
 )
 
@@ -206,7 +207,7 @@ func Run(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
 		strings.Contains(err.Error(), "Required flag"):
 		code = ExitUsage
 	}
-	if msg := err.Error(); msg != "" {
+	if msg := setting.AsFlag(err).Error(); msg != "" {
 		fmt.Fprintln(ios.ErrOut, "tuneline: "+msg)
 	}
 	return code

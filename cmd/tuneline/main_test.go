@@ -265,3 +265,16 @@ func TestRunUneditedInit(t *testing.T) {
 		t.Errorf("run of an unedited init workspace: exit %d\n%s", code, errOut)
 	}
 }
+
+// A library's complaint about a setting names it as the flag the user
+// typed (the workspace run names it as its tuneline.yaml key).
+func TestSettingErrorsNameTheFlag(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "a.jsonl")
+	os.WriteFile(in, []byte(`{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}`+"\n"), 0o644)
+	for _, args := range [][]string{{"--split", "1.5"}, {"--near-dup", "1"}, {"--kind", "both"}, {"--compression", "lz4"}} {
+		code, _, errOut := run(t, append([]string{"export", "--format", "hf", "--out", filepath.Join(t.TempDir(), "o"), in}, args...)...)
+		if code == ExitOK || !strings.Contains(errOut, args[0]+" ") || strings.Contains(errOut, "export.") {
+			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+}

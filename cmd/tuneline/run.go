@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/internal/setting"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/pipelines"
@@ -144,7 +145,7 @@ EXAMPLES:
 					}
 				}
 			}
-			return err
+			return setting.AsKey(err) // a setting is named as tuneline.yaml's key
 		},
 	}
 }
