@@ -41,7 +41,7 @@ func newPublishCmd(ios *iostreams.IOStreams) *cli.Command {
 				return usageErr("publish %s: want two arguments, got %d (see tuneline publish %s --help)", name, c.NArg(), name)
 			}
 			o.Target, o.Dir = c.Args().Get(0), c.Args().Get(1)
-			if name == "hf" {
+			if name == format.TargetHF {
 				return runPublishHF(c.Context, o)
 			}
 			return runPublishGCS(c.Context, o)
@@ -56,7 +56,7 @@ sends nothing the second time. An export of the tiny random-weight model's outpu
 (export-report.json says random_model) is refused unless --force.`,
 		Subcommands: []*cli.Command{
 			{
-				Name:      "hf",
+				Name:      format.TargetHF, // publishes the hf export
 				Usage:     "publish an hf export as a Hub dataset repo (created when missing)",
 				ArgsUsage: "REPO_ID EXPORT_DIR",
 				Description: `Pushes every file of EXPORT_DIR (Parquet shards in LFS, the README card, the
@@ -79,7 +79,7 @@ EXAMPLES:
 					&cli.StringFlag{Name: "revision", Value: "main", Usage: "branch to commit to (created from main when missing)", Destination: &ho.Revision},
 					&cli.StringFlag{Name: "message", Usage: "commit message (default names the export: examples, kind, the tuneline build)", Destination: &ho.Message},
 				),
-				Action: args(ho, "hf"),
+				Action: args(ho, format.TargetHF),
 			},
 			{
 				Name:      "gcs",
