@@ -5,11 +5,12 @@ import "time"
 // Config is ingest's section: how sources become chunks. The CLI's flags
 // and tuneline.yaml's `ingest:` section fill this one struct.
 type Config struct {
-	ChunkTokens  int           `yaml:"chunk_tokens" flag:"chunk-tokens" help:"target chunk size in cl100k tokens"`
-	Overlap      int           `yaml:"overlap" flag:"overlap" help:"tokens of a chunk repeated at the start of the next"`
-	Workers      int           `yaml:"workers" flag:"workers" help:"sources processed at once"`
-	DocTimePerMB time.Duration `yaml:"doc_time_per_mb" flag:"doc-time-per-mb" help:"time one document may take per MB of its size (at least 10s); a document over it ends with an error and the run goes on (0: no limit)"`
-	DocMemoryMB  int           `yaml:"doc_memory_mb" flag:"doc-memory-mb" help:"memory one document may take while it is read (decompressed streams, glyphs, parsed markup); a document over it ends with an error and the run goes on (0: no limit)"`
+	ChunkTokens         int           `yaml:"chunk_tokens" flag:"chunk-tokens" help:"target chunk size in cl100k tokens"`
+	Overlap             int           `yaml:"overlap" flag:"overlap" help:"tokens of a chunk repeated at the start of the next"`
+	Workers             int           `yaml:"workers" flag:"workers" help:"sources processed at once"`
+	DocTimePerMB        time.Duration `yaml:"doc_time_per_mb" flag:"doc-time-per-mb" help:"time one document may take per MB of its size (at least 10s); a document over it ends with an error and the run goes on (0: no limit)"`
+	AllowPrivateNetwork bool          `yaml:"allow_private_network" flag:"allow-private-network" help:"let URLs and their redirects reach loopback, private and link-local (cloud metadata) addresses; by default only the host of a URL given may be private, and link-local never"`
+	DocMemoryMB         int           `yaml:"doc_memory_mb" flag:"doc-memory-mb" help:"memory one document may take while it is read (decompressed streams, glyphs, parsed markup); a document over it ends with an error and the run goes on (0: no limit)"`
 }
 
 // DefaultConfig holds the defaults of every field.
@@ -22,4 +23,5 @@ func (c Config) Apply(o *Options) {
 	o.Chunk = ChunkOptions{Target: c.ChunkTokens, Overlap: c.Overlap}
 	o.Workers = c.Workers
 	o.Limits = Limits{TimePerMB: c.DocTimePerMB, MemoryMB: c.DocMemoryMB}
+	o.AllowPrivateNetwork = c.AllowPrivateNetwork
 }

@@ -11,11 +11,11 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/net/html/charset"
@@ -38,8 +38,13 @@ type Options struct {
 	MaxBytes int64
 	// Limits bound the time and memory of each document.
 	Limits Limits
-	// HTTP fetches URLs (default: 30 s timeout, 5 redirects).
+	// HTTP fetches URLs (default: 30 s timeout, 5 redirects, no
+	// connection to a private, loopback or link-local address other than
+	// the host of the URL given; see guardedClient).
 	HTTP *http.Client
+	// AllowPrivateNetwork lets URLs and their redirects reach private,
+	// loopback and link-local addresses.
+	AllowPrivateNetwork bool
 	// Progress, when set, is called after each source.
 	Progress func(done, total int)
 }
@@ -150,12 +155,7 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 		opt.MaxBytes = 200 << 20
 	}
 	if opt.HTTP == nil {
-		opt.HTTP = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return fmt.Errorf("more than 5 redirects")
-			}
-			return nil
-		}}
+		opt.HTTP = guardedClient(opt.AllowPrivateNetwork)
 	}
 	counters := make([]*tokens.Counter, workers)
 	for w := range counters {
@@ -291,6 +291,11 @@ const maxURLBytes = 20 << 20
 var fetchable = []string{"text/html", "application/xhtml", "application/pdf", "text/plain", "text/markdown", "text/vtt", "application/x-subrip", "text/srt", "application/json"}
 
 func fetch(ctx context.Context, u string, opt Options) ([]byte, string, error) {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx = context.WithValue(ctx, userHostKey{}, pu.Hostname())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, "", err
@@ -313,19 +318,22 @@ func fetch(ctx context.Context, u string, opt Options) ([]byte, string, error) {
 	if !ok {
 		return nil, "", fmt.Errorf("fetch: content type %q is not a page, PDF, text or transcript", ct)
 	}
+	// The limit is on the bytes received: transcoded to UTF-8, an 8 MB
+	// windows-1252 page grew past 20 MB and was refused.
 	limit := min(opt.MaxBytes, maxURLBytes)
-	body := io.LimitReader(resp.Body, limit+1)
-	if strings.Contains(ct, "text/") || strings.Contains(ct, "html") {
-		if r, err := charset.NewReader(body, ct); err == nil {
-			body = r
-		}
-	}
-	b, err := io.ReadAll(body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("fetch: %w", err)
 	}
 	if int64(len(b)) > limit {
 		return nil, "", fmt.Errorf("fetch: larger than %d MB", limit>>20)
+	}
+	if strings.Contains(ct, "text/") || strings.Contains(ct, "html") {
+		if r, err := charset.NewReader(bytes.NewReader(b), ct); err == nil {
+			if u8, err := io.ReadAll(r); err == nil {
+				b = u8
+			}
+		}
 	}
 	return b, ct, nil
 }
