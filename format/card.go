@@ -8,6 +8,14 @@ import (
 	"github.com/tuneline/tuneline/datasets"
 )
 
+// weightNote says which trainers read a message's weight: OpenAI's
+// fine-tuning and Axolotl (message_field_training: weight) leave a weight-0
+// turn out of the loss; TRL's SFTTrainer, and Unsloth through it, do not
+// read the field and train on every assistant turn.
+const weightNote = "A message's `weight` 0 (shown, not trained on) is honoured by OpenAI's fine-tuning and by Axolotl\n" +
+	"with `message_field_training: weight`; TRL's `SFTTrainer` (and Unsloth, which uses it) does not read\n" +
+	"the field and trains on every assistant turn, so drop or mask such turns before training there.\n\n"
+
 // licenseFile is the LICENSE an hf export gets when its licence is other
 // without a link: what the Hub asks for (docs/hub/repositories-licenses.md),
 // saying what is known.
@@ -107,8 +115,10 @@ func DatasetCard(opt Options, r *Report) []byte {
 		b.WriteString("Chat fine-tuning data exported by [tuneline](https://github.com/tuneline/tuneline).\n")
 		b.WriteString("Each row is one conversation: `messages` is a list of `{role, content}` with roles\n")
 		b.WriteString("`system`, `user` and `assistant`, ready for chat templates (TRL's `SFTTrainer` reads it as is);\n")
-		b.WriteString("`name` and `weight` follow OpenAI's message fields (weight 0: shown, not trained on);\n")
-		b.WriteString("`meta` records where the example came from.\n\n")
+		b.WriteString("`name` and `weight` follow OpenAI's message fields; `meta` records where the example came from.\n\n")
+	}
+	if opt.layout != datasets.LayoutPairs {
+		b.WriteString(weightNote)
 	}
 	b.WriteString("```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_dir=\"data\")  # or the Hub repository id\n```\n\n")
 	b.WriteString("## Splits\n\n| split | examples | tokens (cl100k) | files |\n|---|---:|---:|---|\n")

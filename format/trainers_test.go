@@ -115,3 +115,59 @@ func TestHFToolsNullOnPlainRows(t *testing.T) {
 		t.Errorf("the card does not say that tools is null on rows without tools:\n%s", card)
 	}
 }
+
+// The card says which trainers honour a message's weight 0: OpenAI's and
+// Axolotl's (message_field_training: weight), not TRL's SFTTrainer, whose
+// tokenize_fn (trl/trainer/sft_trainer.py, above) passes the messages to
+// apply_chat_template with no weight, nor Unsloth through it.
+func TestCardSaysWhoReadsWeight(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "w.jsonl")
+	os.WriteFile(in, []byte(`{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Not this.","weight":0},{"role":"user","content":"Again?"},{"role":"assistant","content":"This.","weight":1}]}`+"\n"), 0o644)
+	for _, extra := range []string{"", filepath.Join("testdata", "openai_tools.jsonl")} {
+		inputs := []string{in}
+		if extra != "" {
+			inputs = append(inputs, extra)
+		}
+		dir := t.TempDir()
+		if _, err := Export(context.Background(), inputs, Options{Target: TargetHF, OutDir: dir, Split: 1, NearDup: 0}); err != nil {
+			t.Fatal(err)
+		}
+		card, _ := os.ReadFile(filepath.Join(dir, "README.md"))
+		for _, want := range []string{"honoured by OpenAI's fine-tuning and by Axolotl\nwith `message_field_training: weight`", "TRL's `SFTTrainer` (and Unsloth, which uses it) does not read"} {
+			if !strings.Contains(string(card), want) {
+				t.Errorf("card (inputs %v) lacks %q", inputs, want)
+			}
+		}
+	}
+}
+
+// openai lines carry tools only where the example declares some (OpenAI
+// reads each line on its own); the README says so instead of claiming
+// that every line of a format has the same keys.
+func TestJSONLKeysAsDocumented(t *testing.T) {
+	dir := t.TempDir()
+	inputs := []string{filepath.Join("testdata", "openai_tools.jsonl"), corpora + "openai-cookbook/toy_chat_fine_tuning.jsonl"}
+	if _, err := Export(context.Background(), inputs, Options{Target: TargetOpenAI, OutDir: dir, Split: 1, NearDup: 0}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "train.jsonl"))
+	with, without := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m["tools"]; ok {
+			with++
+		} else {
+			without++
+		}
+	}
+	if with == 0 || without == 0 {
+		t.Fatalf("%d lines with tools, %d without: the test wants both", with, without)
+	}
+	readme, _ := os.ReadFile(filepath.Join("..", "README.md"))
+	if strings.Contains(string(readme), "Every JSONL line of a format has the same keys") || !strings.Contains(string(readme), "`openai` and `vertex` lines carry `tools`") {
+		t.Error("README still claims one key set for every format's lines")
+	}
+}
