@@ -85,6 +85,9 @@ type Example struct {
 	// Tools declares the functions the conversation may call: OpenAI's
 	// tools list, as JSON.
 	Tools RawJSON `json:"tools,omitempty" parquet:"-"`
+	// ParallelToolCalls is OpenAI's per-line parallel_tool_calls (nil:
+	// not given), kept for the openai export.
+	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty" parquet:"-"`
 	// Rejected makes the example a preference pair: Messages is the prompt
 	// followed by the chosen reply (its last message), Rejected holds the
 	// one reply not preferred to it.

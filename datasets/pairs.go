@@ -97,6 +97,7 @@ func convertOpenAIDPO(w *wireRecord) (Example, *RowError) {
 	var in struct {
 		Messages []wireMessage   `json:"messages"`
 		Tools    json.RawMessage `json:"tools"`
+		Parallel *bool           `json:"parallel_tool_calls"`
 	}
 	if err := json.Unmarshal(w.Input, &in); err != nil || in.Messages == nil {
 		return Example{}, rowErr(ErrBadField, "openai preference line: \"input\" must be an object with \"messages\"")
@@ -113,7 +114,7 @@ func convertOpenAIDPO(w *wireRecord) (Example, *RowError) {
 	if e != nil {
 		return Example{}, e
 	}
-	return Example{Messages: append(prompt, chosen...), Rejected: rejected, Tools: toolsOf(in.Tools)}, nil
+	return Example{Messages: append(prompt, chosen...), Rejected: rejected, Tools: toolsOf(in.Tools), ParallelToolCalls: in.Parallel}, nil
 }
 
 // convertRanking reads the records with chosen/rejected keys: TRL's

@@ -31,6 +31,8 @@ func TestChatSamplesLoadOrRefuse(t *testing.T) {
 		"llama-factory/kto_en_demo.json":                 {ErrPreferenceLabel: 300},
 		"llama-factory/mllm_demo.json":                   {ErrImages: 6},
 		"llama-factory/dataset_info.json":                {ErrUnknownShape: 1},
+		"openai-docs/tool_calling_example.jsonl":         {FormatOpenAI: 1},
+		"vertex-docs/function_calling_example.jsonl":     {FormatVertex: 1},
 	}
 	files, _ := filepath.Glob(chatSamples + "*/*.json*")
 	if len(files) != len(want) {

@@ -116,6 +116,8 @@ type wireRecord struct {
 	Output        json.RawMessage `json:"output"`
 	History       json.RawMessage `json:"history"`
 	SysInstr      *wireMessage    `json:"systemInstruction"`
+	SysInstrSnake *wireMessage    `json:"system_instruction"` // as Vertex AI's tuning docs spell it
+	ParallelCalls *bool           `json:"parallel_tool_calls"`
 	Contents      []wireMessage   `json:"contents"`
 	Chosen        json.RawMessage `json:"chosen"`
 	Rejected      json.RawMessage `json:"rejected"`
@@ -197,14 +199,14 @@ func parseRecord(b []byte) (Example, string, *RowError) {
 		format = FormatOpenAI // tuneline's own pair: prompt and chosen in messages
 		if ex.Messages, rerr = convertOpenAI(w.Messages); rerr == nil {
 			ex.Rejected, rerr = pairSide(w.Rejected, "rejected")
-			ex.Tools = toolsOf(w.Tools)
+			ex.Tools, ex.ParallelToolCalls = toolsOf(w.Tools), w.ParallelCalls
 		}
 	case present(w.Chosen) || present(w.Rejected):
 		ex, format, rerr = convertRanking(&w)
 	case w.Messages != nil:
 		format = FormatOpenAI
 		ex.Messages, rerr = convertOpenAI(w.Messages)
-		ex.Tools = toolsOf(w.Tools)
+		ex.Tools, ex.ParallelToolCalls = toolsOf(w.Tools), w.ParallelCalls
 	case w.Conversations != nil:
 		format = FormatShareGPT
 		ex.Messages, ex.Tools, rerr = convertShareGPT(&w)
@@ -213,7 +215,7 @@ func parseRecord(b []byte) (Example, string, *RowError) {
 		ex.Messages, rerr = convertAlpaca(&w)
 	case w.Contents != nil:
 		format = FormatVertex
-		ex.Messages, rerr = convertVertex(&w)
+		ex.Messages, ex.Tools, rerr = convertVertex(&w)
 	case (w.Query != nil || w.User != nil) && (w.Response != nil || w.Assistant != nil):
 		format = FormatInteraction
 		ex.Messages = []Message{
@@ -463,41 +465,6 @@ func alpacaHistory(w *wireRecord) ([]Message, *RowError) {
 			}
 			msgs = append(msgs, Message{Role: RoleUser, Content: pair[0]}, Message{Role: RoleAssistant, Content: pair[1]})
 		}
-	}
-	return msgs, nil
-}
-
-func convertVertex(w *wireRecord) ([]Message, *RowError) {
-	var msgs []Message
-	if w.SysInstr != nil {
-		text, e := partsText(w.SysInstr.Parts, "systemInstruction")
-		if e != nil {
-			return nil, e
-		}
-		if text != "" {
-			msgs = append(msgs, Message{Role: RoleSystem, Content: text})
-		}
-	}
-	for i, c := range w.Contents {
-		where := fmt.Sprintf("contents[%d]", i)
-		if c.Role == nil {
-			return nil, rowErr(ErrBadField, "%s has no role", where)
-		}
-		role := *c.Role
-		switch role {
-		case "model":
-			role = RoleAssistant
-		case "function":
-			return nil, rowErr(ErrToolCalls, "%s is a function turn", where)
-		}
-		if c.Parts == nil {
-			return nil, rowErr(ErrBadField, "%s has no parts", where)
-		}
-		text, e := partsText(c.Parts, where)
-		if e != nil {
-			return nil, e
-		}
-		msgs = append(msgs, Message{Role: role, Content: text})
 	}
 	return msgs, nil
 }

@@ -26,12 +26,12 @@ func encodeOpenAI(ex *datasets.Example, pairs bool) ([]byte, string) {
 	case pairs:
 		var l openaiPairLine
 		l.Input.Messages = openaiMessages(ex.Prompt())
-		l.Input.Tools = ex.Tools
+		l.Input.Tools, l.Input.Parallel = ex.Tools, ex.ParallelToolCalls
 		l.Preferred = openaiMessages(ex.Chosen())
 		l.NonPreferred = openaiMessages(ex.Rejected)
 		v = l
 	case ex.HasTools():
-		v = openaiToolLine{Messages: openaiMessages(ex.Messages), Tools: ex.Tools}
+		v = openaiToolLine{Messages: openaiMessages(ex.Messages), Tools: ex.Tools, Parallel: ex.ParallelToolCalls}
 	default:
 		v = openaiLine{Messages: ex.Messages}
 	}
@@ -57,6 +57,8 @@ type openaiMessage struct {
 type openaiToolLine struct {
 	Messages []openaiMessage  `json:"messages"`
 	Tools    datasets.RawJSON `json:"tools,omitempty"`
+	// Parallel is parallel_tool_calls, part of OpenAI's per-line schema.
+	Parallel *bool `json:"parallel_tool_calls,omitempty"`
 }
 
 func openaiMessages(msgs []datasets.Message) []openaiMessage {
@@ -76,6 +78,7 @@ type openaiPairLine struct {
 	Input struct {
 		Messages []openaiMessage  `json:"messages"`
 		Tools    datasets.RawJSON `json:"tools,omitempty"`
+		Parallel *bool            `json:"parallel_tool_calls,omitempty"`
 	} `json:"input"`
 	Preferred    []openaiMessage `json:"preferred_output"`
 	NonPreferred []openaiMessage `json:"non_preferred_output"`

@@ -167,16 +167,19 @@ func check(rec datasets.Record, tc *tokens.Counter, maxTokens int, norm *Norm) C
 		}
 		prev = m.Role
 	}
-	if len(tc8.pending) > 0 {
+	// A conversation may end with the assistant's calls, unanswered: it
+	// teaches when to call (OpenAI's and Vertex AI's documented tuning
+	// examples end so; LLaMA-Factory and the chat templates take it).
+	if last := &msgs[len(msgs)-1]; len(tc8.pending) > 0 && !(tc8.at == len(msgs) && len(tc8.pending) == len(last.ToolCalls)) {
 		add(SevError, ErrToolUnanswered, "tool call %s of message %d has no tool message answering it", tc8.pending[0], tc8.at)
 	}
 	if ex := &rec.Example; ex.IsPair() {
 		switch r := ex.Rejected; {
 		case len(r) != 1 || r[0].Role != datasets.RoleAssistant:
 			add(SevError, ErrPair, "rejected holds %d messages (first %q); a pair's rejected reply is one assistant message", len(r), r[0].Role)
-		case strings.TrimSpace(r[0].Content) == "":
+		case strings.TrimSpace(r[0].Content) == "" && len(r[0].ToolCalls) == 0:
 			add(SevError, ErrEmptyContent, "the rejected reply is empty")
-		case r[0].Content == msgs[len(msgs)-1].Content:
+		case r[0].Content == msgs[len(msgs)-1].Content && sameCalls(r[0].ToolCalls, msgs[len(msgs)-1].ToolCalls):
 			add(SevError, ErrPairSame, "the chosen and rejected replies are the same text: nothing to prefer")
 		}
 	}
@@ -239,6 +242,12 @@ func (k *Checker) Seen(c *Checked) {
 		return
 	}
 	k.ids[key] = c.Record.Pos
+}
+
+// sameCalls tells whether two messages make the same tool calls (none
+// included).
+func sameCalls(a, b []datasets.ToolCall) bool {
+	return slices.EqualFunc(a, b, func(x, y datasets.ToolCall) bool { return x.Function == y.Function })
 }
 
 // allSkipped tells whether every assistant message has weight 0.
