@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+	"github.com/tuneline/tuneline/internal/envconfig"
 )
 
 // Pool spreads requests over one or more servers. Each server has a level,
@@ -211,7 +212,7 @@ func (p *Pool) Chat(ctx context.Context, r Request) (Reply, error) {
 	}
 }
 
-var trace = os.Getenv("TUNELINE_POOL_TRACE") != ""
+var trace = envconfig.Get("TUNELINE_POOL_TRACE") != ""
 
 // errShed cancels the requests a failed trial of a higher level let in.
 var errShed = errors.New("shed: the server does better with fewer requests at once")

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/internal/cachedir"
+	"github.com/tuneline/tuneline/internal/envconfig"
 	"github.com/tuneline/tuneline/llm"
 )
 
@@ -314,7 +315,7 @@ func (s *Server) CreateFromModelfile(ctx context.Context, name, modelfile string
 // anything ($TUNELINE_OLLAMA, or the cached install), and whether there is
 // one.
 func InstalledBinary() (string, bool) {
-	if p := os.Getenv("TUNELINE_OLLAMA"); p != "" {
+	if p := envconfig.Get("TUNELINE_OLLAMA"); p != "" {
 		return p, true
 	}
 	bin := filepath.Join(CacheDir(), "ollama-"+Version, "ollama")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/conf"
+	"github.com/tuneline/tuneline/internal/envconfig"
 	"github.com/tuneline/tuneline/internal/setting"
 	"github.com/tuneline/tuneline/iostreams"
 )
@@ -123,7 +124,10 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 
 Data goes to stdout, progress and logs to stderr; --json where output is scripted.
 
-` + exitCodesHelp,
+` + exitCodesHelp + `
+
+ENVIRONMENT:
+` + envconfig.Help(),
 		Reader:                 ios.In,
 		Writer:                 ios.Out,
 		ErrWriter:              ios.ErrOut,

@@ -12,13 +12,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tuneline/tuneline/internal/envconfig"
 	"github.com/tuneline/tuneline/iostreams"
 )
 
 func main() {
 	ctx := signalContext(graceAfterSignal)
 	// TUNELINE_CPUPROFILE=FILE writes a CPU profile (for benchmarks).
-	if p := os.Getenv("TUNELINE_CPUPROFILE"); p != "" {
+	if p := envconfig.Get("TUNELINE_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {
 			pprof.StartCPUProfile(f)
 			code := Run(ctx, os.Args, iostreams.System())
@@ -29,7 +30,7 @@ func main() {
 	}
 	// TUNELINE_MEMPROFILE=FILE writes a heap profile with every allocation
 	// made (alloc_space), for finding churn.
-	if p := os.Getenv("TUNELINE_MEMPROFILE"); p != "" {
+	if p := envconfig.Get("TUNELINE_MEMPROFILE"); p != "" {
 		code := Run(ctx, os.Args, iostreams.System())
 		if f, err := os.Create(p); err == nil {
 			pprof.Lookup("allocs").WriteTo(f, 0)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tuneline/tuneline/internal/envconfig"
 	"github.com/tuneline/tuneline/internal/testenv"
 
 	"github.com/tuneline/tuneline/iostreams"
@@ -275,6 +276,16 @@ func TestSettingErrorsNameTheFlag(t *testing.T) {
 		code, _, errOut := run(t, append([]string{"export", "--format", "hf", "--out", filepath.Join(t.TempDir(), "o"), in}, args...)...)
 		if code == ExitOK || !strings.Contains(errOut, args[0]+" ") || strings.Contains(errOut, "export.") {
 			t.Errorf("%v: exit %d, %s", args, code, errOut)
+		}
+	}
+}
+
+// tuneline --help lists every environment variable of the table.
+func TestHelpListsEnvironment(t *testing.T) {
+	_, out, _ := run(t, "--help")
+	for _, v := range envconfig.Vars {
+		if !strings.Contains(out, v.Name) {
+			t.Errorf("--help does not list $%s", v.Name)
 		}
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"go/token"
 	"io/fs"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/internal/envconfig"
 )
 
 // root is the module's folder.
@@ -142,4 +144,51 @@ func anyUnder(deps map[string]bool, dir string) bool {
 		}
 	}
 	return false
+}
+
+// TestEnvTable: every environment variable the code reads (os.Getenv,
+// os.LookupEnv, envconfig.Get/Lookup with a literal name, a Config's env
+// tag) is in internal/envconfig's table, which --help and the README show.
+// Benchmarks and test support are not tuneline's interface.
+func TestEnvTable(t *testing.T) {
+	known := map[string]bool{}
+	for _, v := range envconfig.Vars {
+		known[v.Name] = true
+	}
+	envTag := regexp.MustCompile(`env:"([A-Z0-9_]+)"`)
+	for p, f := range goFiles(t) {
+		if strings.HasPrefix(p, "bench/") || strings.HasPrefix(p, "internal/testenv/") || strings.HasPrefix(p, "internal/memlimit/") {
+			continue
+		}
+		check := func(name string) {
+			if !known[name] {
+				t.Errorf("%s reads $%s, which internal/envconfig's table does not list", p, name)
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok || len(n.Args) == 0 {
+					return true
+				}
+				x, ok := sel.X.(*ast.Ident)
+				if !ok || !(x.Name == "os" && (sel.Sel.Name == "Getenv" || sel.Sel.Name == "LookupEnv") ||
+					x.Name == "envconfig" && (sel.Sel.Name == "Get" || sel.Sel.Name == "Lookup")) {
+					return true
+				}
+				if lit, ok := n.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					s, _ := strconv.Unquote(lit.Value)
+					check(s)
+				}
+			case *ast.Field:
+				if n.Tag != nil {
+					for _, m := range envTag.FindAllStringSubmatch(n.Tag.Value, -1) {
+						check(m[1])
+					}
+				}
+			}
+			return true
+		})
+	}
 }

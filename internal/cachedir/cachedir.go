@@ -1,17 +1,20 @@
 // Package cachedir names where tuneline keeps what it can rebuild: installed
 // tools (Ollama, DuckDB for tests) and the reply caches of commands run
-// outside a workspace. It imports nothing of tuneline's.
+// outside a workspace. It imports nothing of tuneline's but the table of
+// environment variables.
 package cachedir
 
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/tuneline/tuneline/internal/envconfig"
 )
 
 // Dir is $TUNELINE_CACHE, else the user cache folder's tuneline/ (on Linux
 // $XDG_CACHE_HOME/tuneline or ~/.cache/tuneline).
 func Dir() string {
-	if d := os.Getenv("TUNELINE_CACHE"); d != "" {
+	if d := envconfig.Get("TUNELINE_CACHE"); d != "" {
 		return d
 	}
 	d, err := os.UserCacheDir()
