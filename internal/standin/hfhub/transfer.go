@@ -254,9 +254,9 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, id, rev, p stri
 	var f file
 	var ok bool
 	if rp != nil {
-		var c commit
-		c, ok = rp.head(rev)
-		f, ok = c.files[p]
+		if c, found := rp.head(rev); found {
+			f, ok = c.files[p]
+		}
 	}
 	s.mu.Unlock()
 	if !ok {
