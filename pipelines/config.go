@@ -28,18 +28,19 @@ import (
 // switched off; DefaultConfig holds every default, and Load decodes the
 // file over it.
 type Config struct {
-	Name    string        `yaml:"name"`
-	Sources []string      `yaml:"sources"`
-	Persona string        `yaml:"persona"`
-	Build   string        `yaml:"build"`
-	Ollama  Server        `yaml:"ollama"`
-	Ingest  ingest.Config `yaml:"ingest"`
-	Synth   SynthSection  `yaml:"synth"`
-	Curate  CurateSection `yaml:"curate"`
-	Export  ExportSection `yaml:"export"`
-	Create  CreateSection `yaml:"create"`
-	Models  []Model       `yaml:"models"`
-	Eval    EvalSection   `yaml:"eval"`
+	Name    string         `yaml:"name"`
+	Sources []string       `yaml:"sources"`
+	Persona string         `yaml:"persona"`
+	Build   string         `yaml:"build"`
+	Ollama  Server         `yaml:"ollama"`
+	Ingest  ingest.Config  `yaml:"ingest"`
+	Synth   SynthSection   `yaml:"synth"`
+	Curate  CurateSection  `yaml:"curate"`
+	Export  ExportSection  `yaml:"export"`
+	Create  CreateSection  `yaml:"create"`
+	Models  []Model        `yaml:"models"`
+	Eval    EvalSection    `yaml:"eval"`
+	Publish PublishSection `yaml:"publish"`
 
 	dir string
 }
@@ -100,14 +101,15 @@ type Model struct {
 // DefaultConfig is a workspace with every default.
 func DefaultConfig() Config {
 	return Config{
-		Build:  "build",
-		Ollama: Server{Config: llm.DefaultConfig(), Local: "auto"},
-		Ingest: ingest.DefaultConfig(),
-		Synth:  SynthSection{Enabled: true, Config: synth.DefaultConfig()},
-		Curate: CurateSection{Enabled: true, CurateConfig: synth.DefaultCurateConfig()},
-		Export: ExportSection{Enabled: true, Formats: []string{format.TargetOpenAI, format.TargetHF}, Config: format.DefaultConfig()},
-		Create: CreateSection{Enabled: true, Config: modelfile.DefaultConfig()},
-		Eval:   EvalSection{Enabled: true, Baseline: true, Config: eval.DefaultConfig()},
+		Build:   "build",
+		Ollama:  Server{Config: llm.DefaultConfig(), Local: "auto"},
+		Ingest:  ingest.DefaultConfig(),
+		Synth:   SynthSection{Enabled: true, Config: synth.DefaultConfig()},
+		Curate:  CurateSection{Enabled: true, CurateConfig: synth.DefaultCurateConfig()},
+		Export:  ExportSection{Enabled: true, Formats: []string{format.TargetOpenAI, format.TargetHF}, Config: format.DefaultConfig()},
+		Create:  CreateSection{Enabled: true, Config: modelfile.DefaultConfig()},
+		Eval:    EvalSection{Enabled: true, Baseline: true, Config: eval.DefaultConfig()},
+		Publish: DefaultPublish(),
 	}
 }
 

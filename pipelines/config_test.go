@@ -121,7 +121,9 @@ eval: {judge: j, questions: 0}
 
 // host is the one-server key of older workspaces; --host (repeated) fills
 // hosts.
-var workspaceOnly = map[string]bool{"enabled": true, "local": true, "formats": true, "baseline": true, "host": true}
+var workspaceOnly = map[string]bool{"enabled": true, "local": true, "formats": true, "baseline": true, "host": true,
+	// publish: the destinations are the commands' arguments.
+	"hf_repo": true, "gcs": true, "gcs_format": true}
 
 // A second run on a busy workspace refuses at once, naming the holder.
 func TestWorkspaceLock(t *testing.T) {

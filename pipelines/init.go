@@ -182,5 +182,6 @@ models:
       temperature: "0.6"
 `, opt.Name, opt.Model)
 	section("eval", "Held-out questions asked of the created models (and the baseline).", &d.Eval)
+	section("publish", "After export, push exports to the Hugging Face Hub or Cloud Storage (off until a destination is set; tokens come from the environment, never this file).", &d.Publish)
 	return b.Bytes()
 }

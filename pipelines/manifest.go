@@ -31,6 +31,8 @@ type Manifest struct {
 	// TinyModel: the last synth ran on tuneline's own tiny random-weight
 	// model (its text is gibberish; the report says so).
 	TinyModel bool `json:"tiny_model,omitempty"`
+	// Published is what the publish stage last pushed and where.
+	Published *Published `json:"published,omitempty"`
 }
 
 // ReadManifest reads a workspace's build/manifest.json (empty when there

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/pipelines"
 	"github.com/tuneline/tuneline/publish"
 	"github.com/tuneline/tuneline/publish/gcs"
 	"github.com/tuneline/tuneline/publish/hf"
@@ -18,23 +21,30 @@ type PublishOptions struct {
 	IO     *iostreams.IOStreams
 	Target string // hf: REPO_ID; gcs: gs://BUCKET/PREFIX
 	Dir    string
-	Force  bool
 	JSON   bool
-	// hf only
-	Private  bool
-	Revision string
-	Message  string
+	// Config is the workspace's publish section (its flags: --private,
+	// --revision, --force; the destination is the argument).
+	Config  pipelines.PublishSection
+	Message string
+}
+
+// publishFlags are the flags of cfg's fields named in names.
+func publishFlags(cfg *pipelines.PublishSection, names ...string) []cli.Flag {
+	var out []cli.Flag
+	for _, f := range conf.Flags(cfg) {
+		if slices.Contains(names, f.Names()[0]) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func newPublishCmd(ios *iostreams.IOStreams) *cli.Command {
-	common := func(o *PublishOptions) []cli.Flag {
-		return []cli.Flag{
-			&cli.BoolFlag{Name: "force", Usage: "publish even an export of the tiny random-weight model's output, or a folder without export-report.json", Destination: &o.Force},
-			&cli.BoolFlag{Name: "json", Usage: "print what was published (files, commit or generations) as JSON", Destination: &o.JSON},
-		}
+	jsonFlag := func(o *PublishOptions) cli.Flag {
+		return &cli.BoolFlag{Name: "json", Usage: "print what was published (files, commit or generations) as JSON", Destination: &o.JSON}
 	}
-	ho := &PublishOptions{IO: ios}
-	gho := &PublishOptions{IO: ios}
+	ho := &PublishOptions{IO: ios, Config: pipelines.DefaultPublish()}
+	gho := &PublishOptions{IO: ios, Config: pipelines.DefaultPublish()}
 	args := func(o *PublishOptions, name string) func(*cli.Context) error {
 		return func(c *cli.Context) error {
 			if c.NArg() != 2 {
@@ -74,9 +84,7 @@ EXAMPLES:
    tuneline export --format hf --out build/hf data.jsonl
    HF_TOKEN=hf_... tuneline publish hf alice/physics-qa build/hf
    tuneline publish hf --private --revision v2 --message "second round" alice/physics-qa build/hf`,
-				Flags: append(common(ho),
-					&cli.BoolFlag{Name: "private", Usage: "create the repo private (an existing repo keeps its visibility)", Destination: &ho.Private},
-					&cli.StringFlag{Name: "revision", Value: "main", Usage: "branch to commit to (created from main when missing)", Destination: &ho.Revision},
+				Flags: append(publishFlags(&ho.Config, "private", "revision", "force"), jsonFlag(ho),
 					&cli.StringFlag{Name: "message", Usage: "commit message (default names the export: examples, kind, the tuneline build)", Destination: &ho.Message},
 				),
 				Action: args(ho, format.TargetHF),
@@ -96,7 +104,7 @@ the metadata server. STORAGE_EMULATOR_HOST points it at an emulator.
 EXAMPLES:
    tuneline export --format vertex --out build/vertex data.jsonl
    tuneline publish gcs gs://my-bucket/physics/v1 build/vertex`,
-				Flags:  common(gho),
+				Flags:  append(publishFlags(&gho.Config, "force"), jsonFlag(gho)),
 				Action: args(gho, "gcs"),
 			},
 		},
@@ -106,11 +114,11 @@ EXAMPLES:
 // checkExport applies the publishing refusals and prints what it lets
 // through with --force.
 func checkExport(o *PublishOptions) (*format.Report, error) {
-	rep, err := publish.CheckExport(o.Dir, o.Force)
+	rep, err := publish.CheckExport(o.Dir, o.Config.Force)
 	if err != nil {
 		return nil, err
 	}
-	if o.Force && rep != nil && rep.RandomModel {
+	if o.Config.Force && rep != nil && rep.RandomModel {
 		fmt.Fprintf(o.IO.ErrOut, "warning: %s holds the tiny random-weight model's output (gibberish); publishing it because of --force\n", o.Dir)
 	}
 	return rep, nil
@@ -130,7 +138,7 @@ func runPublishHF(ctx context.Context, o *PublishOptions) error {
 	}
 	res, err := withBar(o, "publish hf", func(progress func(done, total int64)) (hf.Result, error) {
 		return hf.Publish(ctx, o.Target, o.Dir, hf.Options{
-			Private: o.Private, Revision: o.Revision, Message: msg, Log: o.IO.ErrOut, Progress: progress,
+			Private: o.Config.HFPrivate, Revision: o.Config.HFRevision, Message: msg, Log: o.IO.ErrOut, Progress: progress,
 		})
 	})
 	if err != nil || o.JSON {
