@@ -109,6 +109,8 @@ func TestRunRefusesBusyWorkspace(t *testing.T) {
 func TestSIGTERMEndsStuckIngest(t *testing.T) {
 	for _, second := range []bool{false, true} {
 		cmd := subCLI("-q", "ingest", "-")
+		ready := filepath.Join(t.TempDir(), "ready")
+		cmd.Env = append(cmd.Env, "TUNELINE_TEST_SIGNALS_READY="+ready)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -119,7 +121,12 @@ func TestSIGTERMEndsStuckIngest(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(500 * time.Millisecond)
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(ready); err == nil {
+				break
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // into the ingest, blocked on its input
 		start := time.Now()
 		cmd.Process.Signal(syscall.SIGTERM)
 		if second {
