@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -92,4 +94,39 @@ func interspersed(app *cli.App, args []string) []string {
 		out = append(out, pos...)
 	}
 	return out
+}
+
+// samePath tells whether two paths name the same file: the same file on
+// disk when both exist, else the same absolute path.
+func samePath(a, b string) bool {
+	if sa, err := os.Stat(a); err == nil {
+		if sb, err := os.Stat(b); err == nil {
+			return os.SameFile(sa, sb)
+		}
+	}
+	aa, err1 := filepath.Abs(a)
+	ab, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == ab
+}
+
+// distinctOutputs refuses a command whose output files (flag name to path;
+// "" and "-" are stdout and skipped) name the same file twice, or name one
+// of its input files: one would silently overwrite the other.
+func distinctOutputs(outs [][2]string, inputs []string) error {
+	for i, o := range outs {
+		if o[1] == "" || o[1] == "-" {
+			continue
+		}
+		for _, p := range outs[i+1:] {
+			if p[1] != "" && p[1] != "-" && samePath(o[1], p[1]) {
+				return usageErr("--%s and --%s are the same file (%q): give each its own", o[0], p[0], o[1])
+			}
+		}
+		for _, in := range inputs {
+			if in != "-" && samePath(o[1], in) {
+				return usageErr("--%s %q is also an input: the output would replace it", o[0], o[1])
+			}
+		}
+	}
+	return nil
 }

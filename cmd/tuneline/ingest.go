@@ -91,6 +91,10 @@ func output(path string, w io.Writer) (io.Writer, func() error, func(), error) {
 }
 
 func runIngest(ctx context.Context, o *IngestOptions) error {
+	// --out X --examples X lost the chunks silently.
+	if err := distinctOutputs([][2]string{{"out", o.Out}, {"examples", o.Examples}}, o.Sources); err != nil {
+		return err
+	}
 	chunks, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err
