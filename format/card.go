@@ -34,6 +34,21 @@ func yamlString(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// markdownText is s as plain text in Markdown: on one line, with every
+// character Markdown or HTML would read as markup escaped (a --name pasted
+// raw could add headings, links or HTML to the card).
+func markdownText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_{}[]<>()#+-.!|~&", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // DatasetCard renders README.md for a Hugging Face dataset repository: the
 // YAML front matter that datasets.load_dataset and the Hub viewer read
 // (configs with data_files per split, features, splits), then prose.
@@ -92,7 +107,7 @@ func DatasetCard(opt Options, r *Report) []byte {
 	}
 	fmt.Fprintf(&b, "  download_size: %d\n  dataset_size: %d\n", files, arrow)
 	b.WriteString("---\n\n")
-	fmt.Fprintf(&b, "# %s\n\n", opt.Name)
+	fmt.Fprintf(&b, "# %s\n\n", markdownText(opt.Name))
 	if r.RandomModel {
 		b.WriteString(RandomModelWarning + "\n\n")
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/persona"
@@ -82,6 +84,26 @@ func checkPersona(path string, p *persona.Persona) error {
 	return nil
 }
 
+// personaFile is init's persona.yaml for a persona called name. The name
+// goes into a quoted scalar and into the system prompt's block scalar,
+// each line of it indented so that it stays inside the block (pasted raw,
+// a name with a quote and a newline wrote an invalid or injected file);
+// the file is read back to prove it holds the name exactly.
+func personaFile(name string) ([]byte, error) {
+	name = strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(name, "\r\n", "\n"), "\r", "\n"))
+	for _, r := range name {
+		if r != '\n' && r != '\t' && (unicode.IsControl(r) || r == '\uFEFF') || r == utf8.RuneError {
+			return nil, fmt.Errorf("--persona-name %q: a name holds no control characters or invalid UTF-8", name)
+		}
+	}
+	b := []byte(fmt.Sprintf(personaTemplate, name, strings.ReplaceAll(name, "\n", "\n  ")))
+	p, err := persona.Parse(b)
+	if err != nil || p.Name != name || !strings.HasPrefix(p.System, "You are "+name+", an expert") {
+		return nil, fmt.Errorf("--persona-name %q cannot be written into persona.yaml as it is (%v)", name, err)
+	}
+	return b, nil
+}
+
 // Init writes a new workspace into dir: tuneline.yaml (every key with its
 // default and a one-line comment, generated from the stages' Config
 // structs), persona.yaml, an empty sources/ and GETTING-STARTED.md beside
@@ -97,8 +119,12 @@ func Init(dir string, opt InitOptions) ([]string, error) {
 	if opt.PersonaName == "" {
 		opt.PersonaName = "the expert"
 	}
-	files := map[string][]byte{"tuneline.yaml": Scaffold(opt), "persona.yaml": []byte(fmt.Sprintf(personaTemplate, opt.PersonaName, opt.PersonaName))}
-	err := fs.WalkDir(scaffold, "scaffold", func(p string, d fs.DirEntry, err error) error {
+	pf, err := personaFile(opt.PersonaName)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{"tuneline.yaml": Scaffold(opt), "persona.yaml": pf}
+	err = fs.WalkDir(scaffold, "scaffold", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
