@@ -14,6 +14,7 @@ import (
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/modelfile"
 	"github.com/tuneline/tuneline/persona"
+	"github.com/tuneline/tuneline/review"
 )
 
 func (r *runner) export(ctx context.Context) (string, error) {
@@ -21,13 +22,26 @@ func (r *runner) export(ctx context.Context) (string, error) {
 	if st, err := os.Stat(r.chatlogs()); err == nil && st.Size() > 0 {
 		inputs = append(inputs, r.chatlogs())
 	}
+	// People's decisions (tuneline review) apply between curate and
+	// export: rejected examples are left out, edited ones exported.
+	decisions, err := review.Load(ReviewPath(r.cfg))
+	if err != nil {
+		return "", err
+	}
+	for _, w := range decisions.Warnings {
+		fmt.Fprintln(r.log, "warning: "+w)
+	}
 	var parts []string
+	var reviewed map[string]int
 	for _, x := range r.exports() {
 		f := x.format
 		opt := format.Options{Target: f, OutDir: x.dir, Name: r.cfg.Name, Version: r.opt.Version, BaseDir: r.cfg.dir}
 		r.cfg.Export.Apply(&opt)
 		opt.Kind = x.kind
 		opt.RandomModel = r.man.TinyModel
+		if decisions.Len() > 0 {
+			opt.Review = decisions.Apply
+		}
 		name := filepath.Base(x.dir)
 		rep, err := format.Export(ctx, inputs, opt)
 		if err != nil {
@@ -37,8 +51,15 @@ func (r *runner) export(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("export %s: no example was written: all %d read were left out (see %s)", name, rep.Read, rel(r.cfg.dir, filepath.Join(x.dir, "export-report.json")))
 		}
 		parts = append(parts, fmt.Sprintf("%s %d", name, rep.Written))
+		if rep.Review != nil && reviewed == nil {
+			reviewed = rep.Review
+		}
 	}
-	return "examples written: " + strings.Join(parts, ", "), nil
+	sum := "examples written: " + strings.Join(parts, ", ")
+	if reviewed != nil {
+		sum += fmt.Sprintf(" (review: %d rejected, %d edited, %d accepted)", reviewed[review.StateRejected], reviewed[review.StateEdited], reviewed[review.StateAccepted])
+	}
+	return sum, nil
 }
 
 // CreatedModel is one entry of build/models.json.

@@ -104,6 +104,10 @@ func (r *runner) exportInputs(d map[string]string) ([]string, error) {
 	d["examples"], _ = hashFile(r.datasetFile())
 	d["chatlogs"], _ = hashFile(r.chatlogs())
 	d["params"] = hashJSON(r.cfg.Export)
+	// People's decisions (tuneline review): a new one re-exports.
+	if h, err := hashFile(ReviewPath(r.cfg)); err == nil {
+		d["review"] = h
+	}
 	var outs []string
 	for _, x := range r.exports() {
 		outs = append(outs, filepath.Join(x.dir, "export-report.json"))

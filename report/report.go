@@ -178,8 +178,16 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 						inv += v
 					}
 				}
-				d.Funnel = append(d.Funnel, Bar{"read by export", float64(rep.Read)}, Bar{"valid", float64(rep.Read - inv)},
-					Bar{"no exact duplicates", float64(rep.Read - inv - ex)}, Bar{"no near duplicates (written)", float64(rep.Read - inv - ex - near)})
+				read := rep.Read
+				d.Funnel = append(d.Funnel, Bar{"read by export", float64(read)})
+				// People's decisions (tuneline review) apply before the checks.
+				if rep.Review != nil {
+					rj := rep.Dropped["rejected_in_review"]
+					read -= rj
+					d.Funnel = append(d.Funnel, Bar{fmt.Sprintf("after review (%d rejected, %d edited, %d accepted)", rj, rep.Review["edited"], rep.Review["accepted"]), float64(read)})
+				}
+				d.Funnel = append(d.Funnel, Bar{"valid", float64(read - inv)},
+					Bar{"no exact duplicates", float64(read - inv - ex)}, Bar{"no near duplicates (written)", float64(read - inv - ex - near)})
 			}
 		}
 	}
