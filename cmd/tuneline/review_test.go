@@ -203,3 +203,48 @@ func TestReviewWorkspaceKeyboard(t *testing.T) {
 		t.Errorf("third run: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// export --review applies a decisions file outside a workspace and says
+// what it did; review refuses what it cannot serve, with the reason.
+func TestExportReviewFlagAndReviewErrors(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data.jsonl")
+	var lines []string
+	var exs []datasets.Example
+	for i := 0; i < 12; i++ {
+		ex := datasets.Example{Messages: []datasets.Message{{Role: "user", Content: fmt.Sprintf("Question %d on a topic of its own, number %d?", i, i*7)},
+			{Role: "assistant", Content: fmt.Sprintf("Answer %d, in words that differ: %d.", i, i*i*13)}}}
+		ex.EnsureID()
+		exs = append(exs, ex)
+		b, _ := json.Marshal(ex)
+		lines = append(lines, string(b))
+	}
+	os.WriteFile(data, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	set, _ := review.Load(review.PathFor(data))
+	set.Append(review.Decision{ID: exs[0].ID, Decision: review.Reject, Base: review.Base(&exs[0])})
+	ed := append([]datasets.Message{}, exs[1].Messages...)
+	ed[1].Content = "a better answer"
+	set.Append(review.Decision{ID: exs[1].ID, Decision: review.Edit, Messages: ed, Base: review.Base(&exs[1])})
+	out := filepath.Join(dir, "out")
+	code, stdout, errOut := run(t, "export", "--format", "openai", "--split", "1", "--near-dup", "0", "--out", out, "--review", review.PathFor(data), data)
+	if code != 0 || !strings.Contains(stdout, "11 written") || !strings.Contains(stdout, "review: 1 rejected, 1 edited, 10 unreviewed") {
+		t.Errorf("export --review: exit %d\n%s%s", code, stdout, errOut)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "train.jsonl")); !strings.Contains(string(b), "a better answer") || strings.Contains(string(b), exs[0].Messages[1].Content) {
+		t.Errorf("train.jsonl:\n%s", b)
+	}
+	if code, _, errOut := run(t, "export", "--format", "openai", "--out", filepath.Join(dir, "o2"), "--review", filepath.Join(dir, "none.jsonl"), data); code != 1 || !strings.Contains(errOut, "none.jsonl") {
+		t.Errorf("a missing decisions file: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "review", "--no-open", filepath.Join(dir, "missing.jsonl")); code != 1 || !strings.Contains(errOut, "missing.jsonl") {
+		t.Errorf("review of a missing file: exit %d %s", code, errOut)
+	}
+	if code, _, _ := run(t, "review", "a", "b"); code != ExitUsage {
+		t.Errorf("review a b: exit %d, want %d", code, ExitUsage)
+	}
+	ws := t.TempDir()
+	os.CopyFS(ws, os.DirFS("../../examples/physics-expert"))
+	if code, _, errOut := run(t, "review", "--no-open", ws); code != 1 || !strings.Contains(errOut, "tuneline run") {
+		t.Errorf("review of an unbuilt workspace: exit %d %s", code, errOut)
+	}
+}
