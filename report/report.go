@@ -170,6 +170,7 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 			var rep struct { // what export-report.json says of the examples read
 				Read    int            `json:"examples_read"`
 				Dropped map[string]int `json:"dropped"`
+				Review  map[string]int `json:"review"` // tuneline review's states
 			}
 			if json.Unmarshal(b, &rep) == nil {
 				inv, ex, near := 0, rep.Dropped["exact_duplicate"], rep.Dropped["near_duplicate"]
