@@ -100,3 +100,15 @@ func TestGoModInstallable(t *testing.T) {
 		}
 	}
 }
+
+// go.mod and go.sum are tidy: a package imported directly is not marked
+// indirect, and nothing is required that no package uses (scripts/lint
+// checks the same).
+func TestGoModTidy(t *testing.T) {
+	testenv.Integration(t, "the go toolchain")
+	cmd := exec.Command("go", "mod", "tidy", "-diff")
+	cmd.Dir = testenv.Root()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("go mod tidy -diff: %v (run go mod tidy)\n%s", err, out)
+	}
+}
