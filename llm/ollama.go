@@ -127,6 +127,34 @@ func traceReply(host string, t0 time.Time, m api.Metrics) {
 		m.EvalCount, ms(m.EvalDuration), float64(m.EvalCount)/max(m.EvalDuration.Seconds(), 1e-9))
 }
 
+// MissingModelError says a server lacks a model, and what it has.
+type MissingModelError struct {
+	Model, Host string
+	Has         []string // the server's models (nil when it would not list them)
+}
+
+func (e *MissingModelError) Error() string {
+	has := "it has no model"
+	if len(e.Has) > 0 {
+		has = "it has " + strings.Join(e.Has, ", ")
+	}
+	return fmt.Sprintf("model %q is not on the Ollama server at %s (%s): run `ollama pull %s` (or pass --pull), or name one it has", e.Model, e.Host, has, e.Model)
+}
+
+// modelNames lists the server's models, sorted (nil when it will not say).
+func (o *Ollama) modelNames(ctx context.Context) []string {
+	list, err := o.client.List(ctx)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, m := range list.Models {
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // Preflight checks that the server answers and has the model (pulling it
 // when asked), and reads its context length.
 func (o *Ollama) Preflight(ctx context.Context, model string, pull bool) (ModelInfo, error) {
@@ -144,7 +172,7 @@ func (o *Ollama) Preflight(ctx context.Context, model string, pull bool) (ModelI
 		var se api.StatusError
 		if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
 			if !pull {
-				return ModelInfo{}, fmt.Errorf("model %q is not on the Ollama server at %s — run `ollama pull %s`, or pass --pull", model, o.Host, model)
+				return ModelInfo{}, &MissingModelError{Model: model, Host: o.Host, Has: o.modelNames(ctx)}
 			}
 			if err := o.client.Pull(ctx, &api.PullRequest{Model: model}, func(api.ProgressResponse) error { return nil }); err != nil {
 				return ModelInfo{}, fmt.Errorf("pull %s: %w", model, err)

@@ -40,18 +40,26 @@ func Discover(ctx context.Context, host, model, local, dir string, log io.Writer
 	if err != nil {
 		return Found{}, err
 	}
-	if local != LocalAlways && model != "" && HasModel(ctx, h, model) {
-		return Found{Host: h, Model: model}, nil
+	why := "ollama.local is always"
+	if local != LocalAlways {
+		if model == "" {
+			why = "no model named (ollama.model)"
+		} else if err := checkModel(ctx, h, model); err != nil {
+			why = err.Error()
+		} else {
+			return Found{Host: h, Model: model}, nil
+		}
 	}
 	if local == LocalNever {
-		return Found{}, fmt.Errorf("no Ollama with model %q at %s (%s; set ollama.host/ollama.model or OLLAMA_HOST, or ollama.local: auto)", model, h, llm.HostEnv())
+		return Found{}, fmt.Errorf("no Ollama with model %q at %s (%s; set ollama.host/ollama.model or OLLAMA_HOST, or ollama.local: auto): %s", model, h, llm.HostEnv(), why)
 	}
 	fmt.Fprintf(log, "\n"+strings.Repeat("!", 78)+"\n"+
 		"!! No Ollama with model %q found at %s.\n"+
+		"!! (%s)\n"+
 		"!! Starting tuneline's own Ollama with a TINY RANDOM-WEIGHT model: every generated\n"+
 		"!! question, answer and score below is GIBBERISH. It shows the pipeline works; for\n"+
 		"!! real data set ollama.host and ollama.model in tuneline.yaml (or OLLAMA_HOST).\n"+
-		strings.Repeat("!", 78)+"\n\n", model, h)
+		strings.Repeat("!", 78)+"\n\n", model, h, why)
 	llm.SetPhase(ctx, "starting tuneline's own Ollama")
 	defer llm.SetPhase(ctx, "")
 	srv, err := Start(ctx, Options{Dir: dir, Log: log, NumParallel: 2})
@@ -71,14 +79,20 @@ func Discover(ctx context.Context, host, model, local, dir string, log io.Writer
 // HasModel tells whether the server at host answers within 3 s and has
 // model (a preflight, without pulling).
 func HasModel(ctx context.Context, host, model string) bool {
+	return checkModel(ctx, host, model) == nil
+}
+
+// checkModel is HasModel's reason: the server does not answer, or lacks
+// the model (and lists what it has).
+func checkModel(ctx context.Context, host, model string) error {
 	b, err := llm.NewOllama(host)
 	if err != nil {
-		return false
+		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	_, err = b.Preflight(cctx, model, false)
-	return err == nil
+	return err
 }
 
 // ModelsDir is the models folder of a server Discover starts in dir.

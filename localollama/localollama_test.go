@@ -3,15 +3,21 @@ package localollama_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ollama/ollama/api"
 
 	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/llm"
+	"github.com/tuneline/tuneline/localollama"
 )
 
 func TestMain(m *testing.M) {
@@ -54,5 +60,27 @@ func TestTinyModelStructuredOutput(t *testing.T) {
 	}
 	if s.Exited() {
 		t.Error("server exited")
+	}
+}
+
+// A model the server lacks is named with what the server has and how to
+// get it: the stage commands' preflight and the run's discovery (with
+// ollama.local never) say the same.
+func TestMissingModelListsServerModels(t *testing.T) {
+	s := testenv.Ollama(t)
+	o, err := llm.NewOllama(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = o.Preflight(context.Background(), "llama3.2", false)
+	var missing *llm.MissingModelError
+	if !errors.As(err, &missing) || !slices.Contains(missing.Has, testenv.TinyModel+":latest") {
+		t.Fatalf("preflight of a missing model: %v", err)
+	}
+	_, err = localollama.Discover(context.Background(), s.URL, "llama3.2", localollama.LocalNever, t.TempDir(), io.Discard)
+	for _, want := range []string{`model "llama3.2" is not on the Ollama server`, "it has " + testenv.TinyModel + ":latest", "ollama pull llama3.2", "--pull"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("discover of a missing model: %v lacks %q", err, want)
+		}
 	}
 }
