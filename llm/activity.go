@@ -18,6 +18,20 @@ type Activity struct {
 	retries atomic.Int64
 	last    atomic.Pointer[retryNote]
 	phase   atomic.Pointer[string]
+	status  atomic.Pointer[func() string]
+}
+
+// ShowStatus adds status's words to every Note (a pool's level of parallel
+// requests, so that each progress line names it); nil removes them. A
+// no-op without an activity.
+func ShowStatus(ctx context.Context, status func() string) {
+	if a := activityFrom(ctx); a != nil {
+		if status == nil {
+			a.status.Store(nil)
+		} else {
+			a.status.Store(&status)
+		}
+	}
 }
 
 // SetPhase names what the run is doing before any request (building
@@ -83,8 +97,9 @@ func (a *Activity) retry(reason string) {
 	}
 }
 
-// Note is the activity in words: tokens received and their rate, and the
-// last retry (within the last minute) with its reason.
+// Note is the activity in words: tokens received and their rate, the
+// last retry (within the last minute) with its reason, and the status
+// shown (ShowStatus).
 func (a *Activity) Note() string {
 	if a == nil {
 		return ""
@@ -98,6 +113,11 @@ func (a *Activity) Note() string {
 	}
 	if r := a.last.Load(); r != nil && time.Since(r.at) < time.Minute {
 		parts = append(parts, fmt.Sprintf("retry %d, %s ago: %s", a.retries.Load(), time.Since(r.at).Round(time.Second), r.reason))
+	}
+	if f := a.status.Load(); f != nil {
+		if st := (*f)(); st != "" {
+			parts = append(parts, st)
+		}
 	}
 	return strings.Join(parts, "; ")
 }

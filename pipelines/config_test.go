@@ -3,7 +3,10 @@ package pipelines
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -360,5 +363,51 @@ func TestFormatsHelpNamesEveryTarget(t *testing.T) {
 		if !strings.Contains(help, n) {
 			t.Errorf("export.formats help %q does not name %s", help, n)
 		}
+	}
+}
+
+// Ctrl-C during synth is an interruption, not a failure: the result says
+// how long the stage worked and that the next run resumes (it said "synth
+// failed 0.0 context canceled"). The server here answers the preflight and
+// never replies to a chat.
+func TestRunInterruptedSays(t *testing.T) {
+	end := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/version":
+			fmt.Fprint(w, `{"version":"0.6.5"}`)
+		case "/api/show":
+			fmt.Fprint(w, `{"model_info":{"llama.context_length":8192}}`)
+		case "/api/chat":
+			select {
+			case <-r.Context().Done():
+			case <-end:
+			}
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	defer close(end)
+	dir := workspace(t, srv.URL)
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	progress := func(stage string, done, total int) {
+		if stage == "synth" {
+			time.AfterFunc(1500*time.Millisecond, cancel)
+		}
+	}
+	res, err := Run(ctx, cfg, Options{Version: "test", Progress: progress})
+	if !errors.Is(err, context.Canceled) || res == nil || len(res.Stages) == 0 {
+		t.Fatalf("run: %v", err)
+	}
+	last := res.Stages[len(res.Stages)-1]
+	if last.Stage != "synth" || last.Action != "interrupted" || last.Seconds < 1 || !strings.HasPrefix(last.Reason, "interrupted after ") ||
+		!strings.Contains(last.Reason, "the next run resumes") || !strings.Contains(err.Error(), "interrupted after") {
+		t.Errorf("interrupted synth: %+v (%v)", last, err)
 	}
 }

@@ -21,6 +21,9 @@ type StageRecord struct {
 	Finished time.Time         `json:"finished"`
 	Seconds  float64           `json:"seconds"`
 	Summary  string            `json:"summary"`
+	// Failed lists what failed in a stage that went on with the rest
+	// (a damaged source): the next run tries the stage again.
+	Failed []string `json:"failed,omitempty"`
 }
 
 // Manifest is build/manifest.json.
@@ -86,7 +89,7 @@ func (r *runner) saveManifest() error {
 
 func (r *runner) record(st, inputs string, detail map[string]string, outputs []string, start time.Time, summary string) error {
 	rec := &StageRecord{Inputs: inputs, Detail: detail, Outputs: map[string]string{}, Tool: r.opt.Version, Finished: time.Now().UTC(),
-		Seconds: time.Since(start).Seconds(), Summary: summary}
+		Seconds: time.Since(start).Seconds(), Summary: summary, Failed: r.failed}
 	for _, o := range outputs {
 		h, err := hashFile(o)
 		if err != nil {

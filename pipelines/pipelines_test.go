@@ -3,6 +3,7 @@ package pipelines
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/testenv"
+	"github.com/tuneline/tuneline/llm"
 )
 
 func TestMain(m *testing.M) {
@@ -339,5 +341,63 @@ func TestRunTinyModelReportBanner(t *testing.T) {
 			t.Fatalf("the printed command did not serve on %s: %v", HandoffAddr, err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// A damaged source does not stop the run: every stage runs on the rest, and
+// the run ends with an error (exit 1) that names the source; the next run
+// tries it again (and fails again), redoing nothing else.
+func TestRunDamagedSource(t *testing.T) {
+	srv := testenv.Ollama(t)
+	dir := workspace(t, srv.URL)
+	ws := filepath.Join(dir, "tuneline.yaml")
+	b, _ := os.ReadFile(ws)
+	s := strings.Replace(string(b), "pairs: 2", "pairs: 1", 1)
+	s = strings.Replace(s, "chunk_tokens: 120", "chunk_tokens: 400", 1)
+	s += "\neval: {enabled: false}\n"
+	os.WriteFile(ws, []byte(s), 0o644)
+	os.WriteFile(filepath.Join(dir, "sources", "damaged.pdf"), []byte("%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\n"), 0o644)
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every synth progress update comes with a note naming the level of
+	// parallel requests (what the progress lines show).
+	act := llm.NewActivity()
+	var notes []string
+	progress := func(stage string, done, total int) {
+		if stage == "synth" {
+			notes = append(notes, act.Note())
+		}
+	}
+	var log strings.Builder
+	res, err := Run(llm.WithActivity(context.Background(), act), cfg, Options{Version: "test", Log: &log, Progress: progress})
+	if len(notes) == 0 {
+		t.Error("no synth progress")
+	}
+	for _, n := range notes {
+		if !strings.Contains(n, "parallel ") {
+			t.Errorf("a synth progress note does not name the level: %q", n)
+			break
+		}
+	}
+	var partial *PartialError
+	if !errors.As(err, &partial) || len(partial.Failed) != 1 || !strings.Contains(err.Error(), "ingest: sources/damaged.pdf: ") {
+		t.Fatalf("run with a damaged source: %v\n%s", err, log.String())
+	}
+	for _, st := range Stages {
+		if a := actions(res)[st]; a.Action != "ran" && st != "eval" {
+			t.Errorf("%s %s (%s): the rest should be done", st, a.Action, a.Reason)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "build/export/openai/train.jsonl")); err != nil {
+		t.Error(err)
+	}
+	res, err = Run(context.Background(), cfg, Options{Version: "test", Log: &log})
+	if !errors.As(err, &partial) {
+		t.Errorf("second run: %v", err)
+	}
+	if a := actions(res); a["ingest"].Action != "ran" || !strings.Contains(a["ingest"].Reason, "failed last time") || a["synth"].Action != "skipped" {
+		t.Errorf("second run: ingest %+v, synth %+v", a["ingest"], a["synth"])
 	}
 }

@@ -2,12 +2,14 @@ package pipelines
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/persona"
 )
@@ -30,10 +32,23 @@ type Options struct {
 // StageResult is one line of the final table.
 type StageResult struct {
 	Stage   string  `json:"stage"`
-	Action  string  `json:"action"` // ran, skipped, planned, failed, off
+	Action  string  `json:"action"` // ran, skipped, planned, failed, interrupted, off
 	Reason  string  `json:"reason"`
 	Seconds float64 `json:"seconds"`
 	Summary string  `json:"summary"`
+	// Failed lists what failed while the stage went on with the rest.
+	Failed []string `json:"failed,omitempty"`
+}
+
+// PartialError is a run's error when every stage ran but some of their
+// work failed (a damaged source): the rest is done and kept.
+type PartialError struct {
+	Failed []string // "stage: what: why"
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("%d failed (every stage ran on the rest, and its outputs are kept; fix or remove these and run again):\n  %s",
+		len(e.Failed), strings.Join(e.Failed, "\n  "))
 }
 
 // Result of a run.
@@ -55,6 +70,13 @@ type runner struct {
 	local    *localollama.Server
 	res      *Result
 	upstream bool // an earlier stage ran in this run
+	// failed is what failed in the running stage while it went on with
+	// the rest (kept in its record and result).
+	failed []string
+	// started is how long the running stage has worked (set when it ends
+	// or stops); done and total its last progress.
+	started     time.Duration
+	done, total int
 }
 
 // Run executes the workspace's pipeline.
@@ -105,7 +127,13 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			continue
 		}
 		if err := r.stage(ctx, st); err != nil {
-			r.res.Stages = append(r.res.Stages, StageResult{Stage: st.name, Action: "failed", Reason: err.Error()})
+			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				// Ctrl-C: not a failure; say how far it got.
+				why := r.interrupted()
+				r.res.Stages = append(r.res.Stages, StageResult{Stage: st.name, Action: "interrupted", Reason: why, Seconds: r.started.Seconds()})
+				return r.res, fmt.Errorf("stage %s %s: %w", st.name, why, err)
+			}
+			r.res.Stages = append(r.res.Stages, StageResult{Stage: st.name, Action: "failed", Reason: err.Error(), Seconds: r.started.Seconds()})
 			return r.res, fmt.Errorf("stage %s: %w (earlier stages' outputs are kept; the next run starts here)", st.name, err)
 		}
 	}
@@ -120,16 +148,29 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			fmt.Fprintf(r.log, "report   %s\n", ReportPath(cfg))
 		}
 	}
+	var failed []string
+	for _, s := range r.res.Stages {
+		for _, f := range s.Failed {
+			failed = append(failed, s.Stage+": "+f)
+		}
+	}
+	if len(failed) > 0 {
+		return r.res, &PartialError{Failed: failed}
+	}
 	return r.res, nil
 }
 
 func (r *runner) stage(ctx context.Context, s stage) error {
 	st := s.name
+	r.started = 0
 	detail, outputs, err := r.inputs(s)
 	if err != nil {
 		return err
 	}
 	inputs, why := plan(r.man.Stages[st], detail, r.outputsNow(outputs), r.opt.Force)
+	if prev := r.man.Stages[st]; why == "" && len(prev.Failed) > 0 {
+		why = fmt.Sprintf("%d failed last time: trying again", len(prev.Failed))
+	}
 	if why == "" && r.opt.DryRun && r.upstream {
 		why = "an earlier stage would run first and may change its inputs"
 	}
@@ -145,6 +186,12 @@ func (r *runner) stage(ctx context.Context, s stage) error {
 		r.res.Stages = append(r.res.Stages, StageResult{Stage: st, Action: "planned", Reason: why})
 		return nil
 	}
+	if modelStages[st] {
+		if err := r.modelStep(ctx); err != nil {
+			return err
+		}
+		defer llm.ShowStatus(ctx, nil)
+	}
 	fmt.Fprintf(r.log, "%-8s running: %s\n", st, why)
 	r.progress(st, 0, 0) // the stage's bar starts now, so that its heartbeat shows it working
 	if r.opt.Verbose {
@@ -153,19 +200,32 @@ func (r *runner) stage(ctx context.Context, s stage) error {
 		}
 	}
 	start := time.Now()
+	r.failed, r.done, r.total = nil, 0, 0
 	summary, err := s.run(r, ctx)
+	r.started = time.Since(start)
 	if err != nil {
 		return err
 	}
+	failed := r.failed
 	if err := r.record(st, inputs, detail, outputs, start, summary); err != nil {
 		return err
 	}
 	fmt.Fprintf(r.log, "%-8s done in %.1f s: %s\n", st, time.Since(start).Seconds(), summary)
-	r.res.Stages = append(r.res.Stages, StageResult{Stage: st, Action: "ran", Reason: why, Seconds: time.Since(start).Seconds(), Summary: summary})
+	r.res.Stages = append(r.res.Stages, StageResult{Stage: st, Action: "ran", Reason: why, Seconds: time.Since(start).Seconds(), Summary: summary, Failed: failed})
 	return nil
 }
 
+// interrupted says how far the interrupted stage got.
+func (r *runner) interrupted() string {
+	s := fmt.Sprintf("interrupted after %.0f s", r.started.Seconds())
+	if r.total > 0 {
+		s += fmt.Sprintf(", %d of %d done", r.done, r.total)
+	}
+	return s + "; the next run resumes (finished work is kept)"
+}
+
 func (r *runner) progress(stage string, done, total int) {
+	r.done, r.total = done, total
 	if r.opt.Progress != nil {
 		r.opt.Progress(stage, done, total)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/llm"
@@ -42,6 +43,7 @@ func (r *runner) backend(ctx context.Context) (*llm.Pool, string, error) {
 			return nil, "", fmt.Errorf("ollama.model: name the model served at %s", sc.Where())
 		}
 		p, err := llm.Open(sc.Config)
+		r.showPool(ctx, p)
 		return p, sc.Model, err
 	}
 	host, model, err := r.ollama(ctx)
@@ -50,6 +52,7 @@ func (r *runner) backend(ctx context.Context) (*llm.Pool, string, error) {
 	}
 	sc.Hosts = []string{host}
 	p, err := llm.Open(sc.Config)
+	r.showPool(ctx, p)
 	return p, model, err
 }
 
@@ -65,6 +68,7 @@ func (r *runner) evalBackend(ctx context.Context) (*llm.Pool, string, error) {
 	sc := r.cfg.Ollama
 	sc.Hosts = []string{host}
 	p, err := llm.Open(sc.Config)
+	r.showPool(ctx, p)
 	return p, model, err
 }
 
@@ -128,4 +132,42 @@ func (r *runner) curate(ctx context.Context) (string, error) {
 		msg += fmt.Sprintf("; %d preference pairs judged, %d left out (the judge preferred the rejected reply)", sum.Pairs, sum.PairsDisagreed)
 	}
 	return msg, nil
+}
+
+// showPool makes the progress lines name the pool's level of parallel
+// requests (and why); before a stage opens its pool they name the level
+// configured (see modelStep).
+func (r *runner) showPool(ctx context.Context, p *llm.Pool) {
+	if p != nil {
+		llm.ShowStatus(ctx, p.StatusLine)
+	}
+}
+
+// modelStages talk to a model server.
+var modelStages = map[string]bool{"synth": true, "curate": true, "create": true, "eval": true}
+
+// modelStep readies the model server before a stage that needs one, as a
+// step of its own: finding it, and when tuneline starts its own Ollama,
+// building it (once, minutes) and the tiny model. Its time is its own, not
+// the stage's (it made synth's time and ETA look many times too long). The
+// stage's progress lines name the level of parallel requests from here on.
+func (r *runner) modelStep(ctx context.Context) error {
+	llm.ShowStatus(ctx, func() string { return "parallel " + r.cfg.Ollama.Parallel + " (no request yet)" })
+	sc := r.cfg.Ollama
+	if r.host != "" || sc.API == llm.APIOpenAI || len(sc.Hosts) > 1 {
+		return nil // found already, or no discovery: backend opens the servers named
+	}
+	start := time.Now()
+	r.progress("ollama", 0, 0)
+	if _, _, err := r.ollama(ctx); err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	if r.local == nil {
+		return nil // the configured server answered: nothing worth a step
+	}
+	summary := "tuneline's own Ollama with the tiny random-weight model"
+	fmt.Fprintf(r.log, "%-8s ready in %.1f s: %s\n", "ollama", secs, summary)
+	r.res.Stages = append(r.res.Stages, StageResult{Stage: "ollama", Action: "ran", Reason: "no server had the configured model", Seconds: secs, Summary: summary})
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
@@ -64,7 +65,11 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 		if err := datasets.WriteFileAtomic(ef, ebuf.Bytes()); err != nil {
 			return "", err
 		}
-		r.man.Sources[f] = stamp
+		if len(sum.Errors) == 0 { // a failed source is tried again next run
+			r.man.Sources[f] = stamp
+		} else {
+			delete(r.man.Sources, f)
+		}
 		chunks.Write(cbuf.Bytes())
 		exs.Write(r.withPersona(ebuf.Bytes()))
 		redone++
@@ -72,6 +77,8 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	for _, e := range failed {
 		fmt.Fprintf(r.log, "         source failed: %s\n", e)
 	}
+	sort.Strings(failed)
+	r.failed = failed // the run goes on with the rest and ends with exit 1
 	if err := datasets.WriteFileAtomic(r.chunks(), chunks.Bytes()); err != nil {
 		return "", err
 	}

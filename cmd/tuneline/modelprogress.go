@@ -19,15 +19,11 @@ func modelProgress(ctx context.Context, ios *iostreams.IOStreams, label string, 
 	bar := progress.New(ios.ErrOut, progress.Options{Label: label, Total: total, Live: ios.StderrTTY, Off: ios.Quiet})
 	act := llm.NewActivity()
 	bar.SetNote(act.Note)
+	ctx = llm.WithActivity(ctx, act)
 	if len(pool) > 0 {
-		bar.SetNote(func() string {
-			if n := act.Note(); n != "" {
-				return n + "; " + pool[0].StatusLine()
-			}
-			return pool[0].StatusLine()
-		})
+		llm.ShowStatus(ctx, pool[0].StatusLine)
 	}
 	stop := make(chan struct{})
 	go bar.Heartbeat(time.Second, stop)
-	return llm.WithActivity(ctx, act), bar, func() { close(stop) }
+	return ctx, bar, func() { close(stop) }
 }

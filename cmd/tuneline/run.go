@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -109,6 +110,9 @@ EXAMPLES:
 						idx = i + 1
 					}
 				}
+				if idx == 0 {
+					return stage // a step between stages (readying Ollama)
+				}
 				return fmt.Sprintf("[%d/%d] %s", idx, len(pipelines.Stages), stage)
 			})
 			// Log lines go through the bars, so that a stage's last
@@ -135,7 +139,8 @@ EXAMPLES:
 					if res.Gibberish {
 						fmt.Fprintf(ios.Out, "\nNOTE: generated with tuneline's tiny random-weight model: the examples are gibberish.\n")
 					}
-					if err == nil && !o.DryRun {
+					var partial *pipelines.PartialError
+					if (err == nil || errors.As(err, &partial)) && !o.DryRun {
 						if steps := pipelines.NextSteps(cfg); len(steps) > 0 {
 							fmt.Fprintln(ios.Out)
 							for _, l := range steps {
