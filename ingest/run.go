@@ -338,6 +338,13 @@ func fetch(ctx context.Context, u string, opt Options) ([]byte, string, error) {
 	return b, ct, nil
 }
 
+// pdfAfterJunk tells a PDF whose header comes after other bytes (readers
+// accept it within the first 1024): it also ends as a PDF does. Markdown
+// that mentioned %PDF- near its start was refused as a broken PDF.
+func pdfAfterJunk(b []byte) bool {
+	return bytes.Contains(b[:min(len(b), 1024)], []byte("%PDF-")) && bytes.Contains(b[max(0, len(b)-1024):], []byte("%%EOF"))
+}
+
 // DetectKind tells the kind of a source from its content (magic bytes,
 // markup), using the extension or content type only to break ties.
 func DetectKind(name string, b []byte, contentType string) string {
@@ -349,7 +356,7 @@ func DetectKind(name string, b []byte, contentType string) string {
 		return k
 	}
 	switch {
-	case bytes.HasPrefix(trim, []byte("%PDF-")) || bytes.Contains(head[:min(len(head), 1024)], []byte("%PDF-")):
+	case bytes.HasPrefix(trim, []byte("%PDF-")) || pdfAfterJunk(b):
 		return KindPDF
 	case bytes.HasPrefix(trim, []byte("WEBVTT")):
 		return KindVTT
@@ -428,6 +435,13 @@ func Extract(src string, b []byte, kind, contentType string, bud *Budget) (*Docu
 	switch kind {
 	case KindPDF:
 		d.Title, d.Segments, d.Pages, d.Warnings, err = ExtractPDF(b, bud)
+		if err != nil && !errors.Is(err, ErrBudget) && !bytes.HasPrefix(bytes.TrimLeft(b, "\x00\t\r\n "), []byte("%PDF-")) && utf8.Valid(b) {
+			// Not a PDF after all: text that mentions the header.
+			d.Kind, d.Pages = KindText, 0
+			d.Title, d.Segments = ExtractMarkdown(string(b), looksMarkdown(b))
+			d.Warnings = []string{fmt.Sprintf("read as text: it holds %%PDF- but is not a PDF (%v)", err)}
+			err = nil
+		}
 	case KindHTML:
 		url := ""
 		if strings.HasPrefix(src, "http") {
@@ -449,6 +463,13 @@ func Extract(src string, b []byte, kind, contentType string, bud *Budget) (*Docu
 		}
 		d.Segments = transcriptSegments(lines)
 		d.Title = strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
+		if len(lines) == 0 && kind == KindVTT && len(bytes.Fields(b)) > 1 && utf8.Valid(b) {
+			// "WEBVTT is a format..." starts as WebVTT does but has no cue:
+			// it gave 0 tokens and exit 0.
+			d.Kind = KindText
+			d.Title, d.Segments = ExtractMarkdown(string(b), looksMarkdown(b))
+			d.Warnings = append(d.Warnings, "read as text: it starts with WEBVTT but holds no cue")
+		}
 	default:
 		if !utf8.Valid(b) {
 			if bytes.HasPrefix(b, []byte("PK\x03\x04")) {

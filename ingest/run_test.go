@@ -289,6 +289,8 @@ func FuzzExtractPDF(f *testing.F) {
 	// object streams: sound, extending themselves (TestHostileObjectStreams)
 	f.Add(buildObjStmPDF("/N 1 /First 4", "2 0 << /Type /Pages /Kids [] /Count 1 >>"))
 	f.Add(buildObjStmPDF("/N 1 /First 4 /Extends 3 0 R", "9 0 << /Type /Pages /Kids [] /Count 1 >>"))
+	// text that mentions the header near its start (TestKindSignatures)
+	f.Add([]byte("# PDF notes\n\nEvery PDF starts with `%PDF-1.7` and ends with a trailer.\n"))
 	// size fields asking for terabytes (TestPDFSizeFieldsBounded)
 	for _, doc := range hostileSizePDFs() {
 		f.Add(doc)

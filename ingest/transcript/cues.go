@@ -196,9 +196,19 @@ func fromCues(cues []*Cue) []Line {
 			continue
 		}
 		lines := strings.Split(text, "\n")
-		// Drop leading lines that repeat the end of the previous cue.
+		// Drop leading lines that repeat the end of the previous cue. The
+		// previous cue's lines are looked up in a set when there are many:
+		// scanning them for each line was quadratic (two cues of 150,000
+		// lines, the second reversed, took 31 s).
 		k := 0
-		for k < len(lines) && k < len(prevLines) && containsLine(prevLines, lines[k]) {
+		var prevSet map[string]bool
+		if len(prevLines) > 16 {
+			prevSet = make(map[string]bool, len(prevLines))
+			for _, l := range prevLines {
+				prevSet[l] = true
+			}
+		}
+		for k < len(lines) && k < len(prevLines) && (prevSet != nil && prevSet[lines[k]] || prevSet == nil && containsLine(prevLines, lines[k])) {
 			k++
 		}
 		prevLines = lines

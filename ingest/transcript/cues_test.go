@@ -117,7 +117,10 @@ func FuzzParseTranscripts(f *testing.F) {
 		// the shapes of the hostile-input issue: a colon mid-sentence, an
 		// impossible time, an over-long word
 		"1\n00:00:01,000 --> 00:00:02,000\nThe first rule is simple: a backup\n", "1\n99:99:99,999 --> 99:99:99,999\nx\n",
-		"WEBVTT\n\n00:00.000 --> 00:01.000\n" + strings.Repeat("w", 5000) + "\n"} {
+		"WEBVTT\n\n00:00.000 --> 00:01.000\n" + strings.Repeat("w", 5000) + "\n",
+		// round two: text that starts as WebVTT does, a rolling cue repeated reversed
+		"WEBVTT is a text format for captions.\n\nMore text.\n",
+		"WEBVTT\n\n00:00.000 --> 00:01.000\na\nb\nc\n\n00:01.000 --> 00:02.000\nc\nb\na\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
