@@ -3,6 +3,7 @@ package tune
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -65,6 +66,10 @@ func (c *restClient) do(ctx context.Context, method, path string, body bodyFunc,
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var perm permanent
+		if errors.As(err, &perm) {
+			return perm.error
+		}
 		retry := err != nil // the connection failed
 		if err == nil {
 			switch hdr.Get("x-should-retry") {
@@ -118,7 +123,7 @@ func (c *restClient) once(ctx context.Context, method, path string, body bodyFun
 	if c.token != nil {
 		tok, err := c.token(ctx)
 		if err != nil {
-			return 0, nil, nil, err
+			return 0, nil, nil, permanent{err}
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
@@ -138,6 +143,9 @@ func (c *restClient) once(ctx context.Context, method, path string, body bodyFun
 	}
 	return res.StatusCode, res.Header, b, nil
 }
+
+// permanent is an error another attempt would not mend.
+type permanent struct{ error }
 
 // retryDelay is the wait before attempt+1: the service's Retry-After-Ms or
 // Retry-After when it sent one up to a minute, else the backoff.

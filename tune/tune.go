@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/publish"
 )
 
 // Job is a tuning job as tuneline reports it (the --json output, the
@@ -160,21 +161,27 @@ func ServiceOf(id string) (string, error) {
 // ErrRandomModel is data made by tuneline's tiny random-weight model.
 var ErrRandomModel = errors.New("was made by tuneline's tiny random-weight model (a test model): its examples are noise; use --force to tune on it anyway")
 
-// ReadExport reads dir's export-report.json and checks that dir is an
-// export in format target, with no data from the random-weight test model
-// unless force.
+// ReadExport reads dir's export report and checks that dir is an export
+// in format target, with no data from the random-weight test model unless
+// force.
 func ReadExport(dir, target string, force bool) (*format.Report, error) {
-	path := filepath.Join(dir, "export-report.json")
-	b, err := os.ReadFile(path)
+	p := filepath.Join(dir, publish.ReportFile)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s is not a tuneline export (no export-report.json): make one with `tuneline export --format %s --out %s ...`", dir, target, dir)
+			return nil, fmt.Errorf("%s is not a tuneline export (no %s): make one with `tuneline export --format %s --out %s ...`", dir, publish.ReportFile, target, dir)
 		}
 		return nil, err
 	}
+	return checkReport(p, dir, b, target, force)
+}
+
+// checkReport reads an export report (b, read from where) of the export in
+// dir.
+func checkReport(where, dir string, b []byte, target string, force bool) (*format.Report, error) {
 	var rep format.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if rep.Target != target {
 		return nil, fmt.Errorf("%s is a %s export; this needs `tuneline export --format %s`", dir, rep.Target, target)

@@ -22,6 +22,9 @@ type TuneOptions struct {
 	Poll   time.Duration
 	JSON   bool
 	Force  bool
+	// Vertex is the Vertex AI connection (vertex, and status/cancel of a
+	// Vertex job).
+	Vertex tune.VertexOptions
 }
 
 // TuneOpenAIOptions are tune openai's inputs.
@@ -37,6 +40,12 @@ func tuneFlags(o *TuneOptions) []cli.Flag {
 		&cli.BoolFlag{Name: "no-wait", Usage: "print the job's id and return once it is created (follow it later with tune status --wait)", Destination: &o.NoWait},
 		&cli.DurationFlag{Name: "poll", Value: tune.DefaultPoll, Usage: "how often to look at the job while following it", Destination: &o.Poll},
 		&cli.BoolFlag{Name: "json", Usage: "print the job as JSON on stdout", Destination: &o.JSON},
+	}
+}
+
+func vertexConnFlags(o *tune.VertexOptions) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "endpoint", Usage: "Vertex AI service `URL` (default https://LOCATION-aiplatform.googleapis.com)", Destination: &o.Endpoint},
 	}
 }
 
@@ -57,6 +66,7 @@ that fails ends with the service's own message and exit 1.
 Data made by tuneline's tiny random-weight test model is refused unless --force.`,
 		Subcommands: []*cli.Command{
 			newTuneOpenAICmd(ios),
+			newTuneVertexCmd(ios),
 			newTuneStatusCmd(ios),
 			newTuneCancelCmd(ios),
 		},
@@ -215,7 +225,7 @@ func serviceFor(id string, o *TuneOptions) (tune.Service, error) {
 	if name == tune.ServiceOpenAI {
 		return tune.NewOpenAI()
 	}
-	return nil, errors.New("vertex: not available yet")
+	return tune.NewVertex(context.Background(), o.Vertex)
 }
 
 func newTuneStatusCmd(ios *iostreams.IOStreams) *cli.Command {
@@ -229,7 +239,7 @@ func newTuneStatusCmd(ios *iostreams.IOStreams) *cli.Command {
 (projects/P/locations/L/tuningJobs/N). Prints the job's id, state and, once it
 has succeeded, the tuned model (--json: the whole job). With --wait it follows
 the job as tune openai|vertex do and prints the tuned model at the end.`,
-		Flags: append(tuneFlags(o)[1:],
+		Flags: append(append(tuneFlags(o)[1:], vertexConnFlags(&o.Vertex)...),
 			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "follow the job to its end", Destination: &wait}),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -277,9 +287,9 @@ func newTuneCancelCmd(ios *iostreams.IOStreams) *cli.Command {
 		Usage:       "stop a tuning job",
 		ArgsUsage:   "JOB",
 		Description: `JOB is an OpenAI job id (ftjob-...) or a Vertex AI tuning job name. Prints the job as the service has it after the request.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the job as JSON on stdout", Destination: &o.JSON},
-		},
+		}, vertexConnFlags(&o.Vertex)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("tune cancel: want one JOB (see tuneline tune cancel --help)")
@@ -296,4 +306,71 @@ func newTuneCancelCmd(ios *iostreams.IOStreams) *cli.Command {
 			return printJob(o, job)
 		},
 	}
+}
+
+func newTuneVertexCmd(ios *iostreams.IOStreams) *cli.Command {
+	o := &TuneOptions{IO: ios}
+	v := &o.Vertex
+	return &cli.Command{
+		Name:      tune.ServiceVertex,
+		Usage:     "tune a Gemini model on Vertex AI from a vertex export",
+		ArgsUsage: "SOURCE",
+		Description: `SOURCE is a gs://BUCKET/PREFIX holding a vertex export's train.jsonl (and
+validation.jsonl), as tuneline publish gcs leaves it, or a local vertex export,
+uploaded first under --bucket gs://BUCKET/PREFIX (objects already there with
+the same content are left alone). Creates a supervised tuning job (Vertex AI
+tuningJobs, v1) and follows it: its state and the tuning data statistics. At
+the end the tuned model is printed on stdout and its endpoint on stderr
+(--json: both, with the job).
+
+Credentials are Application Default Credentials: the service-account key file
+in GOOGLE_APPLICATION_CREDENTIALS, else gcloud auth application-default login,
+else the metadata server. The account needs the Vertex AI User role.
+
+EXAMPLES:
+   tuneline export --format vertex --out vx/ data.jsonl
+   tuneline publish gcs gs://my-bucket/tuning/v1 vx/
+   tuneline tune vertex --project my-proj --location us-central1 --base-model gemini-2.0-flash-001 gs://my-bucket/tuning/v1
+   tuneline tune vertex --project my-proj --location us-central1 --base-model gemini-2.0-flash-001 --bucket gs://my-bucket/tuning/v1 vx/`,
+		Flags: append(append(tuneFlags(o), vertexConnFlags(v)...),
+			&cli.StringFlag{Name: "project", Required: true, Usage: "Google Cloud `PROJECT` id", Destination: &v.Project},
+			&cli.StringFlag{Name: "location", Required: true, Usage: "region of the job (us-central1, europe-west4, ...)", Destination: &v.Location},
+			&cli.StringFlag{Name: "base-model", Required: true, Usage: "Gemini `MODEL` to tune (gemini-2.0-flash-001, ...)", Destination: &v.BaseModel},
+			&cli.StringFlag{Name: "bucket", Usage: "gs://BUCKET/PREFIX to upload a local SOURCE to", Destination: &v.Bucket},
+			&cli.StringFlag{Name: "display-name", Usage: "the tuned model's display name", Destination: &v.DisplayName},
+			&cli.IntFlag{Name: "epochs", Usage: "epochs (default: the service chooses)", Destination: &v.Epochs},
+			&cli.IntFlag{Name: "adapter-size", Usage: "LoRA adapter size: 1, 2, 4, 8, 16 or 32 (default: the service chooses)", Destination: &v.AdapterSize},
+			&cli.Float64Flag{Name: "learning-rate-multiplier", Usage: "learning rate multiplier (default: the service chooses)", Destination: &v.LearningRateMultiplier},
+			&cli.BoolFlag{Name: "force", Usage: "tune on data made by the random-weight test model", Destination: &v.Force},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErr("tune vertex: want one SOURCE (see tuneline tune vertex --help)")
+			}
+			return runTuneVertex(c.Context, o, c.Args().First())
+		},
+	}
+}
+
+func runTuneVertex(ctx context.Context, o *TuneOptions, source string) error {
+	var bar *progress.Bar
+	o.Vertex.Uploaded = func(done, total int64) {
+		if bar == nil {
+			bar = progress.New(o.IO.ErrOut, progress.Options{Label: "upload", Total: total, Bytes: true, Live: o.IO.StderrTTY, Off: o.IO.Quiet})
+		}
+		bar.Set(done)
+	}
+	svc, err := tune.NewVertex(ctx, o.Vertex)
+	if err != nil {
+		return err
+	}
+	job, err := svc.Start(ctx, source)
+	if bar != nil {
+		bar.Done()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "vertex: created tuning job %s on %s\n", job.ID, job.BaseModel)
+	return finishTune(ctx, o, svc, job)
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tuneline/tuneline/internal/standin"
 )
 
 // Server is a running stand-in.
@@ -30,15 +32,15 @@ type Server struct {
 
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	seq      int
-	now      int64
-	files    map[string]*file
-	fileIDs  []string
-	jobs     map[string]*job
-	jobIDs   []string
-	faults   []*fault
-	requests []string
+	mu      sync.Mutex
+	seq     int
+	now     int64
+	files   map[string]*file
+	fileIDs []string
+	jobs    map[string]*job
+	jobIDs  []string
+	faults  []*fault
+	standin.Recorder
 }
 
 // New starts a stand-in on a loopback port that accepts key.
@@ -46,7 +48,7 @@ func New(key string) *Server {
 	s := &Server{Key: key, Steps: 4, files: map[string]*file{}, jobs: map[string]*job{}, now: time.Now().Unix()}
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.srv = httptest.NewServer(s.middleware(mux))
+	s.srv = httptest.NewServer(s.Wrap(s.middleware(mux)))
 	s.URL = s.srv.URL + "/v1"
 	return s
 }
@@ -76,31 +78,9 @@ func (s *Server) Fault(method, pathPrefix string, status, times int, retryAfter 
 	s.faults = append(s.faults, &fault{method: method, path: pathPrefix, status: status, retryAfter: retryAfter, times: times})
 }
 
-// Requests lists the requests served so far as "METHOD /path status".
-func (s *Server) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.requests...)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: 200}
-		defer func() {
-			s.mu.Lock()
-			s.requests = append(s.requests, fmt.Sprintf("%s %s %d", r.Method, r.URL.Path, sw.status))
-			s.mu.Unlock()
-		}()
+		sw := w
 		if f := s.takeFault(r); f != nil {
 			if f.retryAfter != "" {
 				sw.Header().Set("Retry-After", f.retryAfter)
