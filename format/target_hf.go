@@ -21,7 +21,7 @@ var hfTarget = &Target{
 	fits:     hfFits,
 	newSink:  func(opt Options) (sink, error) { return newHFSink(opt) },
 	Next: func(name, dir string, quote func(string) string) []string {
-		return []string{"Publish the dataset on the Hugging Face Hub (pip install huggingface_hub; hf auth login):",
-			fmt.Sprintf("  hf upload YOUR-NAME/%s %s . --repo-type=dataset", name, quote(dir))}
+		return []string{"Publish the dataset on the Hugging Face Hub (a write token in HF_TOKEN, or hf auth login), or set publish.hf_repo in tuneline.yaml:",
+			fmt.Sprintf("  tuneline publish hf YOUR-NAME/%s %s", name, quote(dir))}
 	},
 }

@@ -225,7 +225,7 @@ func TestNextSteps(t *testing.T) {
 	if strings.Contains(text, "ollama run") || strings.Contains(text, "export openai") {
 		t.Errorf("claims what does not exist:\n%s", text)
 	}
-	for _, want := range []string{"hf upload YOUR-NAME/physics-expert " + filepath.Join(build, "export", "hf") + " . --repo-type=dataset",
+	for _, want := range []string{"tuneline publish hf YOUR-NAME/physics-expert " + filepath.Join(build, "export", "hf"),
 		"gcloud storage cp " + filepath.Join(build, "export", "vertex", "train.jsonl"), `"trainingDatasetUri": "gs://YOUR-BUCKET/physics-expert/train.jsonl"`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("next steps lack %q:\n%s", want, text)

@@ -86,6 +86,16 @@ func NextSteps(cfg *Config) []string {
 			}
 		}
 	}
+	if p := ReadManifest(cfg).Published; p != nil && len(exports) > 0 {
+		out = append(out, "")
+		if p.HF != nil {
+			out = append(out, fmt.Sprintf("published: %s (commit %.12s on %s)", p.HF.URL, p.HF.Commit, p.HF.Revision))
+			delete(exports, "hf")
+		}
+		if p.GCS != nil {
+			out = append(out, fmt.Sprintf("published: %s (%d objects)", p.GCS.URL, len(p.GCS.Objects)))
+		}
+	}
 	for _, t := range format.AllTargets() {
 		if d, ok := exports[t.Name]; ok && t.Next != nil {
 			out = append(out, "")

@@ -303,7 +303,7 @@ func TestRunTinyModelReportBanner(t *testing.T) {
 			t.Errorf("the Modelfile holds only a comment and the create summary does not say so: %q", a.Summary)
 		}
 	}
-	if next := strings.Join(NextSteps(cfg), "\n"); strings.Contains(next, "hf upload") || strings.Contains(next, "tuningJobs") || !strings.Contains(next, "random-model output") {
+	if next := strings.Join(NextSteps(cfg), "\n"); strings.Contains(next, "publish hf") || strings.Contains(next, "tuningJobs") || !strings.Contains(next, "random-model output") {
 		t.Errorf("the next steps of a tiny-model run offer to publish it:\n%s", next)
 	}
 

@@ -67,6 +67,11 @@ func TestPublishStage(t *testing.T) {
 		t.Error("README.md did not land")
 	}
 
+	next := strings.Join(NextSteps(cfg), "\n")
+	if !strings.Contains(next, "published: "+hub.URL+"/datasets/alice/physics (commit ") || !strings.Contains(next, "published: gs://bkt/physics/v1 (3 objects)") || strings.Contains(next, "tuneline publish hf") {
+		t.Errorf("next steps:\n%s", next)
+	}
+
 	// Unchanged: skipped, nothing pushed.
 	res, err = Run(ctx, cfg, Options{Only: "publish", Version: "v1"})
 	if err != nil {
