@@ -18,6 +18,7 @@ import (
 	"github.com/tuneline/tuneline/internal/envconfig"
 	"github.com/tuneline/tuneline/internal/setting"
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/pipelines"
 )
 
 // Exit codes (documented in the README and in --help).
@@ -109,7 +110,7 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
 		Description: `tuneline does the whole path from sources to a model as staged, resumable commands:
 
    init      scaffold a workspace (tuneline.yaml, persona.yaml, sources/)
-   run       run a workspace: ingest, synth, curate, export, create; redo only what changed
+   run       run a workspace: ` + strings.Join(pipelines.Stages, ", ") + `; redo only what changed
    validate  check chat datasets (OpenAI messages, ShareGPT, Alpaca, Vertex) and print statistics
    ingest    extract chunked text with provenance from PDFs, web pages, transcripts, chat logs
    synth     generate persona Q&A and conversations from chunks with a local model (Ollama)

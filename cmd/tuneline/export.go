@@ -60,7 +60,7 @@ EXAMPLES:
    tuneline export --format hf --split 0.95 --seed 7 --compression zstd --out hf/ a.jsonl b.json
    tuneline export --format vertex --near-dup 0 --out vertex/ data.jsonl`,
 		Flags: append(conf.Flags(&o.Config),
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Required: true, Usage: strings.Join(format.Targets, " | "), Destination: &o.Target},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: strings.Join(format.Targets, " | "), Destination: &o.Target},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "export", Usage: "output `DIR`", Destination: &o.OutDir},
 			&cli.StringFlag{Name: "name", Value: "tuneline", Usage: "dataset name (dataset_info.json, dataset card)", Destination: &o.Name},
 			&cli.BoolFlag{Name: "json", Usage: "print export-report.json to stdout", Destination: &o.JSON},
@@ -68,8 +68,17 @@ EXAMPLES:
 		),
 		Action: func(c *cli.Context) error {
 			o.Files = c.Args().Slice()
+			// Name everything missing at once, in a short usage line
+			// (a missing --format printed the whole help).
+			var missing []string
+			if o.Target == "" {
+				missing = append(missing, "--format ("+strings.Join(format.Targets, " | ")+")")
+			}
 			if len(o.Files) == 0 {
-				return usageErr("export: no files given (see tuneline export --help)")
+				missing = append(missing, "the input FILE...")
+			}
+			if len(missing) > 0 {
+				return usageErr("export: give %s\nusage: tuneline export --format FORMAT [--out DIR] FILE...  (see tuneline export --help)", strings.Join(missing, " and "))
 			}
 			o.Config.Apply(&o.Options)
 			return runExport(c.Context, o)

@@ -12,6 +12,7 @@ import (
 	"github.com/tuneline/tuneline/internal/testenv"
 
 	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/pipelines"
 )
 
 var corpora = testenv.Corpus("chat-samples") + "/"
@@ -286,6 +287,29 @@ func TestHelpListsEnvironment(t *testing.T) {
 	for _, v := range envconfig.Vars {
 		if !strings.Contains(out, v.Name) {
 			t.Errorf("--help does not list $%s", v.Name)
+		}
+	}
+}
+
+// export without arguments names what is missing in a short usage line,
+// not the whole help; the help lists every stage run runs.
+func TestExportNoArgsAndRunHelp(t *testing.T) {
+	code, out, errOut := run(t, "export")
+	want := "tuneline: export: give --format (openai | sharegpt | alpaca | vertex | hf) and the input FILE...\nusage: tuneline export --format FORMAT [--out DIR] FILE...  (see tuneline export --help)\n"
+	if code != ExitUsage || out != "" || errOut != want {
+		t.Errorf("export with no arguments: exit %d\nstdout %q\nstderr %q\nwant %q", code, out, errOut, want)
+	}
+	if _, _, errOut := run(t, "export", "x.jsonl"); !strings.Contains(errOut, "give --format (") || strings.Contains(errOut, "input FILE") {
+		t.Errorf("export without --format: %q", errOut)
+	}
+	_, help, _ := run(t, "--help")
+	for _, line := range strings.Split(help, "\n") {
+		if strings.Contains(line, " run ") && strings.Contains(line, "run a workspace") {
+			for _, st := range pipelines.Stages {
+				if !strings.Contains(line, st) {
+					t.Errorf("the help's run line leaves out %s: %q", st, line)
+				}
+			}
 		}
 	}
 }

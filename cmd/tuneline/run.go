@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -63,7 +64,7 @@ func newRunCmd(ios *iostreams.IOStreams) *cli.Command {
 	o := &RunOptions{IO: ios}
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a workspace's pipeline: ingest, synth, curate, export, create, eval — redoing only what changed",
+		Usage:     "run a workspace's pipeline: " + strings.Join(pipelines.Stages, ", ") + " — redoing only what changed",
 		ArgsUsage: "[DIR|tuneline.yaml]",
 		Description: `Runs the stages of the workspace (default: the current folder) in order, with
 outputs under build/ and a manifest (build/manifest.json) recording each stage's
