@@ -121,3 +121,10 @@ func (a *Activity) Note() string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// ReportTokens reports n tokens of a reply as they arrive: to the run's
+// progress (Activity) and to the pool measuring the server (see Backend).
+func ReportTokens(ctx context.Context, n int) {
+	activityFrom(ctx).addTokens(n)
+	tapTokens(ctx, n)
+}

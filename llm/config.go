@@ -47,7 +47,7 @@ func (c Config) Servers() []string {
 	if len(c.Hosts) > 0 {
 		return c.Hosts
 	}
-	if c.API == APIOpenAI {
+	if !c.OllamaHosts() {
 		return []string{c.BaseURL}
 	}
 	return []string{c.Host}
@@ -58,7 +58,7 @@ func (c Config) Servers() []string {
 // OpenAI-compatible base URLs, and models are still created through
 // Ollama's API at host).
 func (c Config) FirstHost() string {
-	if c.API != APIOpenAI && len(c.Hosts) > 0 {
+	if c.OllamaHosts() && len(c.Hosts) > 0 {
 		return c.Hosts[0]
 	}
 	return c.Host
@@ -70,20 +70,18 @@ func Open(c Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	a, err := LookupAPI(c.API)
+	if err != nil {
+		return nil, err
+	}
 	var servers []PoolServer
 	for _, h := range c.Servers() {
-		e := c.Endpoint()
-		if c.API == APIOpenAI {
-			e.BaseURL = h
-		} else {
-			e.Host = h
-		}
-		b, err := New(e)
+		b, err := a.open(h, c.Endpoint())
 		if err != nil {
 			return nil, err
 		}
 		name := h
-		if c.API != APIOpenAI {
+		if a.OllamaHosts {
 			if ph, err := ParseHost(h); err == nil {
 				name = ph
 			}
@@ -102,12 +100,12 @@ func (c Config) Endpoint() Endpoint {
 
 // Where names the server for messages.
 func (c Config) Where() string {
-	if c.API == APIOpenAI {
+	if !c.OllamaHosts() {
 		return c.BaseURL
 	}
 	var names []string
 	for _, h := range c.Servers() {
-		if ph, err := ParseHost(h); err == nil && c.API != APIOpenAI {
+		if ph, err := ParseHost(h); err == nil {
 			h = ph
 		}
 		names = append(names, h)

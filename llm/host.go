@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/envconfig"
-	"github.com/tuneline/tuneline/internal/setting"
 )
 
 // DefaultHost is the Ollama server of the environment, read as Ollama
@@ -65,12 +64,6 @@ func HostEnv() string {
 	return "OLLAMA_HOST unset"
 }
 
-// APIs a Backend can speak.
-const (
-	APIOllama = "ollama"
-	APIOpenAI = "openai"
-)
-
 // Endpoint names a server and how to talk to it: the Ollama API at Host, or
 // an OpenAI-compatible API at BaseURL (vLLM, llama.cpp server, SGLang,
 // Ollama's /v1) with an optional key.
@@ -85,22 +78,12 @@ type Endpoint struct {
 
 // New returns the Backend for e.
 func New(e Endpoint) (Backend, error) {
-	switch e.API {
-	case "", APIOllama:
-		host, err := ParseHost(e.Host)
-		if err != nil {
-			return nil, err
-		}
-		o, err := NewOllama(host)
-		if err == nil {
-			o.Silence = e.Silence
-		}
-		return o, err
-	case APIOpenAI:
-		if e.BaseURL == "" {
-			return nil, &setting.Error{Section: "ollama", Key: "base_url", Flag: "base-url", Problem: "api openai needs a base URL"}
-		}
-		return NewOpenAI(e.BaseURL, e.APIKey)
+	a, err := LookupAPI(e.API)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("api %q: want ollama or openai", e.API)
+	if a.OllamaHosts {
+		return a.open(e.Host, e)
+	}
+	return a.open(e.BaseURL, e)
 }

@@ -51,6 +51,14 @@ type ModelInfo struct {
 }
 
 // Backend is a chat server. Errors that a retry may cure are *RetryError.
+//
+// Token reporting, which parallel: auto measures servers by: a backend that
+// streams calls ReportTokens(ctx, n) with the ctx Chat was given as the
+// reply's tokens arrive; one that does not stream sets Reply.TokensOut
+// (the pool then counts them when the reply ends, and a level's trial
+// measures whole replies only). A backend that does neither leaves the
+// pool blind: parallel: auto stays at its first level. New APIs are
+// registered in apis (api.go), one file each.
 type Backend interface {
 	Chat(ctx context.Context, r Request) (Reply, error)
 	Preflight(ctx context.Context, model string, pull bool) (ModelInfo, error)

@@ -38,7 +38,7 @@ func (r *runner) ollama(ctx context.Context) (string, string, error) {
 // server's parallelism (ollama.parallel: auto) or uses the number given.
 func (r *runner) backend(ctx context.Context) (*llm.Pool, string, error) {
 	sc := r.cfg.Ollama
-	if sc.API == llm.APIOpenAI || len(sc.Hosts) > 1 {
+	if !sc.OllamaHosts() || len(sc.Hosts) > 1 {
 		if sc.Model == "" {
 			return nil, "", fmt.Errorf("ollama.model: name the model served at %s", sc.Where())
 		}
@@ -58,7 +58,7 @@ func (r *runner) backend(ctx context.Context) (*llm.Pool, string, error) {
 
 // evalBackend is the server the run's models were created on.
 func (r *runner) evalBackend(ctx context.Context) (*llm.Pool, string, error) {
-	if r.cfg.Ollama.API == llm.APIOpenAI {
+	if !r.cfg.Ollama.OllamaHosts() {
 		return r.backend(ctx)
 	}
 	host, model, err := r.ollama(ctx)

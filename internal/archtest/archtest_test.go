@@ -192,3 +192,39 @@ func TestEnvTable(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIBranches: code branches on llm.APIOpenAI (==, !=, a case) in at
+// most two files; the rest asks the API (llm.API, Config.OllamaHosts).
+func TestAPIBranches(t *testing.T) {
+	var files []string
+	for p, f := range goFiles(t) {
+		found := false
+		isAPI := func(e ast.Expr) bool {
+			switch e := e.(type) {
+			case *ast.Ident:
+				return e.Name == "APIOpenAI"
+			case *ast.SelectorExpr:
+				return e.Sel.Name == "APIOpenAI"
+			}
+			return false
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.BinaryExpr:
+				found = found || (n.Op == token.EQL || n.Op == token.NEQ) && (isAPI(n.X) || isAPI(n.Y))
+			case *ast.CaseClause:
+				for _, e := range n.List {
+					found = found || isAPI(e)
+				}
+			}
+			return !found
+		})
+		if found {
+			files = append(files, p)
+		}
+	}
+	sort.Strings(files)
+	if len(files) > 2 {
+		t.Errorf("APIOpenAI is branched on in %d files, want at most 2 (ask the llm.API instead): %v", len(files), files)
+	}
+}
