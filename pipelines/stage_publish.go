@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/publish"
 	"github.com/tuneline/tuneline/publish/gcs"
 	"github.com/tuneline/tuneline/publish/hf"
@@ -27,7 +28,7 @@ type PublishSection struct {
 
 // DefaultPublish is the publish section's defaults (off).
 func DefaultPublish() PublishSection {
-	return PublishSection{HFRevision: "main", GCSFormat: "vertex"}
+	return PublishSection{HFRevision: "main", GCSFormat: format.TargetVertex}
 }
 
 func publishEnabled(c *Config) bool { return c.Publish.HFRepo != "" || c.Publish.GCS != "" }
@@ -57,10 +58,10 @@ type PublishedGCS struct {
 func (r *runner) publishDirs() (hfDir, gcsDir string, err error) {
 	p := r.cfg.Publish
 	if p.HFRepo != "" {
-		if !slices.Contains(r.cfg.Export.Formats, "hf") {
+		if !slices.Contains(r.cfg.Export.Formats, format.TargetHF) {
 			return "", "", fmt.Errorf("publish.hf_repo is set but export.formats has no hf: add hf to export.formats")
 		}
-		hfDir = r.exportDir("hf")
+		hfDir = r.exportDir(format.TargetHF)
 	}
 	if p.GCS != "" {
 		if _, _, err := gcs.ParseURL(p.GCS); err != nil {
