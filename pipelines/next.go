@@ -90,7 +90,7 @@ func NextSteps(cfg *Config) []string {
 		out = append(out, "")
 		if p.HF != nil {
 			out = append(out, fmt.Sprintf("published: %s (commit %.12s on %s)", p.HF.URL, p.HF.Commit, p.HF.Revision))
-			delete(exports, "hf")
+			delete(exports, format.TargetHF)
 		}
 		if p.GCS != nil {
 			out = append(out, fmt.Sprintf("published: %s (%d objects)", p.GCS.URL, len(p.GCS.Objects)))
