@@ -41,6 +41,7 @@ type Config struct {
 	Models  []Model        `yaml:"models"`
 	Eval    EvalSection    `yaml:"eval"`
 	Publish PublishSection `yaml:"publish"`
+	Tune    TuneSection    `yaml:"tune"`
 
 	dir string
 }
@@ -110,6 +111,7 @@ func DefaultConfig() Config {
 		Create:  CreateSection{Enabled: true, Config: modelfile.DefaultConfig()},
 		Eval:    EvalSection{Enabled: true, Baseline: true, Config: eval.DefaultConfig()},
 		Publish: DefaultPublish(),
+		Tune:    DefaultTune(),
 	}
 }
 

@@ -208,6 +208,7 @@ models:
       temperature: "0.6"
 `, opt.Name, opt.Model)
 	section("eval", "Held-out questions asked of the created models (and the baseline).", &d.Eval)
+	section("tune", "After export, tune on OpenAI or Vertex AI and follow the job (off until a base model is set; keys come from the environment, never this file).", &d.Tune)
 	section("publish", "After export, push exports to the Hugging Face Hub or Cloud Storage (off until a destination is set; tokens come from the environment, never this file).", &d.Publish)
 	return b.Bytes()
 }

@@ -28,7 +28,7 @@ func sectionKeys() map[string][]string {
 
 func sections(c *Config) map[string]any {
 	return map[string]any{"ollama": &c.Ollama, "ingest": &c.Ingest, "synth": &c.Synth, "curate": &c.Curate,
-		"export": &c.Export, "create": &c.Create, "eval": &c.Eval, "publish": &c.Publish}
+		"export": &c.Export, "create": &c.Create, "eval": &c.Eval, "publish": &c.Publish, "tune": &c.Tune}
 }
 
 func yamlKeys(t reflect.Type) []string {
@@ -45,7 +45,7 @@ func yamlKeys(t reflect.Type) []string {
 var typeSection = map[string]string{
 	"pipelines.Config": "", "pipelines.Server": "ollama", "ingest.Config": "ingest", "pipelines.SynthSection": "synth",
 	"pipelines.CurateSection": "curate", "pipelines.ExportSection": "export", "pipelines.CreateSection": "create",
-	"pipelines.EvalSection": "eval", "pipelines.Model": "models", "pipelines.PublishSection": "publish",
+	"pipelines.EvalSection": "eval", "pipelines.Model": "models", "pipelines.PublishSection": "publish", "pipelines.TuneSection": "tune",
 }
 
 var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)

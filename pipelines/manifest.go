@@ -36,6 +36,8 @@ type Manifest struct {
 	TinyModel bool `json:"tiny_model,omitempty"`
 	// Published is what the publish stage last pushed and where.
 	Published *Published `json:"published,omitempty"`
+	// Tuned are the tuning jobs the tune stage started.
+	Tuned []TunedJob `json:"tuned,omitempty"`
 }
 
 // ReadManifest reads a workspace's build/manifest.json (empty when there

@@ -26,6 +26,7 @@ var stages = []stage{
 	{"curate", func(c *Config) bool { return c.Curate.Enabled }, (*runner).curateInputs, (*runner).curate},
 	{"export", func(c *Config) bool { return c.Export.Enabled }, (*runner).exportInputs, (*runner).export},
 	{"publish", publishEnabled, (*runner).publishInputs, (*runner).publish},
+	{"tune", tuneEnabled, (*runner).tuneInputs, (*runner).tune},
 	{"create", func(c *Config) bool { return c.Create.Enabled && len(c.Models) > 0 }, (*runner).createInputs, (*runner).create},
 	{"eval", func(c *Config) bool { return c.Eval.Enabled && c.Create.Enabled && len(c.Models) > 0 }, (*runner).evalInputs, (*runner).eval},
 }
@@ -51,7 +52,7 @@ func lookup(name string) (stage, bool) {
 // stageFormat versions what each stage writes: raise a stage's number when
 // a change of tuneline changes its outputs for the same inputs, so that
 // workspaces built before redo it (and only it, and what follows).
-var stageFormat = map[string]int{"ingest": 1, "synth": 1, "curate": 1, "export": 2, "publish": 1, "create": 1, "eval": 1}
+var stageFormat = map[string]int{"ingest": 1, "synth": 1, "curate": 1, "export": 2, "publish": 1, "tune": 1, "create": 1, "eval": 1}
 
 // inputs is the stage's detail, keyed on what changes outputs: the stage's
 // format version and its parameters, never the binary's version string or
