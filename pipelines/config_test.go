@@ -411,3 +411,29 @@ func TestRunInterruptedSays(t *testing.T) {
 		t.Errorf("interrupted synth: %+v (%v)", last, err)
 	}
 }
+
+// Every missing source is named at once, with its tuneline.yaml line; a
+// dry run says the stage would fail (not that outputs are kept).
+func TestMissingSourcesNamedAtOnce(t *testing.T) {
+	dir := workspace(t, "http://127.0.0.1:9")
+	ws := filepath.Join(dir, "tuneline.yaml")
+	b, _ := os.ReadFile(ws)
+	s := strings.Replace(string(b), "sources:\n", "sources:\n  - gone-1.pdf\n  - notes/*.md\n  - gone-2/\n", 1)
+	os.WriteFile(ws, []byte(s), 0o644)
+	cfg, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dry := range []bool{true, false} {
+		_, err := Run(context.Background(), cfg, Options{Version: "test", DryRun: dry})
+		msg := fmt.Sprint(err)
+		for _, want := range []string{"3 of ", `tuneline.yaml:`, `source "gone-1.pdf"`, `source "notes/*.md"`, `source "gone-2/"`} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("dry run %v: %q lacks %q", dry, msg, want)
+			}
+		}
+		if dry != strings.Contains(msg, "would fail") || dry == strings.Contains(msg, "outputs are kept") {
+			t.Errorf("dry run %v: %q", dry, msg)
+		}
+	}
+}

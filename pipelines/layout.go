@@ -144,15 +144,41 @@ func (r *runner) exportDir(f string) string {
 
 // sourceFiles expands the configured sources.
 func (r *runner) sourceFiles() ([]string, error) {
-	var srcs []string
+	var srcs, missing []string
 	for _, s := range r.cfg.Sources {
 		if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
 			srcs = append(srcs, s)
-		} else {
-			srcs = append(srcs, r.cfg.Path(s))
+			continue
+		}
+		p := r.cfg.Path(s)
+		srcs = append(srcs, p)
+		// Every missing entry is named at once, with its line.
+		if m, _ := filepath.Glob(p); len(m) == 0 {
+			if _, err := os.Stat(p); err != nil {
+				missing = append(missing, fmt.Sprintf("%s: source %q: no such file or folder", r.cfg.yamlLine(s), s))
+			}
 		}
 	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%d of %d sources are missing:\n  %s", len(missing), len(r.cfg.Sources), strings.Join(missing, "\n  "))
+	}
 	return ingest.Expand(srcs)
+}
+
+// yamlLine is "tuneline.yaml:LINE" of the first line that holds text (the
+// file alone when none does).
+func (c *Config) yamlLine(text string) string {
+	name := filepath.Join(c.dir, "tuneline.yaml")
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return name
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, text) {
+			return fmt.Sprintf("%s:%d", name, i+1)
+		}
+	}
+	return name
 }
 
 // datasetFile is the examples the export and the few-shot come from.

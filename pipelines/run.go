@@ -134,6 +134,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 				return r.res, fmt.Errorf("stage %s %s: %w", st.name, why, err)
 			}
 			r.res.Stages = append(r.res.Stages, StageResult{Stage: st.name, Action: "failed", Reason: err.Error(), Seconds: r.started.Seconds()})
+			if opt.DryRun {
+				return r.res, fmt.Errorf("stage %s would fail: %w", st.name, err)
+			}
 			return r.res, fmt.Errorf("stage %s: %w (earlier stages' outputs are kept; the next run starts here)", st.name, err)
 		}
 	}
