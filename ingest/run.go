@@ -1,9 +1,7 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,14 +9,11 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/net/html/charset"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest/transcript"
@@ -248,105 +243,6 @@ func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter)
 		r.res.Warnings = append(r.res.Warnings, "no text to chunk")
 	}
 	return r
-}
-
-// load reads a file, stdin or URL, capped at opt.MaxBytes.
-func load(ctx context.Context, src string, opt Options) ([]byte, string, error) {
-	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
-		return fetch(ctx, src, opt)
-	}
-	var r io.Reader
-	if src == "-" {
-		r = os.Stdin
-	} else {
-		f, err := os.Open(src)
-		if err != nil {
-			return nil, "", err
-		}
-		defer f.Close()
-		r = f
-	}
-	br := bufio.NewReader(r)
-	limit := opt.MaxBytes
-	gz := false
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, "", fmt.Errorf("gzip: %w", err)
-		}
-		r, gz = zr, true
-		// What is inflated is held: it may not pass the document's memory
-		// budget (four 200 MB inflations at --doc-memory-mb 100 took 2.9 GB
-		// before the budget was looked at).
-		if mem := int64(opt.Limits.MemoryMB) << 20; mem > 0 && mem < limit {
-			limit = mem
-		}
-	} else {
-		r = br
-	}
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("read: %w", err)
-	}
-	if int64(len(b)) > limit {
-		if gz && limit < opt.MaxBytes {
-			return nil, "", fmt.Errorf("%w: it inflates to more than its memory budget of %d MB (raise it with --doc-memory-mb or ingest: doc_memory_mb)", ErrBudget, limit>>20)
-		}
-		return nil, "", fmt.Errorf("larger than %d MB", limit>>20)
-	}
-	return b, "", nil
-}
-
-const maxURLBytes = 20 << 20
-
-var fetchable = []string{"text/html", "application/xhtml", "application/pdf", "text/plain", "text/markdown", "text/vtt", "application/x-subrip", "text/srt", "application/json"}
-
-func fetch(ctx context.Context, u string, opt Options) ([]byte, string, error) {
-	pu, err := url.Parse(u)
-	if err != nil {
-		return nil, "", err
-	}
-	ctx = context.WithValue(ctx, userHostKey{}, pu.Hostname())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	req.Header.Set("User-Agent", "tuneline (+https://github.com/tuneline/tuneline)")
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/pdf,text/plain;q=0.9,*/*;q=0.5")
-	resp, err := opt.HTTP.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("fetch: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return nil, "", fmt.Errorf("fetch: HTTP %s", resp.Status)
-	}
-	ct := resp.Header.Get("Content-Type")
-	ok := ct == ""
-	for _, f := range fetchable {
-		ok = ok || strings.HasPrefix(strings.ToLower(ct), f)
-	}
-	if !ok {
-		return nil, "", fmt.Errorf("fetch: content type %q is not a page, PDF, text or transcript", ct)
-	}
-	// The limit is on the bytes received: transcoded to UTF-8, an 8 MB
-	// windows-1252 page grew past 20 MB and was refused.
-	limit := min(opt.MaxBytes, maxURLBytes)
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("fetch: %w", err)
-	}
-	if int64(len(b)) > limit {
-		return nil, "", fmt.Errorf("fetch: larger than %d MB", limit>>20)
-	}
-	if strings.Contains(ct, "text/") || strings.Contains(ct, "html") {
-		if r, err := charset.NewReader(bytes.NewReader(b), ct); err == nil {
-			if u8, err := io.ReadAll(r); err == nil {
-				b = u8
-			}
-		}
-	}
-	return b, ct, nil
 }
 
 // pdfAfterJunk tells a PDF whose header comes after other bytes (readers
