@@ -36,7 +36,8 @@ func CacheDir() string { return cachedir.Dir() }
 
 // Binary returns an ollama executable: $TUNELINE_OLLAMA, the cached
 // install, or a fresh `go install github.com/ollama/ollama@Version` into the
-// cache (two to three minutes once; concurrent callers wait on a lock).
+// cache (once: a few minutes, depending on the cores free; concurrent
+// callers wait on a lock).
 // log receives the install's progress (may be nil).
 func Binary(ctx context.Context, log io.Writer) (string, error) {
 	bin, ok := InstalledBinary()
@@ -66,8 +67,8 @@ func Binary(ctx context.Context, log io.Writer) (string, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	fmt.Fprintf(log, "installing ollama %s with go install (2-3 minutes, once) into %s\n", Version, dir)
-	llm.SetPhase(ctx, "building Ollama "+Version+" with go install (2-3 minutes, once)")
+	fmt.Fprintf(log, "installing ollama %s with go install (once, a few minutes: it compiles Ollama and its C++ runner, 2-3 min on an idle 2-core machine, longer when the machine is busy) into %s\n", Version, dir)
+	llm.SetPhase(ctx, "building Ollama "+Version+" with go install (once; minutes, more on a busy machine)")
 	defer llm.SetPhase(ctx, "")
 	cmd := exec.CommandContext(ctx, goBin, "install", "github.com/ollama/ollama@"+Version)
 	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=1", "GOFLAGS=-mod=mod")
