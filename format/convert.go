@@ -42,7 +42,7 @@ func toolDefs(tools datasets.RawJSON) ([]json.RawMessage, error) {
 // ShareGPT (LLaMA-Factory) and Vertex require: tool messages count as the
 // user's side, so user, assistant(calls), tool, assistant is alternating.
 func callTurns(ex *datasets.Example, target string) string {
-	t := ex.Turns()
+	t := toolRuns(ex.Turns())
 	if len(t) == 0 || t[0].Role != datasets.RoleUser {
 		return target + " needs the conversation to start with a user message"
 	}
@@ -58,9 +58,6 @@ func callTurns(ex *datasets.Example, target string) string {
 			want = datasets.RoleAssistant
 		}
 		if side(m.Role) != want {
-			if m.Role == datasets.RoleTool {
-				return fmt.Sprintf("%s holds one tool result after each call turn; message %d is a second one (calls answered in parallel)", target, i+1)
-			}
 			return fmt.Sprintf("%s needs alternating user/assistant turns; message %d is %s", target, i+1, m.Role)
 		}
 	}
@@ -68,6 +65,20 @@ func callTurns(ex *datasets.Example, target string) string {
 		return target + " needs the conversation to end with an assistant message"
 	}
 	return ""
+}
+
+// toolRuns is the turns with each run of tool messages (the results of
+// parallel calls) as one: ShareGPT writes them as one observation turn,
+// Vertex as one user turn of functionResponse parts.
+func toolRuns(t []datasets.Message) []datasets.Message {
+	out := make([]datasets.Message, 0, len(t))
+	for i := range t {
+		if i > 0 && t[i].Role == datasets.RoleTool && t[i-1].Role == datasets.RoleTool {
+			continue
+		}
+		out = append(out, t[i])
+	}
+	return out
 }
 
 // kindMismatch says why an example is not of the export's kind, or "".

@@ -132,6 +132,9 @@ type Report struct {
 	// Review counts the examples read by their review state (accepted,
 	// rejected, edited, unreviewed, changed) when decisions were applied.
 	Review map[string]int `json:"review,omitempty"`
+	// Adjusted counts the changes made to written examples to fit the
+	// target, by what was changed ("vertex:format_moved:date").
+	Adjusted map[string]int `json:"adjusted,omitempty"`
 }
 
 // DedupReport describes the deduplication that ran.
@@ -164,6 +167,8 @@ type prepared struct {
 	sig  Sig
 	line []byte
 	why  string // why the target cannot hold the example
+	// adjusted says what the target's adjust changed.
+	adjusted []string
 }
 
 // reserveAfter is the number of records Export reads before it sizes the
@@ -298,6 +303,9 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 			p := &prepared{}
 			ex := &c.Record.Example
 			p.sig = Fingerprint(ex.KeyMessages(), &w.Norm, &params)
+			if t.adjust != nil {
+				p.adjusted = t.adjust(ex)
+			}
 			if t.Parquet() {
 				p.why = t.fits(ex, opt.layout)
 			} else {
@@ -396,6 +404,12 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 		}
 		ex := &c.Record.Example
 		ex.EnsureID()
+		for _, a := range p.adjusted {
+			if rep.Adjusted == nil {
+				rep.Adjusted = map[string]int{}
+			}
+			rep.Adjusted[a]++
+		}
 		if err := s.write(split, ex, p.line); err != nil {
 			return err
 		}

@@ -28,6 +28,10 @@ type Target struct {
 	// encode writes one example as a line of a JSON Lines target; nil
 	// for a Parquet target (newSink writes the rows itself).
 	encode func(ex *datasets.Example, pairs bool) ([]byte, string)
+	// adjust, when set, changes an example to fit the target before it
+	// is encoded, saying what it changed (counted in the report's
+	// Adjusted).
+	adjust func(ex *datasets.Example) []string
 	// fits says why a Parquet target cannot hold an example, or "".
 	fits func(ex *datasets.Example, layout int) string
 	// newSink opens the target's files (default: train/validation JSON

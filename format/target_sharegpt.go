@@ -49,13 +49,26 @@ func encodeShareGPT(ex *datasets.Example, pairs bool) ([]byte, string) {
 		if err != nil {
 			return nil, "tools: " + err.Error()
 		}
-		b, _ := json.Marshal(defs)
+		b, _ := json.Marshal(withProperties(defs))
 		l.Tools = string(b)
 	}
-	for i, m := range ex.Turns() {
+	turns := ex.Turns()
+	for i := 0; i < len(turns); i++ {
+		m := turns[i]
 		t, why := sharegptTurnOf(&m, i)
 		if why != "" {
 			return nil, why
+		}
+		if m.Role == datasets.RoleTool && i+1 < len(turns) && turns[i+1].Role == datasets.RoleTool {
+			// The results of parallel calls: one observation turn, a
+			// JSON list of the results in the calls' order.
+			var results []json.RawMessage
+			for ; i < len(turns) && turns[i].Role == datasets.RoleTool; i++ {
+				results = append(results, resultJSON(turns[i].Content))
+			}
+			i--
+			b, _ := json.Marshal(results)
+			t.Value = string(b)
 		}
 		l.Conversations = append(l.Conversations, t)
 	}
@@ -126,4 +139,41 @@ func sharegptTurnOf(m *datasets.Message, i int) (sharegptTurn, string) {
 		return sharegptTurn{"gpt", m.Content}, ""
 	}
 	return sharegptTurn{"human", m.Content}, ""
+}
+
+// resultJSON is a tool result as JSON: itself when it is JSON, else a
+// string.
+func resultJSON(s string) json.RawMessage {
+	if json.Valid([]byte(s)) {
+		return json.RawMessage(s)
+	}
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// withProperties gives every function declaration parameters with
+// properties: LLaMA-Factory's default tool formatter reads
+// parameters.properties (KeyError without it), though OpenAI lets a
+// function declare no parameters.
+func withProperties(defs []json.RawMessage) []json.RawMessage {
+	out := make([]json.RawMessage, len(defs))
+	for i, d := range defs {
+		out[i] = d
+		var fn map[string]json.RawMessage
+		if json.Unmarshal(d, &fn) != nil {
+			continue
+		}
+		var params map[string]json.RawMessage
+		if p, ok := fn["parameters"]; ok && json.Unmarshal(p, &params) == nil && params != nil {
+			if _, ok := params["properties"]; ok {
+				continue
+			}
+		} else {
+			params = map[string]json.RawMessage{"type": json.RawMessage(`"object"`)}
+		}
+		params["properties"] = json.RawMessage(`{}`)
+		fn["parameters"], _ = json.Marshal(params)
+		out[i], _ = json.Marshal(fn)
+	}
+	return out
 }

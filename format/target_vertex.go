@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
 )
@@ -21,6 +22,7 @@ var vertexTarget = &Target{
 	Holds:            Holds{Tools: true},
 	ToolsDoc:         "functionCall/functionResponse parts, a functionDeclarations list",
 	encode:           encodeVertex,
+	adjust:           vertexFormats,
 	newSink:          jsonlSinkOf,
 	MaxExampleTokens: VertexMaxExampleTokens,
 	limits:           vertexLimits,
@@ -125,6 +127,11 @@ func vertexOf(ex *datasets.Example) (vertexLine, string) {
 				resp, _ = json.Marshal(map[string]string{"content": m.Content})
 			}
 			p := vertexPart{FunctionResponse: &vertexFunction{Name: names[m.ToolCallID], Response: resp}}
+			if n := len(l.Contents); n > 0 && l.Contents[n-1].Parts[0].FunctionResponse != nil {
+				// The results of parallel calls: one turn of parts.
+				l.Contents[n-1].Parts = append(l.Contents[n-1].Parts, p)
+				continue
+			}
 			l.Contents = append(l.Contents, vertexContent{Role: "user", Parts: []vertexPart{p}})
 		case m.Role == datasets.RoleAssistant:
 			c := vertexContent{Role: "model"}
@@ -144,4 +151,53 @@ func vertexOf(ex *datasets.Example) (vertexLine, string) {
 		}
 	}
 	return l, ""
+}
+
+// vertexStringFormats are the JSON Schema formats Gemini's function
+// declarations support on strings; the others are refused by a tuning job.
+var vertexStringFormats = map[string]bool{"enum": true, "date-time": true}
+
+// vertexFormats moves the format of a string parameter that Gemini does
+// not support (date, time, uri, email, ...) into the parameter's
+// description, where the model still reads it; each one moved is counted
+// in the report as "vertex:format_moved:<format>".
+func vertexFormats(ex *datasets.Example) []string {
+	if ex.Tools == "" || !strings.Contains(string(ex.Tools), `"format"`) {
+		return nil
+	}
+	var tools []map[string]any
+	if json.Unmarshal([]byte(ex.Tools), &tools) != nil {
+		return nil
+	}
+	var notes []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			typ, _ := v["type"].(string)
+			if f, ok := v["format"].(string); ok && strings.EqualFold(typ, "string") && !vertexStringFormats[f] {
+				delete(v, "format")
+				d, _ := v["description"].(string)
+				v["description"] = strings.TrimSpace(d + " (format: " + f + ")")
+				notes = append(notes, TargetVertex+":format_moved:"+f)
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for _, t := range tools {
+		if fn, ok := t["function"].(map[string]any); ok {
+			walk(fn["parameters"])
+		}
+	}
+	if len(notes) > 0 {
+		b, _ := json.Marshal(tools)
+		ex.Tools = datasets.RawJSON(b)
+	}
+	return notes
 }
