@@ -71,21 +71,8 @@ func (o *OpenAI) do(ctx context.Context, method, path string, body any, out any)
 
 // Chat sends one chat completion.
 func (o *OpenAI) Chat(ctx context.Context, r Request) (Reply, error) {
-	body := map[string]any{"model": r.Model, "messages": r.Messages, "temperature": r.Temperature, "seed": r.Seed, "stream": false,
-		"response_format": map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": "reply", "schema": r.Schema, "strict": true}}}
-	if r.MaxTokens > 0 {
-		body["max_tokens"] = r.MaxTokens
-	}
-	var out struct {
-		Choices []struct {
-			Message      Message `json:"message"`
-			FinishReason string  `json:"finish_reason"`
-		} `json:"choices"`
-		Usage struct {
-			PromptTokens     int `json:"prompt_tokens"`
-			CompletionTokens int `json:"completion_tokens"`
-		} `json:"usage"`
-	}
+	body := chatBody(r)
+	var out chatCompletion
 	status, err := o.do(ctx, http.MethodPost, "/chat/completions", body, &out)
 	if err != nil {
 		if ctx.Err() == nil && retryable(err, status) {
@@ -93,12 +80,12 @@ func (o *OpenAI) Chat(ctx context.Context, r Request) (Reply, error) {
 		}
 		return Reply{}, err
 	}
-	if len(out.Choices) == 0 {
-		return Reply{}, &RetryError{fmt.Errorf("no choices in the reply")}
+	rep, err := out.reply()
+	if err != nil {
+		return Reply{}, &RetryError{err}
 	}
-	c := out.Choices[0]
 	activityFrom(ctx).addTokens(out.Usage.CompletionTokens)
-	return Reply{Content: c.Message.Content, Cut: c.FinishReason == "length", TokensIn: out.Usage.PromptTokens, TokensOut: out.Usage.CompletionTokens}, nil
+	return rep, nil
 }
 
 // Preflight checks that the server answers and lists the model.
@@ -113,7 +100,7 @@ func (o *OpenAI) Preflight(ctx context.Context, model string, _ bool) (ModelInfo
 	}
 	for _, m := range out.Data {
 		if m.ID == model || strings.TrimSuffix(m.ID, ":latest") == strings.TrimSuffix(model, ":latest") {
-			return ModelInfo{ContextLength: 4096}, nil
+			return ModelInfo{ContextLength: OpenAIContextLength}, nil
 		}
 	}
 	var ids []string

@@ -3,6 +3,7 @@ package synth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -80,7 +81,9 @@ type CurateSummary struct {
 	Histogram      map[string][6]int  `json:"histogram"` // criterion -> count per score 1..5
 	Mean           map[string]float64 `json:"mean"`
 	Seconds        float64            `json:"seconds"`
-	sums           map[string]float64
+	// Deferred examples wait for a batch engine's reply (see llm.Batch).
+	Deferred int `json:"deferred,omitempty"`
+	sums     map[string]float64
 }
 
 var judgeSchema = json.RawMessage(`{"type":"object","properties":{` +
@@ -246,6 +249,11 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 						return nil
 					}
 					mu.Lock()
+					if errors.Is(err, llm.ErrDeferred) {
+						sum.Deferred++
+						mu.Unlock()
+						return nil
+					}
 					sum.Failures[cause]++
 					mu.Unlock()
 					return nil
@@ -420,7 +428,11 @@ func judgePairCached(ctx context.Context, opt *CurateOptions, ex *datasets.Examp
 			}
 			if err != nil {
 				mu.Lock()
-				sum.Failures["server"]++
+				if errors.Is(err, llm.ErrDeferred) {
+					sum.Deferred++
+				} else {
+					sum.Failures["server"]++
+				}
 				mu.Unlock()
 				return nil
 			}

@@ -88,6 +88,8 @@ type Summary struct {
 	ExamplesPerS  float64        `json:"examples_per_second"`
 	TokensOutPerS float64        `json:"tokens_out_per_second"`
 	Interrupted   bool           `json:"interrupted"`
+	// Deferred tasks wait for a batch engine's reply (see llm.Batch).
+	Deferred int `json:"tasks_deferred,omitempty"`
 	// Parallel says the level of requests in flight and why (measured
 	// with parallel auto); Servers each server's state, when the backend
 	// is a pool.
@@ -192,6 +194,12 @@ func (o *Options) defaults() {
 // retries is reported and left out (a re-run tries it again; everything
 // done before comes from the cache).
 func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*Summary, error) {
+	return RunFiles(ctx, []string{chunksPath}, opt, out)
+}
+
+// RunFiles is Run over several chunks files (the parts of a sharded
+// ingest), read one after the other as if they were one.
+func RunFiles(ctx context.Context, chunksPaths []string, opt Options, out io.Writer) (*Summary, error) {
 	opt.defaults()
 	start := time.Now()
 	sum := &Summary{Model: opt.Model, Failures: map[string]int{}, Failed: []Failure{}}
@@ -200,9 +208,13 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 		return sum, err
 	}
 	sum.ContextLength = info.ContextLength
-	n, err := datasets.CountLines(chunksPath)
-	if err != nil {
-		return sum, err
+	n := 0
+	for _, p := range chunksPaths {
+		c, err := datasets.CountLines(p)
+		if err != nil {
+			return sum, err
+		}
+		n += c
 	}
 	sum.Chunks = n
 	// Every chunk is one Q&A task and its conversations: the total is known
@@ -216,17 +228,19 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 	// examples are written in task order.
 	tasks := func(yield func(*task, error) bool) {
 		seq := 0
-		for at, err := range datasets.Chunks(chunksPath) {
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			c := at.Chunk
-			for _, t := range opt.tasksOf(&c) {
-				t.seq = seq
-				seq++
-				if !yield(t, nil) {
+		for _, p := range chunksPaths {
+			for at, err := range datasets.Chunks(p) {
+				if err != nil {
+					yield(nil, err)
 					return
+				}
+				c := at.Chunk
+				for _, t := range opt.tasksOf(&c) {
+					t.seq = seq
+					seq++
+					if !yield(t, nil) {
+						return
+					}
 				}
 			}
 		}
@@ -440,6 +454,12 @@ func runTask(ctx context.Context, t *task, opt *Options, info llm.ModelInfo, cac
 		mu.Unlock()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if errors.Is(err, llm.ErrDeferred) {
+			mu.Lock()
+			sum.Deferred++
+			mu.Unlock()
+			return nil, err
 		}
 		if err != nil {
 			cause := "server"

@@ -25,6 +25,7 @@ type CurateOptions struct {
 	JSON        bool
 	Server      llm.Config
 	Config      synth.CurateConfig
+	Batch       batchFlags
 	synth.CurateOptions
 }
 
@@ -39,17 +40,18 @@ accuracy, grounding in its source chunk (--chunks, found by meta.chunk_id),
 persona adherence (--persona) and clarity. The scores and their mean ("overall")
 go into meta.scores, the judge's reason into meta.extra.judge_reason; examples
 whose overall score is below --min-score are left out. Judgements are cached
-like synth's replies. Prints the score distribution.
+like synth's replies. Prints the score distribution. --batch-out and --batch-in
+run the judge through a batch engine's files, in rounds, as synth does.
 
 EXAMPLES:
    tuneline curate --model llama3.2 --persona persona.yaml --chunks chunks.jsonl --min-score 3.5 --out curated.jsonl examples.jsonl`,
-		Flags: append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
+		Flags: append(append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "chunks", Usage: "the chunks `FILE` the examples came from", Destination: &o.Chunks},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "curated examples `FILE`", Destination: &o.Out},
 			&cli.StringFlag{Name: "cache", Value: cachedir.Replies("curate"), Usage: "judgement cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON", Destination: &o.JSON},
-		),
+		), o.Batch.flags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("curate: give one EXAMPLES.jsonl file (see tuneline curate --help)")
@@ -80,13 +82,23 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 	if o.Model = o.Server.Model; o.Model == "" {
 		return usageErr("curate: --model (the judge) is required")
 	}
-	pool, err := backendFor(o.Server)
-	if err != nil {
-		return err
+	var pools []*llm.Pool
+	if o.Batch.on() {
+		b, err := o.Batch.open(ctx, o.CacheDir)
+		if err != nil {
+			return err
+		}
+		defer o.Batch.abort()
+		o.Backend, o.Parallel = b, b.Workers()
+	} else {
+		pool, err := backendFor(o.Server)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		o.Backend, o.Parallel, pools = pool, pool.Workers(), []*llm.Pool{pool}
 	}
-	defer pool.Close()
-	o.Backend = pool
-	o.MinScore, o.Parallel, o.Timeout = o.Config.MinScore, pool.Workers(), o.Server.Timeout
+	o.MinScore, o.Timeout = o.Config.MinScore, o.Server.Timeout
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err
@@ -97,7 +109,7 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 		n, _ := datasets.CountLines(o.Examples) // Curate reports an unreadable file
 		total = int64(n)
 	}
-	ctx, bar, stopBar := modelProgress(ctx, o.IO, "curate", total, pool)
+	ctx, bar, stopBar := modelProgress(ctx, o.IO, "curate", total, pools...)
 	defer stopBar()
 	o.Progress = func(done int) { bar.Set(int64(done)) }
 	sum, err := synth.Curate(ctx, o.Examples, o.CurateOptions, w)
@@ -112,8 +124,19 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 		return err
 	}
 	so := summaryOut(o.IO, o.Out)
+	var batch *llm.BatchStats
+	if o.Batch.on() {
+		st, err := o.Batch.finish(o.IO.ErrOut, o.IO.Quiet || o.JSON, sum.Deferred, "judgement", o.Model)
+		if err != nil {
+			return err
+		}
+		batch = &st
+	}
 	if o.JSON {
-		writeJSON(so, sum)
+		writeJSON(so, struct {
+			*synth.CurateSummary
+			Batch *llm.BatchStats `json:"batch,omitempty"`
+		}{sum, batch})
 	} else {
 		fmt.Fprintf(o.IO.ErrOut, "%d examples, %d scored (%d cached), %d kept, %d below --min-score %.2f, %d invalid input\n",
 			sum.Examples, sum.Scored, sum.Cached, sum.Kept, sum.Dropped, o.MinScore, sum.Invalid)

@@ -18,12 +18,13 @@ import (
 // SynthOptions are synth's inputs.
 type SynthOptions struct {
 	IO          *iostreams.IOStreams
-	Chunks      string
+	Chunks      []string
 	PersonaFile string
 	Out         string
 	JSON        bool
 	Server      llm.Config
 	Config      synth.Config
+	Batch       batchFlags
 	synth.Options
 }
 
@@ -32,7 +33,7 @@ func newSynthCmd(ios *iostreams.IOStreams) *cli.Command {
 	return &cli.Command{
 		Name:      "synth",
 		Usage:     "generate persona Q&A pairs and conversations from chunks with a local model",
-		ArgsUsage: "CHUNKS.jsonl",
+		ArgsUsage: "CHUNKS.jsonl...",
 		Description: `Reads the chunks tuneline ingest wrote and asks the model, through Ollama's API
 (or an OpenAI-compatible server with --api openai), for question/answer pairs in
 the persona's voice — factual, conceptual, comparative, application and beginner
@@ -49,26 +50,39 @@ complete (or, after Ctrl-C, with the finished chunks) and never with a partial
 or duplicate example.
 
 Each example is {"id","messages":[system, user, assistant...],"meta":{source,
-doc_id, chunk_id, page/time, persona, model, kind, question_type}}.
+doc_id, chunk_id, page/time, persona, model, kind, question_type}}. Several
+CHUNKS files (the parts of ingest --shard) are read in order, as one.
+
+Batch engines (the OpenAI Batch API, vLLM's run_batch, any engine that reads
+the same files): --batch-out requests.jsonl writes every request of the run in
+the Batch API's input format instead of asking a server, and says how to run
+them. --batch-in results.jsonl reads the engine's output (and error) lines, in
+any order, and checks every reply exactly as a live one: the examples are
+written and cached, and with --batch-out the re-asks (and requests whose line
+is missing or failed at the engine) become the next round's file. Repeat until
+the file is empty. A batch run and a live run (--api openai) of the same chunks
+give the same examples; mixed runs meet in the cache.
 
 EXAMPLES:
    tuneline synth --model llama3.2 --persona persona.yaml --out examples.jsonl chunks.jsonl
    tuneline synth --model qwen2.5:7b --persona p.yaml --conversations 1 --parallel 4 chunks.jsonl > ex.jsonl
    tuneline synth --api openai --base-url http://gpu:8000/v1 --model Qwen/Qwen2.5-7B --persona p.yaml chunks.jsonl
+   tuneline synth --model Qwen/Qwen2.5-7B --persona p.yaml --batch-out req-1.jsonl chunks-*.jsonl
+   tuneline synth --model Qwen/Qwen2.5-7B --persona p.yaml --batch-in res-1.jsonl --batch-out req-2.jsonl --out ex.jsonl chunks-*.jsonl
 
 Exit codes: 0 all done, 1 some tasks failed (the rest is written), 130 interrupted.`,
-		Flags: append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
+		Flags: append(append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Required: true, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "examples `FILE` (- is stdout)", Destination: &o.Out},
 			&cli.StringFlag{Name: "cache", Value: cachedir.Replies("synth"), Usage: "reply cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "pull", Usage: "pull the model when the server does not have it", Destination: &o.Pull},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON (stdout when --out is a file, else stderr)", Destination: &o.JSON},
-		),
+		), o.Batch.flags()...),
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usageErr("synth: give one CHUNKS.jsonl file (see tuneline synth --help)")
+			if c.NArg() == 0 {
+				return usageErr("synth: give a CHUNKS.jsonl file, or several (the parts of a sharded ingest; see tuneline synth --help)")
 			}
-			o.Chunks = c.Args().First()
+			o.Chunks = c.Args().Slice()
 			return runSynth(c.Context, o)
 		},
 	}
@@ -83,26 +97,36 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 	if o.Model = o.Server.Model; o.Model == "" {
 		return usageErr("synth: --model is required")
 	}
-	pool, err := backendFor(o.Server)
-	if err != nil {
-		return err
+	var pools []*llm.Pool
+	if o.Batch.on() {
+		b, err := o.Batch.open(ctx, o.CacheDir)
+		if err != nil {
+			return err
+		}
+		defer o.Batch.abort()
+		o.Backend, o.Parallel = b, b.Workers()
+	} else {
+		pool, err := backendFor(o.Server)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		o.Backend, o.Parallel, pools = pool, pool.Workers(), []*llm.Pool{pool}
 	}
-	defer pool.Close()
-	o.Backend = pool
 	o.Config.Apply(&o.Options)
-	o.Parallel, o.Timeout = pool.Workers(), o.Server.Timeout
+	o.Timeout = o.Server.Timeout
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err
 	}
 	defer abort()
-	ctx, bar, stopBar := modelProgress(ctx, o.IO, "synth tasks", 0, pool)
+	ctx, bar, stopBar := modelProgress(ctx, o.IO, "synth tasks", 0, pools...)
 	defer stopBar()
 	o.Progress = func(s *synth.Summary) {
 		bar.SetTotal(int64(s.Tasks))
 		bar.Set(int64(s.TasksDone))
 	}
-	sum, err := synth.Run(ctx, o.Chunks, o.Options, w)
+	sum, err := synth.RunFiles(ctx, o.Chunks, o.Options, w)
 	bar.Done()
 	interrupted := errors.Is(err, context.Canceled)
 	if err != nil && !interrupted {
@@ -112,8 +136,19 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 		return cerr
 	}
 	so := summaryOut(o.IO, o.Out)
+	var batch *llm.BatchStats
+	if o.Batch.on() && !interrupted {
+		st, err := o.Batch.finish(o.IO.ErrOut, o.IO.Quiet || o.JSON, sum.Deferred, "task", o.Model)
+		if err != nil {
+			return err
+		}
+		batch = &st
+	}
 	if o.JSON {
-		writeJSON(so, sum)
+		writeJSON(so, struct {
+			*synth.Summary
+			Batch *llm.BatchStats `json:"batch,omitempty"`
+		}{sum, batch})
 	} else {
 		fmt.Fprintf(o.IO.ErrOut, "%d chunks, %d of %d tasks done (%d from cache), %d examples; %d requests, %d re-asked, %d network retries\n",
 			sum.Chunks, sum.TasksDone, sum.Tasks, sum.Cached, sum.Examples, sum.Requests, sum.Reasked, sum.Retried)
