@@ -29,7 +29,7 @@ func load(ctx context.Context, src string, opt Options) ([]byte, string, error) 
 		if st, err := os.Stat(src); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
 			return nil, "", fmt.Errorf("not a regular file (%s): skipped; give its contents on standard input (-) instead", fileType(st.Mode()))
 		}
-		f, err := os.Open(src)
+		f, err := openFile(ctx, src) // a file or a bucket object
 		if err != nil {
 			return nil, "", err
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest/transcript"
+	"github.com/tuneline/tuneline/internal/bucket"
 	"github.com/tuneline/tuneline/internal/ordered"
 	"github.com/tuneline/tuneline/tokens"
 )
@@ -42,6 +43,8 @@ type Options struct {
 	AllowPrivateNetwork bool
 	// Progress, when set, is called after each source.
 	Progress func(done, total int)
+	// Shard, when set, keeps one part of the sources (see Shard).
+	Shard Shard
 }
 
 // SourceResult is what happened to one source.
@@ -80,10 +83,15 @@ type Output interface {
 // are walked (hidden entries skipped), globs expanded, "-" is stdin.
 func Expand(sources []string) ([]string, error) {
 	var out []string
+	var err error
 	for _, s := range sources {
 		switch {
 		case s == "-" || strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://"):
 			out = append(out, s)
+		case bucket.IsURL(s):
+			if out, err = expandBucket(out, s); err != nil {
+				return nil, err
+			}
 		case strings.ContainsAny(s, "*?["):
 			m, err := filepath.Glob(s)
 			if err != nil {
@@ -142,6 +150,7 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 	if err != nil {
 		return Summary{}, err
 	}
+	files = opt.Shard.Filter(files)
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = 4

@@ -146,7 +146,7 @@ func (r *runner) exportDir(f string) string {
 func (r *runner) sourceFiles() ([]string, error) {
 	var srcs, missing []string
 	for _, s := range r.cfg.Sources {
-		if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
+		if remoteSource(s) {
 			srcs = append(srcs, s)
 			continue
 		}

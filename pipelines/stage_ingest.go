@@ -31,11 +31,9 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	var failed []string
 	for _, f := range files {
 		key := hashJSON(f)
-		h := "url"
-		if !strings.HasPrefix(f, "http") {
-			if h, err = hashFile(f); err != nil {
-				return "", err
-			}
+		h, err := sourceHash(f)
+		if err != nil {
+			return "", err
 		}
 		cf, ef := filepath.Join(dir, key+".chunks.jsonl"), filepath.Join(dir, key+".examples.jsonl")
 		stamp := h + "/" + hashJSON(r.cfg.Ingest)

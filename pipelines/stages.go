@@ -4,7 +4,8 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
-	"strings"
+
+	"github.com/tuneline/tuneline/internal/bucket"
 )
 
 // stage is one row of the stage table: its name, when it runs, what its
@@ -69,13 +70,13 @@ func (r *runner) ingestInputs(d map[string]string) ([]string, error) {
 		return nil, err
 	}
 	for _, f := range files {
-		if strings.HasPrefix(f, "http") {
-			d["source "+f] = "url"
-			continue
-		}
-		h, err := hashFile(f)
+		h, err := sourceHash(f)
 		if err != nil {
 			return nil, err
+		}
+		if h == "url" || bucket.IsURL(f) {
+			d["source "+f] = h
+			continue
 		}
 		d["source "+rel(r.cfg.dir, f)] = h
 	}

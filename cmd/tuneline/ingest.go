@@ -10,6 +10,7 @@ import (
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/bucket"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/progress"
@@ -25,6 +26,7 @@ type IngestOptions struct {
 	ingest.Config
 	JSON     bool
 	GoodOnly bool
+	Shard    string
 }
 
 func newIngestCmd(ios *iostreams.IOStreams) *cli.Command {
@@ -57,13 +59,15 @@ reported with its reason and the run goes on (exit code 1 at the end).
 EXAMPLES:
    tuneline ingest --out chunks.jsonl papers/ lectures/*.vtt https://example.org/article
    tuneline ingest --emit text book.pdf > book.txt
-   tuneline ingest --examples sessions.jsonl --out chunks.jsonl sources/ logs/chat.jsonl`,
+   tuneline ingest --examples sessions.jsonl --out chunks.jsonl sources/ logs/chat.jsonl
+   tuneline ingest --shard 2/8 --out chunks-2.jsonl /shared/books/   # machine 2 of 8`,
 		Flags: append(conf.Flags(&o.Config),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "chunks (or texts) `FILE`; - is stdout", Destination: &o.Out},
 			&cli.StringFlag{Name: "examples", Usage: "write chat logs' conversations as examples to `FILE`", Destination: &o.Examples},
 			&cli.StringFlag{Name: "emit", Value: "chunks", Usage: "chunks | text (each document's clean text)", Destination: &o.Emit},
 			&cli.BoolFlag{Name: "good-only", Usage: "from chat logs, keep only the turns rated good (tuneline chat's /good)", Destination: &o.GoodOnly},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON (to stdout when --out is a file, else stderr)", Destination: &o.JSON},
+			&cli.StringFlag{Name: "shard", Usage: "ingest part `K/N` of the sources (by a hash of each path or URL), for N machines: --shard $JOB_COMPLETION_INDEX/N", Destination: &o.Shard},
 		),
 		Action: func(c *cli.Context) error {
 			o.Sources = c.Args().Slice()
@@ -82,6 +86,9 @@ EXAMPLES:
 func output(path string, w io.Writer) (io.Writer, func() error, func(), error) {
 	if path == "-" || path == "" {
 		return w, func() error { return nil }, func() {}, nil
+	}
+	if bucket.IsURL(path) {
+		return bucketOutput(path)
 	}
 	f, err := datasets.CreateAtomic(path)
 	if err != nil {
@@ -113,6 +120,11 @@ func runIngest(ctx context.Context, o *IngestOptions) error {
 	bar := progress.New(o.IO.ErrOut, progress.Options{Label: "ingest", Live: o.IO.StderrTTY, Off: o.IO.Quiet})
 	opt := ingest.Options{EmitText: o.Emit == "text", GoodOnly: o.GoodOnly, Progress: func(done, total int) { bar.Set(int64(done)) }}
 	o.Config.Apply(&opt)
+	if o.Shard != "" {
+		if opt.Shard, err = ingest.ParseShard(o.Shard); err != nil {
+			return usageErr("ingest: %v", err)
+		}
+	}
 	sum, err := ingest.Run(ctx, o.Sources, opt, out)
 	bar.Done()
 	if err != nil {

@@ -134,10 +134,11 @@ func wellKnownFile() string {
 // NewClient makes a storage client: with STORAGE_EMULATOR_HOST set, the
 // Go client's own emulator mode (no credentials); otherwise Application
 // Default Credentials, found first so that missing ones are an error that
-// says how to provide them rather than a 401 later.
-func NewClient(ctx context.Context) (*storage.Client, error) {
+// says how to provide them rather than a 401 later. opts are added to the
+// client's.
+func NewClient(ctx context.Context, opts ...option.ClientOption) (*storage.Client, error) {
 	if os.Getenv("STORAGE_EMULATOR_HOST") != "" {
-		return storage.NewClient(ctx)
+		return storage.NewClient(ctx, opts...)
 	}
 	creds, err := credentials.DetectDefault(&credentials.DetectOptions{
 		Scopes: []string{storage.ScopeFullControl},
@@ -145,7 +146,7 @@ func NewClient(ctx context.Context) (*storage.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file or run `gcloud auth application-default login` (%w)", err)
 	}
-	return storage.NewClient(ctx, option.WithAuthCredentials(creds))
+	return storage.NewClient(ctx, append([]option.ClientOption{option.WithAuthCredentials(creds)}, opts...)...)
 }
 
 // UploadDir uploads the files of dir under dst (gs://BUCKET/PREFIX): file
