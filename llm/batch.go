@@ -16,7 +16,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/atomicfile"
 )
 
 // ErrDeferred says a request was not answered now: it has no reply in the
@@ -130,7 +130,7 @@ type Batch struct {
 	ContextLength int
 
 	mu      sync.Mutex
-	out     *datasets.AtomicFile // nil: no next batch file
+	out     *atomicfile.File // nil: no next batch file
 	written map[string]bool
 	errs    map[string]BatchLineError // error lines of this run's results
 	read    map[string]bool           // custom_ids of this run's results
@@ -178,7 +178,7 @@ func NewBatch(storeDir string) *Batch {
 // WriteTo makes the requests this run cannot answer go to path (written
 // atomically when Commit is called).
 func (b *Batch) WriteTo(path string) error {
-	f, err := datasets.CreateAtomic(path)
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return err
 	}
