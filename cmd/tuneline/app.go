@@ -116,6 +116,9 @@ func newApp(ios *iostreams.IOStreams) *cli.App {
    synth     generate persona Q&A and conversations from chunks with a local model (Ollama)
    curate    score examples with an LLM judge (accuracy, grounding, persona, clarity) and filter
    export    validate, deduplicate, split and write ` + strings.Join(format.Targets, " | ") + `
+   review    accept, reject and edit examples in the browser; run and export --review honour it
+   publish   push an export to a Hugging Face Hub dataset repo or a gs:// bucket
+   tune      run a fine-tuning job on OpenAI or Vertex AI from an export, and follow it
    modelfile write an Ollama Modelfile (FROM, SYSTEM, PARAMETER, MESSAGE, ADAPTER, LICENSE, TEMPLATE)
    create    create Ollama models (one or a batch) through the API, and smoke-test them
    datasets  list, show (lineage), stats (coverage, scores), diff a workspace's datasets
