@@ -335,7 +335,7 @@ func (b *Batch) addResult(line []byte, long bool) error {
 		return nil // not a request tuneline wrote: reported as unknown
 	}
 	// A later round's reply to the same request replaces an earlier one.
-	return b.Store.Put(strings.TrimPrefix(r.CustomID, "tl-"), batchReply{rep.Content, rep.Cut, rep.TokensIn, rep.TokensOut})
+	return b.Store.Put(strings.TrimPrefix(r.CustomID, "tl-"), batchReply(rep))
 }
 
 // Chat answers from the results, or writes the request to the next batch
@@ -357,7 +357,7 @@ func (b *Batch) Chat(ctx context.Context, r Request) (Reply, error) {
 		b.stats.Answered++
 		b.mu.Unlock()
 		activityFrom(ctx).addTokens(rep.TokensOut)
-		return Reply{Content: rep.Content, Cut: rep.Cut, TokensIn: rep.TokensIn, TokensOut: rep.TokensOut}, nil
+		return Reply(rep), nil
 	}
 	if failed && !le.retry() {
 		return Reply{}, fmt.Errorf("the batch engine failed request %s: HTTP %d: %s", id, le.Status, le.Message)

@@ -179,7 +179,7 @@ func TestSynthBatchRoundTripRealServer(t *testing.T) {
 			req, _ := http.NewRequest(r.Method, srv.URL+r.URL.Path, bytes.NewReader(body))
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
-				http.Error(w, err.Error(), 502)
+				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}
 			defer resp.Body.Close()
@@ -189,7 +189,7 @@ func TestSynthBatchRoundTripRealServer(t *testing.T) {
 		}
 		status, out, err := post(srv.URL, body)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
