@@ -146,3 +146,47 @@ func FuzzLoadDecisions(f *testing.F) {
 		}
 	})
 }
+
+// A preference pair's swap (what the page's s key writes: an edit whose
+// chosen reply is the old rejected one and back) is applied whole, and a
+// pair can be rejected like any example.
+func TestDecisionsPreferencePair(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "review.jsonl")
+	s, _ := Load(path)
+	pair := func(q, chosen, rejected string) datasets.Example {
+		ex := datasets.Example{
+			Messages: []datasets.Message{{Role: "user", Content: q}, {Role: "assistant", Content: chosen}},
+			Rejected: []datasets.Message{{Role: "assistant", Content: rejected}},
+		}
+		ex.EnsureID()
+		return ex
+	}
+	p, q := pair("why?", "because", "no idea"), pair("how?", "like this", "somehow")
+	swapped := []datasets.Message{{Role: "user", Content: "why?"}, {Role: "assistant", Content: "no idea"}}
+	for _, d := range []Decision{
+		{ID: p.ID, Decision: Edit, Messages: swapped, Rejected: []datasets.Message{{Role: "assistant", Content: "because"}}, Base: Base(&p)},
+		{ID: q.ID, Decision: Reject, Base: Base(&q)},
+	} {
+		if err := s.Append(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := p
+	if got := s.Apply(&ex); got != StateEdited {
+		t.Fatalf("swap: %s, want %s", got, StateEdited)
+	}
+	if !ex.IsPair() || ex.Messages[1].Content != "no idea" || ex.Rejected[0].Content != "because" || ex.ID != p.ID {
+		t.Errorf("swap applied as %+v", ex)
+	}
+	if p.Messages[1].Content != "because" {
+		t.Error("Apply changed the decision's source example's messages in place")
+	}
+	ex = q
+	if got := s.Apply(&ex); got != StateRejected {
+		t.Errorf("rejected pair: %s", got)
+	}
+}
