@@ -25,7 +25,7 @@ var metadata = []netip.Addr{netip.MustParseAddr("fd00:ec2::254")}
 
 // addrClass tells what kind of network an address is on: "" for the
 // public internet, else "loopback", "private" or "link-local" (cloud
-// metadata services live there: 169.254.169.254).
+// metadata services live in link-local space).
 func addrClass(a netip.Addr) string {
 	a = a.Unmap()
 	for _, m := range metadata {

@@ -20,8 +20,8 @@ func TestDialPolicy(t *testing.T) {
 		ok             bool
 	}{
 		{"93.184.215.14", "example.org", "example.org", false, true},
-		{"169.254.169.254", "evil.example", "example.org", false, false},
-		{"169.254.169.254", "169.254.169.254", "169.254.169.254", false, false}, // never, even asked for
+		{"169.254.1.1", "evil.example", "example.org", false, false},
+		{"169.254.1.1", "169.254.1.1", "169.254.1.1", false, false}, // never, even asked for
 		{"fe80::1", "x", "x", false, false},
 		{"fd00:ec2::254", "x", "example.org", false, false},
 		{"10.0.0.5", "intranet", "example.org", false, false},
@@ -32,7 +32,7 @@ func TestDialPolicy(t *testing.T) {
 		{"::ffff:127.0.0.1", "x", "example.org", false, false},
 		{"10.0.0.5", "intranet", "INTRANET", false, true}, // the user's own host
 		{"127.0.0.1", "127.0.0.1", "127.0.0.1", false, true},
-		{"169.254.169.254", "x", "example.org", true, true},
+		{"169.254.1.1", "x", "example.org", true, true},
 		{"10.0.0.5", "intranet", "example.org", true, true},
 	} {
 		err := dialPolicy(netip.MustParseAddr(tt.ip), tt.host, tt.user, tt.allow)
