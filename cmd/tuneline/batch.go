@@ -47,6 +47,24 @@ func (f *batchFlags) open(ctx context.Context, cacheDir string) (*llm.Batch, err
 	return b, nil
 }
 
+// backend is what synth and curate generate through: the batch backend
+// when --batch-in or --batch-out is given, else a pool of the servers; pools
+// feed the progress line, and closeFn ends either.
+func (f *batchFlags) backend(ctx context.Context, cacheDir string, server llm.Config) (b llm.Backend, parallel int, pools []*llm.Pool, closeFn func(), err error) {
+	if f.on() {
+		bb, err := f.open(ctx, cacheDir)
+		if err != nil {
+			return nil, 0, nil, nil, err
+		}
+		return bb, bb.Workers(), nil, f.abort, nil
+	}
+	pool, err := backendFor(server)
+	if err != nil {
+		return nil, 0, nil, nil, err
+	}
+	return pool, pool.Workers(), []*llm.Pool{pool}, func() { pool.Close() }, nil
+}
+
 func (f *batchFlags) abort() {
 	if f.b != nil {
 		f.b.Abort()

@@ -82,22 +82,12 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 	if o.Model = o.Server.Model; o.Model == "" {
 		return usageErr("curate: --model (the judge) is required")
 	}
-	var pools []*llm.Pool
-	if o.Batch.on() {
-		b, err := o.Batch.open(ctx, o.CacheDir)
-		if err != nil {
-			return err
-		}
-		defer o.Batch.abort()
-		o.Backend, o.Parallel = b, b.Workers()
-	} else {
-		pool, err := backendFor(o.Server)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		o.Backend, o.Parallel, pools = pool, pool.Workers(), []*llm.Pool{pool}
+	backend, parallel, pools, closeBackend, err := o.Batch.backend(ctx, o.CacheDir, o.Server)
+	if err != nil {
+		return err
 	}
+	defer closeBackend()
+	o.Backend, o.Parallel = backend, parallel
 	o.MinScore, o.Timeout = o.Config.MinScore, o.Server.Timeout
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
