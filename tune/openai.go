@@ -7,15 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/internal/rest"
 )
 
 // OpenAIOptions configure a job on OpenAI. Zero values leave the choice to
@@ -46,7 +45,7 @@ const DefaultOpenAIBaseURL = "https://api.openai.com/v1"
 // cmd/tuneline with only its files and jobs services, 98.5 MB through
 // openai.NewClient.)
 type OpenAI struct {
-	api *restClient
+	api *rest.Client
 	// events: the newest event seen of each job, so that each Poll reports
 	// only what is new; status: the last status told.
 	events map[string]string
@@ -70,7 +69,7 @@ func NewOpenAI() (*OpenAI, error) {
 	if v := os.Getenv("OPENAI_PROJECT_ID"); v != "" {
 		h.Set("OpenAI-Project", v)
 	}
-	return &OpenAI{api: &restClient{base: strings.TrimRight(base, "/"), header: h, hc: http.DefaultClient, decodeErr: openaiError},
+	return &OpenAI{api: &rest.Client{Base: strings.TrimRight(base, "/"), Header: h, HC: http.DefaultClient, DecodeErr: openaiError},
 		events: map[string]string{}, status: map[string]string{}}, nil
 }
 
@@ -78,29 +77,14 @@ func NewOpenAI() (*OpenAI, error) {
 func (*OpenAI) Name() string { return ServiceOpenAI }
 
 // openaiError reads the API's error body: {"error": {message, type, param, code}}.
-func openaiError(status int, body []byte) *APIError {
-	var e struct {
-		Error struct {
-			Message string  `json:"message"`
-			Type    string  `json:"type"`
-			Param   *string `json:"param"`
-			Code    *string `json:"code"`
-		} `json:"error"`
-	}
-	out := &APIError{Service: ServiceOpenAI, Status: status}
-	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
-		out.Message = e.Error.Message
-		if e.Error.Code != nil {
-			out.Code = *e.Error.Code
-		}
-		return out
-	}
-	out.Message = strings.TrimSpace(string(body))
-	return out
+func openaiError(status int, body []byte) error {
+	e := rest.OpenAIError(status, body)
+	e.Service = ServiceOpenAI
+	return e
 }
 
 // hint says what to do about an API error.
-func (o *OpenAI) hint(e *APIError) string {
+func (o *OpenAI) hint(e *rest.APIError) string {
 	switch e.Status {
 	case http.StatusUnauthorized:
 		h := "check the key in OPENAI_API_KEY"
@@ -120,7 +104,7 @@ func (o *OpenAI) hint(e *APIError) string {
 }
 
 func (o *OpenAI) wrap(what string, err error) error {
-	var e *APIError
+	var e *rest.APIError
 	if errors.As(err, &e) {
 		e.Hint = o.hint(e)
 	}
@@ -207,7 +191,7 @@ func (o *OpenAI) Start(ctx context.Context, dir string, rep *format.Report, opt 
 		}
 	}
 	var j openaiJob
-	if err := o.api.do(ctx, "POST", "/fine_tuning/jobs", jsonBody(req), &j); err != nil {
+	if err := o.api.Do(ctx, "POST", "/fine_tuning/jobs", jsonBody(req), &j); err != nil {
 		return Job{}, o.wrap("create the fine-tuning job", err)
 	}
 	return o.job(&j), nil
@@ -234,57 +218,13 @@ func (o *OpenAI) job(j *openaiJob) Job {
 // upload sends path with purpose fine-tune as multipart/form-data,
 // streamed from the file (each attempt reads it again).
 func (o *OpenAI) upload(ctx context.Context, path string, progress func(string, int64, int64)) (string, error) {
-	body := func() (io.Reader, string, func(), error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, "", nil, err
-		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, "", nil, err
-		}
-		pr, pw := io.Pipe()
-		mw := multipart.NewWriter(pw)
-		go func() {
-			err := mw.WriteField("purpose", "fine-tune")
-			var part io.Writer
-			if err == nil {
-				part, err = mw.CreateFormFile("file", filepath.Base(path))
-			}
-			if err == nil {
-				_, err = io.Copy(part, &countReader{r: f, total: st.Size(), name: path, report: progress})
-			}
-			if err == nil {
-				err = mw.Close()
-			}
-			pw.CloseWithError(err)
-		}()
-		return pr, mw.FormDataContentType(), func() { pr.Close(); f.Close() }, nil
-	}
 	var res struct {
 		ID string `json:"id"`
 	}
-	if err := o.api.do(ctx, "POST", "/files", body, &res); err != nil {
+	if err := o.api.Do(ctx, "POST", "/files", rest.MultipartFile(path, [][2]string{{"purpose", "fine-tune"}}, progress), &res); err != nil {
 		return "", o.wrap("upload "+path, err)
 	}
 	return res.ID, nil
-}
-
-type countReader struct {
-	r           io.Reader
-	done, total int64
-	name        string
-	report      func(string, int64, int64)
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.done += int64(n)
-	if c.report != nil {
-		c.report(c.name, c.done, c.total)
-	}
-	return n, err
 }
 
 type openaiEvent struct {
@@ -301,7 +241,7 @@ const maxEventPages = 50
 // look (the service lists them newest first; they are told oldest first).
 func (o *OpenAI) Poll(ctx context.Context, id string, obs *Observer) (Job, error) {
 	var j openaiJob
-	if err := o.api.do(ctx, "GET", "/fine_tuning/jobs/"+url.PathEscape(id), nil, &j); err != nil {
+	if err := o.api.Do(ctx, "GET", "/fine_tuning/jobs/"+url.PathEscape(id), nil, &j); err != nil {
 		return Job{}, o.wrap("get job "+id, err)
 	}
 	var fresh []openaiEvent
@@ -316,7 +256,7 @@ pages:
 			Data    []openaiEvent `json:"data"`
 			HasMore bool          `json:"has_more"`
 		}
-		if err := o.api.do(ctx, "GET", "/fine_tuning/jobs/"+url.PathEscape(id)+"/events?"+q.Encode(), nil, &page); err != nil {
+		if err := o.api.Do(ctx, "GET", "/fine_tuning/jobs/"+url.PathEscape(id)+"/events?"+q.Encode(), nil, &page); err != nil {
 			return Job{}, o.wrap("list the events of job "+id, err)
 		}
 		for _, e := range page.Data {
@@ -355,14 +295,14 @@ pages:
 // Cancel implements Service.
 func (o *OpenAI) Cancel(ctx context.Context, id string) (Job, error) {
 	var j openaiJob
-	if err := o.api.do(ctx, "POST", "/fine_tuning/jobs/"+url.PathEscape(id)+"/cancel", nil, &j); err != nil {
+	if err := o.api.Do(ctx, "POST", "/fine_tuning/jobs/"+url.PathEscape(id)+"/cancel", nil, &j); err != nil {
 		return Job{}, o.wrap("cancel job "+id, err)
 	}
 	return o.job(&j), nil
 }
 
 // jsonBody is a request body of v as JSON.
-func jsonBody(v any) bodyFunc {
+func jsonBody(v any) rest.Body {
 	b, err := json.Marshal(v)
 	return func() (io.Reader, string, func(), error) {
 		return bytes.NewReader(b), "application/json", func() {}, err

@@ -15,6 +15,7 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/internal/rest"
 	"github.com/tuneline/tuneline/publish"
 	"github.com/tuneline/tuneline/publish/gcs"
 )
@@ -51,7 +52,7 @@ const CloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
 // (its tests prove the stand-in against that client; linking the generated
 // client itself, one 180,000-line file, was not needed for four calls).
 type Vertex struct {
-	api    *restClient
+	api    *rest.Client
 	opt    VertexOptions
 	status map[string]string
 	stats  map[string]bool
@@ -66,8 +67,8 @@ func NewVertex(ctx context.Context, opt VertexOptions) (*Vertex, error) {
 		return nil, fmt.Errorf("vertex: no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file or run `gcloud auth application-default login` (%w)", err)
 	}
 	v := &Vertex{opt: opt, status: map[string]string{}, stats: map[string]bool{}}
-	v.api = &restClient{base: strings.TrimRight(opt.Endpoint, "/"), hc: http.DefaultClient, decodeErr: v.apiError,
-		token: func(ctx context.Context) (string, error) {
+	v.api = &rest.Client{Base: strings.TrimRight(opt.Endpoint, "/"), HC: http.DefaultClient, DecodeErr: v.apiError,
+		Token: func(ctx context.Context) (string, error) {
 			t, err := creds.Token(ctx)
 			if err != nil {
 				return "", fmt.Errorf("vertex: the credentials from %s gave no access token: %w", gcs.CredentialsSource(), err)
@@ -81,14 +82,14 @@ func NewVertex(ctx context.Context, opt VertexOptions) (*Vertex, error) {
 func (*Vertex) Name() string { return ServiceVertex }
 
 // apiError reads a Google API error body: {"error": {code, message, status}}.
-func (v *Vertex) apiError(status int, body []byte) *APIError {
+func (v *Vertex) apiError(status int, body []byte) error {
 	var e struct {
 		Error struct {
 			Message string `json:"message"`
 			Status  string `json:"status"`
 		} `json:"error"`
 	}
-	out := &APIError{Service: ServiceVertex, Status: status}
+	out := &rest.APIError{Service: ServiceVertex, Status: status}
 	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
 		out.Message, out.Code = e.Error.Message, e.Error.Status
 	} else {
@@ -111,16 +112,16 @@ var jobName = regexp.MustCompile(`^projects/([^/]+)/locations/([^/]+)/tuningJobs
 
 // base is the service URL for location.
 func (v *Vertex) base(location string) string {
-	if v.api.base != "" {
-		return v.api.base
+	if v.api.Base != "" {
+		return v.api.Base
 	}
 	return "https://" + location + "-aiplatform.googleapis.com"
 }
 
-func (v *Vertex) do(ctx context.Context, location, method, p string, body bodyFunc, out any) error {
+func (v *Vertex) do(ctx context.Context, location, method, p string, body rest.Body, out any) error {
 	c := *v.api
-	c.base = v.base(location)
-	return c.do(ctx, method, "/v1/"+p, body, out)
+	c.Base = v.base(location)
+	return c.Do(ctx, method, "/v1/"+p, body, out)
 }
 
 // vertexJob is the API's TuningJob (the fields used here).

@@ -1,4 +1,7 @@
-package tune
+// Package rest sends requests to the HTTP APIs of hosted services (OpenAI,
+// Vertex AI) with the retries their official SDKs make, and streams file
+// uploads and downloads.
+package rest
 
 import (
 	"context"
@@ -33,31 +36,34 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// bodyFunc makes a request body for one attempt (so that a retry sends it
+// Body makes a request body for one attempt (so that a retry sends it
 // again); done releases it.
-type bodyFunc func() (r io.Reader, contentType string, done func(), err error)
+type Body func() (r io.Reader, contentType string, done func(), err error)
 
-// restClient sends JSON requests to an HTTP API with the retries the
+// Client sends JSON requests to an HTTP API with the retries the
 // official SDKs make: a connection that failed, 408, 409, 429 and 5xx (or
 // x-should-retry: true) are tried again after the service's Retry-After-Ms
 // or Retry-After (up to a minute), else after a backoff from 0.5 s doubling
 // to 8 s with jitter.
-type restClient struct {
-	base   string
-	header http.Header
-	// token, when set, gives the bearer token of each request.
-	token     func(ctx context.Context) (string, error)
-	hc        *http.Client
-	decodeErr func(status int, body []byte) *APIError
-	// retries is the most attempts after the first (default 4).
-	retries int
+type Client struct {
+	Base   string
+	Header http.Header
+	// Token, when set, gives the bearer token of each request.
+	Token func(ctx context.Context) (string, error)
+	HC    *http.Client
+	// DecodeErr reads the service's error body (it returns a non-nil error).
+	DecodeErr func(status int, body []byte) error
+	// Retries is the most attempts after the first (default 4).
+	Retries int
 }
 
 // maxResponse bounds a response body read into memory.
 const maxResponse = 64 << 20
 
-func (c *restClient) do(ctx context.Context, method, path string, body bodyFunc, out any) error {
-	retries := c.retries
+// Do sends one request (again, while the failure is one to retry) and
+// decodes a 2xx reply's JSON into out (when not nil).
+func (c *Client) Do(ctx context.Context, method, path string, body Body, out any) error {
+	retries := c.Retries
 	if retries == 0 {
 		retries = 4
 	}
@@ -93,15 +99,15 @@ func (c *restClient) do(ctx context.Context, method, path string, body bodyFunc,
 			if err != nil {
 				return err
 			}
-			return c.decodeErr(status, b)
+			return c.DecodeErr(status, b)
 		}
-		if err := sleep(ctx, retryDelay(hdr, attempt)); err != nil {
+		if err := Sleep(ctx, RetryDelay(hdr, attempt)); err != nil {
 			return err
 		}
 	}
 }
 
-func (c *restClient) once(ctx context.Context, method, path string, body bodyFunc) (int, http.Header, []byte, error) {
+func (c *Client) once(ctx context.Context, method, path string, body Body) (int, http.Header, []byte, error) {
 	var r io.Reader
 	ct := ""
 	if body != nil {
@@ -113,15 +119,15 @@ func (c *restClient) once(ctx context.Context, method, path string, body bodyFun
 		}
 		defer done()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, r)
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	for k, v := range c.header {
+	for k, v := range c.Header {
 		req.Header[k] = v
 	}
-	if c.token != nil {
-		tok, err := c.token(ctx)
+	if c.Token != nil {
+		tok, err := c.Token(ctx)
 		if err != nil {
 			return 0, nil, nil, permanent{err}
 		}
@@ -132,7 +138,7 @@ func (c *restClient) once(ctx context.Context, method, path string, body bodyFun
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "tuneline")
-	res, err := c.hc.Do(req)
+	res, err := c.HC.Do(req)
 	if err != nil {
 		return 0, http.Header{}, nil, err
 	}
@@ -147,9 +153,9 @@ func (c *restClient) once(ctx context.Context, method, path string, body bodyFun
 // permanent is an error another attempt would not mend.
 type permanent struct{ error }
 
-// retryDelay is the wait before attempt+1: the service's Retry-After-Ms or
+// RetryDelay is the wait before attempt+1: the service's Retry-After-Ms or
 // Retry-After when it sent one up to a minute, else the backoff.
-func retryDelay(h http.Header, attempt int) time.Duration {
+func RetryDelay(h http.Header, attempt int) time.Duration {
 	if h != nil {
 		if ms, err := strconv.ParseFloat(h.Get("Retry-After-Ms"), 64); err == nil && ms >= 0 && ms <= 60000 {
 			return time.Duration(ms * float64(time.Millisecond))
@@ -180,4 +186,16 @@ func parseRetryAfter(v string) (time.Duration, bool) {
 		return 0, false
 	}
 	return d, true
+}
+
+// Sleep waits d or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
