@@ -168,17 +168,5 @@ func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) {
 	if q.Get("order") != "asc" {
 		ids = reversed(ids)
 	}
-	ids, more, err := page(r, ids, 10000)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "invalid_request_error", "limit", "")
-		return
-	}
-	out := list[*file]{Object: "list", Data: []*file{}, HasMore: more}
-	for _, id := range ids {
-		out.Data = append(out.Data, s.files[id])
-	}
-	if len(ids) > 0 {
-		out.FirstID, out.LastID = ids[0], ids[len(ids)-1]
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, ids, 10000, s.files)
 }

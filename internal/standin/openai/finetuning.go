@@ -295,16 +295,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids, more, err := page(r, reversed(s.jobIDs), 20)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "invalid_request_error", "limit", "")
-		return
-	}
-	out := list[*job]{Object: "list", Data: []*job{}, HasMore: more}
-	for _, id := range ids {
-		out.Data = append(out.Data, s.jobs[id])
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, r, reversed(s.jobIDs), 20, s.jobs)
 }
 
 // listEvents pages through a job's events, newest first, as the service

@@ -72,6 +72,40 @@ const assert = (c, m) => { if (!c) throw new Error('assertion failed: ' + m); };
   try { await client.fineTuning.jobs.create({ model: 'gpt-4o-mini', training_file: 'file-nope' }); } catch (e) { out.badFile = e.constructor.name + ' ' + e.status + ' ' + e.param; }
   const bad = new OpenAI({ apiKey: 'sk-wrong-key-0000', maxRetries: 0 });
   try { await bad.files.list(); } catch (e) { out.badKey = e.constructor.name + ' ' + e.status + ' ' + e.code; }
+  const bin = await client.files.create({ file: fs.createReadStream(process.argv[5]), purpose: 'batch' });
+  const batch = await client.batches.create({ input_file_id: bin.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { run: 'standin' } });
+  const bstat = [batch.status];
+  const counts = [];
+  let bb = batch;
+  while (!['completed', 'failed', 'expired', 'cancelled'].includes(bb.status)) {
+    bb = await client.batches.retrieve(batch.id);
+    if (bstat[bstat.length - 1] !== bb.status) bstat.push(bb.status);
+    if (bb.status === 'in_progress') counts.push(bb.request_counts.completed + bb.request_counts.failed);
+  }
+  out.batchStatuses = bstat;
+  out.batchCounts = counts;
+  out.requestCounts = bb.request_counts;
+  const lines = async (id) => (await (await client.files.content(id)).text()).trim().split('\n').map(l => JSON.parse(l));
+  const output = await lines(bb.output_file_id);
+  out.outputIDs = output.map(l => l.custom_id).sort();
+  out.outputReply = output.find(l => l.custom_id === 'req-1').response.body.choices[0].message.content;
+  out.outputStatus = output[0].response.status_code;
+  const errLines = await lines(bb.error_file_id);
+  out.errorLine = errLines.map(l => l.custom_id + ' ' + l.response.status_code + ' ' + l.response.body.error.code);
+  const bdup = await client.files.create({ file: fs.createReadStream(process.argv[6]), purpose: 'batch' });
+  let vb = await client.batches.create({ input_file_id: bdup.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  while (vb.status === 'validating') vb = await client.batches.retrieve(vb.id);
+  out.invalid = vb.status + ' ' + vb.errors.data[0].code + ' line ' + vb.errors.data[0].line;
+  const second = await client.batches.create({ input_file_id: bin.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  await client.batches.retrieve(second.id); // validating -> in_progress
+  const c = await client.batches.cancel(second.id);
+  out.batchCancel = [c.status, (await client.batches.retrieve(second.id)).status];
+  try { await client.batches.cancel(second.id); } catch (e) { out.batchCancelAgain = e.constructor.name + ' ' + e.status; }
+  try { await client.batches.create({ input_file_id: pref.id, endpoint: '/v1/chat/completions', completion_window: '24h' }); } catch (e) { out.batchWrongPurpose = e.constructor.name + ' ' + e.status + ' ' + e.param; }
+  try { await client.batches.retrieve('batch_nope'); } catch (e) { out.batchNotFound = e.constructor.name + ' ' + e.status; }
+  const bl = [];
+  for await (const x of client.batches.list({ limit: 2 })) bl.push(x.id);
+  out.batchesListed = bl.length;
   const del = await client.files.delete(pref.id);
   out.deleted = del.deleted;
   process.stdout.write(JSON.stringify(out));
@@ -82,6 +116,14 @@ func chatLines(n int) string {
 	var b strings.Builder
 	for i := range n {
 		fmt.Fprintf(&b, `{"messages":[{"role":"user","content":"question %d"},{"role":"assistant","content":"answer %d"}]}`+"\n", i, i)
+	}
+	return b.String()
+}
+
+func batchLines(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `{"custom_id":"req-%d","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"question %d"}]}}`+"\n", i, i)
 	}
 	return b.String()
 }
@@ -109,7 +151,12 @@ func TestOfficialClient(t *testing.T) {
 	os.WriteFile(pairs, []byte(pairLines(10)), 0o644)
 	s.Fault("GET", "/files/", 429, 1, "1") // an upload stream is not replayed by the client
 	s.Fault("GET", "/fine_tuning/jobs/", 500, 1, "")
-	out := testenv.Node(t, clientScript, []string{"OPENAI_API_KEY=" + s.Key, "OPENAI_BASE_URL=" + s.URL}, dir, train, pairs)
+	requests := filepath.Join(tmp, "requests.jsonl")
+	os.WriteFile(requests, []byte(batchLines(5)+`{"custom_id":"req-empty","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[]}}`+"\n"), 0o644)
+	dup := filepath.Join(tmp, "dup.jsonl")
+	os.WriteFile(dup, []byte(batchLines(2)+batchLines(1)), 0o644)
+	s.Fault("GET", "/batches/", 500, 1, "")
+	out := testenv.Node(t, clientScript, []string{"OPENAI_API_KEY=" + s.Key, "OPENAI_BASE_URL=" + s.URL}, dir, train, pairs, requests, dup)
 	var got struct {
 		UploadBytes int64
 		Filename    string
@@ -129,6 +176,20 @@ func TestOfficialClient(t *testing.T) {
 		BadFile     string
 		BadKey      string
 		Deleted     bool
+
+		BatchStatuses     []string
+		BatchCounts       []int
+		RequestCounts     map[string]int
+		OutputIDs         []string
+		OutputReply       string
+		OutputStatus      int
+		ErrorLine         []string
+		Invalid           string
+		BatchCancel       []string
+		BatchCancelAgain  string
+		BatchWrongPurpose string
+		BatchNotFound     string
+		BatchesListed     int
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -155,6 +216,18 @@ func TestOfficialClient(t *testing.T) {
 		{"bad training file", got.BadFile == "BadRequestError 400 training_file"},
 		{"bad key", got.BadKey == "AuthenticationError 401 invalid_api_key"},
 		{"deleted", got.Deleted},
+		{"batch statuses", slices.Equal(got.BatchStatuses, []string{"validating", "in_progress", "finalizing", "completed"})},
+		{"request counts rise", slices.IsSorted(got.BatchCounts) && len(got.BatchCounts) >= 3 && got.BatchCounts[len(got.BatchCounts)-1] == 6},
+		{"request counts", got.RequestCounts["total"] == 6 && got.RequestCounts["completed"] == 5 && got.RequestCounts["failed"] == 1},
+		{"output lines", slices.Equal(got.OutputIDs, []string{"req-0", "req-1", "req-2", "req-3", "req-4"}) && got.OutputStatus == 200},
+		{"output reply", got.OutputReply == "echo: question 1"},
+		{"error line", slices.Equal(got.ErrorLine, []string{"req-empty 400 empty_array"})},
+		{"invalid input", got.Invalid == "failed duplicate_custom_id line 3"},
+		{"batch cancel", slices.Equal(got.BatchCancel, []string{"cancelling", "cancelled"})},
+		{"batch cancel again", got.BatchCancelAgain == "ConflictError 409"},
+		{"batch wrong purpose", got.BatchWrongPurpose == "BadRequestError 400 input_file_id"},
+		{"batch not found", got.BatchNotFound == "NotFoundError 404"},
+		{"batches listed", got.BatchesListed == 3},
 	}
 	for _, c := range checks {
 		if !c.ok {
@@ -162,7 +235,7 @@ func TestOfficialClient(t *testing.T) {
 		}
 	}
 	reqs := strings.Join(s.Requests(), "\n")
-	for _, want := range []string{" 429\nGET /v1/files/", " 500\nGET /v1/fine_tuning/jobs/"} {
+	for _, want := range []string{" 429\nGET /v1/files/", " 500\nGET /v1/fine_tuning/jobs/", " 500\nGET /v1/batches/"} {
 		if !strings.Contains(reqs, want) {
 			t.Errorf("the client did not retry (%q):\n%s", want, reqs)
 		}

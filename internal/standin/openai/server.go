@@ -1,6 +1,7 @@
 // Package openai is a loopback stand-in for the parts of OpenAI's HTTP API
 // tuneline drives, built from the API reference: files (files.go) and
-// fine-tuning jobs with their events (finetuning.go). A test drives it with
+// fine-tuning jobs with their events (finetuning.go), and batches
+// (batches.go). A test drives it with
 // the official npm `openai` client (openai_test.go) so it cannot drift from
 // the service; tuneline's own tests use it for the tuning flow and for fault
 // injection (Fault). It listens on 127.0.0.1 only.
@@ -29,23 +30,33 @@ type Server struct {
 	Key string
 	// Steps is how many training steps (metrics events) a job reports.
 	Steps int
+	// Engine answers the requests of batches (EchoEngine unless set);
+	// BatchStep of them run at each read of an in_progress batch.
+	Engine    Engine
+	BatchStep int
+	// ExpireAfter, when not negative, makes batches expire once that many
+	// of their requests have run (a fault: the 24h window ran out).
+	ExpireAfter int
 
 	srv *httptest.Server
 
-	mu      sync.Mutex
-	seq     int
-	now     int64
-	files   map[string]*file
-	fileIDs []string
-	jobs    map[string]*job
-	jobIDs  []string
-	faults  []*fault
+	mu       sync.Mutex
+	seq      int
+	now      int64
+	files    map[string]*file
+	fileIDs  []string
+	jobs     map[string]*job
+	jobIDs   []string
+	batches  map[string]*batch
+	batchIDs []string
+	faults   []*fault
 	standin.Recorder
 }
 
 // New starts a stand-in on a loopback port that accepts key.
 func New(key string) *Server {
-	s := &Server{Key: key, Steps: 4, files: map[string]*file{}, jobs: map[string]*job{}, now: time.Now().Unix()}
+	s := &Server{Key: key, Steps: 4, Engine: EchoEngine, BatchStep: 2, ExpireAfter: -1, files: map[string]*file{}, jobs: map[string]*job{},
+		batches: map[string]*batch{}, now: time.Now().Unix()}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.srv = httptest.NewServer(s.Wrap(s.middleware(mux)))
@@ -56,6 +67,7 @@ func New(key string) *Server {
 func (s *Server) routes(mux *http.ServeMux) {
 	s.fileRoutes(mux)
 	s.fineTuningRoutes(mux)
+	s.batchRoutes(mux)
 }
 
 // Close stops the server.
@@ -197,6 +209,24 @@ func page(r *http.Request, ids []string, def int) ([]string, bool, error) {
 		return ids[:limit], true, nil
 	}
 	return ids, false, nil
+}
+
+// writePage answers a list request with the page of ids (see page) and
+// their objects in m.
+func writePage[T any](w http.ResponseWriter, r *http.Request, ids []string, def int, m map[string]T) {
+	ids, more, err := page(r, ids, def)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "invalid_request_error", "limit", "")
+		return
+	}
+	out := list[T]{Object: "list", Data: []T{}, HasMore: more}
+	for _, id := range ids {
+		out.Data = append(out.Data, m[id])
+	}
+	if len(ids) > 0 {
+		out.FirstID, out.LastID = ids[0], ids[len(ids)-1]
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func reversed(ids []string) []string {
