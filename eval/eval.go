@@ -169,6 +169,7 @@ func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Re
 	if opt.MaxTokens <= 0 {
 		opt.MaxTokens = DefaultConfig().MaxTokens
 	}
+	ctx, _ = llm.StartMeter(ctx, nil) // the progress line counts this run's tokens and rate
 	for _, t := range append([]Target{{Model: opt.Judge}}, targets...) {
 		if _, err := opt.Backend.Preflight(ctx, t.Model, false); err != nil {
 			return nil, err

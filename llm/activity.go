@@ -13,8 +13,7 @@ import (
 // retry with its reason. Attach one to a context with WithActivity; the
 // backends and Send report into it. Safe for concurrent use.
 type Activity struct {
-	start   time.Time
-	tokens  atomic.Int64
+	meter   atomic.Pointer[Meter] // the current piece of work's tokens (StartMeter)
 	retries atomic.Int64
 	last    atomic.Pointer[retryNote]
 	phase   atomic.Pointer[string]
@@ -48,7 +47,72 @@ type retryNote struct {
 }
 
 // NewActivity starts counting now.
-func NewActivity() *Activity { return &Activity{start: time.Now()} }
+func NewActivity() *Activity {
+	a := &Activity{}
+	a.meter.Store(newMeter(nil))
+	return a
+}
+
+// Meter counts the reply tokens of one piece of work (a command, or a
+// stage of tuneline run) from its start, for its rate: the progress line
+// and the summary read the same Meter, so they give the same figure.
+type Meter struct {
+	now    func() time.Time
+	start  time.Time
+	tokens atomic.Int64
+}
+
+func newMeter(now func() time.Time) *Meter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Meter{now: now, start: now()}
+}
+
+// StartMeter starts counting a new piece of work's tokens now (by clock,
+// time.Now when nil; tests pass their own): the activity under ctx shows
+// its tokens and rate from here on. Without an activity, the returned
+// context carries a new one, so the meter counts all the same.
+func StartMeter(ctx context.Context, clock func() time.Time) (context.Context, *Meter) {
+	m := newMeter(clock)
+	a := activityFrom(ctx)
+	if a == nil {
+		a = &Activity{}
+		ctx = WithActivity(ctx, a)
+	}
+	a.meter.Store(m)
+	return ctx, m
+}
+
+// Tokens is how many reply tokens were received since the meter started.
+func (m *Meter) Tokens() int64 { return m.tokens.Load() }
+
+// Elapsed is the time since the meter started.
+func (m *Meter) Elapsed() time.Duration { return m.now().Sub(m.start) }
+
+// Rate is the meter's tokens/s now (TokensPerSecond).
+func (m *Meter) Rate() float64 { return TokensPerSecond(m.Tokens(), m.Elapsed()) }
+
+// TokensPerSecond is tuneline's one definition of a token rate, the figure
+// in synth's progress line ("N tokens received, X/s"), its summary and its
+// --json (tokens_out_per_second): the reply tokens the model servers sent
+// for a piece of work (streamed ones as they arrive; every reply's,
+// whether it was kept, re-asked, or cut off by a timeout or a shed trial)
+// over the wall-clock time since that work started (preflight included,
+// and the time cache hits took; in tuneline run, since the stage started).
+// 0 before any time has passed.
+func TokensPerSecond(tokens int64, elapsed time.Duration) float64 {
+	if elapsed <= 0 {
+		return 0
+	}
+	return float64(tokens) / elapsed.Seconds()
+}
+
+// RateNote words a meter's figures the one way the progress line and the
+// summary both print them.
+func RateNote(tokens int64, rate float64) string {
+	return fmt.Sprintf("%d tokens received, %.0f/s", tokens, rate)
+}
 
 type activityKey struct{}
 
@@ -83,7 +147,7 @@ func activityFrom(ctx context.Context) *Activity {
 
 func (a *Activity) addTokens(n int) {
 	if a != nil {
-		a.tokens.Add(int64(n))
+		a.meter.Load().tokens.Add(int64(n))
 	}
 }
 
@@ -97,7 +161,8 @@ func (a *Activity) retry(reason string) {
 	}
 }
 
-// Note is the activity in words: tokens received and their rate, the
+// Note is the activity in words: tokens received and their rate (the
+// current Meter's), the
 // last retry (within the last minute) with its reason, and the status
 // shown (ShowStatus).
 func (a *Activity) Note() string {
@@ -108,8 +173,8 @@ func (a *Activity) Note() string {
 	if p := a.phase.Load(); p != nil && *p != "" {
 		parts = append(parts, *p)
 	}
-	if n := a.tokens.Load(); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d tokens received, %.0f/s", n, float64(n)/max(time.Since(a.start).Seconds(), 1e-3)))
+	if m := a.meter.Load(); m.Tokens() > 0 {
+		parts = append(parts, RateNote(m.Tokens(), m.Rate()))
 	}
 	if r := a.last.Load(); r != nil && time.Since(r.at) < time.Minute {
 		parts = append(parts, fmt.Sprintf("retry %d, %s ago: %s", a.retries.Load(), time.Since(r.at).Round(time.Second), r.reason))

@@ -177,6 +177,7 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 	if opt.Retries <= 0 {
 		opt.Retries = 3
 	}
+	ctx, _ = llm.StartMeter(ctx, nil) // the progress line counts this run's tokens and rate
 	start := time.Now()
 	sum := &CurateSummary{Failures: map[string]int{}, Histogram: map[string][6]int{}, Mean: map[string]float64{}, sums: map[string]float64{}}
 	if _, err := opt.Backend.Preflight(ctx, opt.Model, false); err != nil {

@@ -58,6 +58,8 @@ type Options struct {
 	Pull        bool
 	// Progress is called after each task with the running summary.
 	Progress func(s *Summary)
+	// Clock times the run (time.Now when nil; tests pass their own).
+	Clock func() time.Time
 }
 
 // Failure is a task given up on.
@@ -86,8 +88,11 @@ type Summary struct {
 	TokensOut     int            `json:"tokens_out"`
 	Seconds       float64        `json:"seconds"`
 	ExamplesPerS  float64        `json:"examples_per_second"`
-	TokensOutPerS float64        `json:"tokens_out_per_second"`
-	Interrupted   bool           `json:"interrupted"`
+	// TokensReceived and TokensOutPerS are the progress line's figures
+	// (llm.TokensPerSecond): the tokens streamed, kept or not, over Seconds.
+	TokensReceived int64   `json:"tokens_received"`
+	TokensOutPerS  float64 `json:"tokens_out_per_second"`
+	Interrupted    bool    `json:"interrupted"`
 	// Deferred tasks wait for a batch engine's reply (see llm.Batch).
 	Deferred int `json:"tasks_deferred,omitempty"`
 	// Parallel says the level of requests in flight and why (measured
@@ -201,7 +206,7 @@ func Run(ctx context.Context, chunksPath string, opt Options, out io.Writer) (*S
 // ingest), read one after the other as if they were one.
 func RunFiles(ctx context.Context, chunksPaths []string, opt Options, out io.Writer) (*Summary, error) {
 	opt.defaults()
-	start := time.Now()
+	ctx, meter := llm.StartMeter(ctx, opt.Clock) // the progress line's tokens and rate, and the summary's
 	sum := &Summary{Model: opt.Model, Failures: map[string]int{}, Failed: []Failure{}}
 	info, err := opt.Backend.Preflight(ctx, opt.Model, opt.Pull)
 	if err != nil {
@@ -273,7 +278,7 @@ func RunFiles(ctx context.Context, chunksPaths []string, opt Options, out io.Wri
 				sum.TasksDone++
 				sum.Examples += len(r.examples)
 			}
-			sum.Seconds = time.Since(start).Seconds()
+			sum.Seconds = meter.Elapsed().Seconds()
 			if ps, ok := opt.Backend.(poolStatus); ok {
 				sum.Parallel = ps.StatusLine()
 			}
@@ -285,10 +290,11 @@ func RunFiles(ctx context.Context, chunksPaths []string, opt Options, out io.Wri
 	if ps, ok := opt.Backend.(poolStatus); ok {
 		sum.Parallel, sum.Servers = ps.StatusLine(), ps.Status()
 	}
-	sum.Seconds = time.Since(start).Seconds()
+	elapsed := meter.Elapsed()
+	sum.Seconds, sum.TokensReceived = elapsed.Seconds(), meter.Tokens()
+	sum.TokensOutPerS = llm.TokensPerSecond(sum.TokensReceived, elapsed)
 	if sum.Seconds > 0 {
 		sum.ExamplesPerS = float64(sum.Examples) / sum.Seconds
-		sum.TokensOutPerS = float64(sum.TokensOut) / sum.Seconds
 	}
 	if ctx.Err() != nil {
 		sum.Interrupted = true

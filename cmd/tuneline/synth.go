@@ -53,6 +53,13 @@ Each example is {"id","messages":[system, user, assistant...],"meta":{source,
 doc_id, chunk_id, page/time, persona, model, kind, question_type}}. Several
 CHUNKS files (the parts of ingest --shard) are read in order, as one.
 
+Progress lines (stderr) and the summary give one rate, "N tokens received,
+X/s": the reply tokens the servers sent (streamed ones as they arrive, every
+reply's, re-asked ones too) over the seconds since synth started, preflight
+included; the summary's is the last line's (--json: tokens_received,
+tokens_out_per_second). "tokens in/out" are the servers' usage counts of the
+replies that ended.
+
 Batch engines (the OpenAI Batch API, vLLM's run_batch, any engine that reads
 the same files): --batch-out requests.jsonl writes every request of the run in
 the Batch API's input format instead of asking a server, and says how to run
@@ -142,7 +149,7 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 	} else {
 		fmt.Fprintf(o.IO.ErrOut, "%d chunks, %d of %d tasks done (%d from cache), %d examples; %d requests, %d re-asked, %d network retries\n",
 			sum.Chunks, sum.TasksDone, sum.Tasks, sum.Cached, sum.Examples, sum.Requests, sum.Reasked, sum.Retried)
-		fmt.Fprintf(o.IO.ErrOut, "tokens in %d, out %d; %.1f s, %.2f examples/s, %.0f tokens/s out\n", sum.TokensIn, sum.TokensOut, sum.Seconds, sum.ExamplesPerS, sum.TokensOutPerS)
+		fmt.Fprintf(o.IO.ErrOut, "tokens in %d, out %d; %.1f s, %.2f examples/s; %s\n", sum.TokensIn, sum.TokensOut, sum.Seconds, sum.ExamplesPerS, llm.RateNote(sum.TokensReceived, sum.TokensOutPerS))
 		for _, st := range sum.Servers {
 			line := fmt.Sprintf("%s: %d requests, parallel %d (%s)", st.Name, st.Requests, st.Level, st.Why)
 			if st.Down != "" {
