@@ -33,7 +33,15 @@ func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
 	if dataset == "" {
 		return fmt.Errorf("report: no examples yet in %s: run the ingest and synth stages first (tuneline run)", rel(cfg.dir, cfg.Path(cfg.Build)))
 	}
-	in := report.Inputs{Title: cfg.Name, Dataset: dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version, TinyModel: ReadManifest(cfg).TinyModel}
+	man := ReadManifest(cfg)
+	in := report.Inputs{Title: cfg.Name, Dataset: dataset, Chunks: f.Chunks, GeneratedBy: "tuneline " + version, TinyModel: man.TinyModel}
+	for _, st := range Stages {
+		if rec := man.Stages[st]; rec != nil {
+			for _, x := range rec.Failed {
+				in.Failed = append(in.Failed, report.Failed{Stage: st, What: x})
+			}
+		}
+	}
 	// The exported dataset is the generated examples and the chat logs'
 	// together: the report counts both, so that its numbers agree with the
 	// export's and every source shows.

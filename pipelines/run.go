@@ -38,6 +38,9 @@ type StageResult struct {
 	Summary string  `json:"summary"`
 	// Failed lists what failed while the stage went on with the rest.
 	Failed []string `json:"failed,omitempty"`
+	// Allowed names the setting within whose allowance Failed is
+	// ("synth.max_failed 0.05"): the run is then a success.
+	Allowed string `json:"allowed,omitempty"`
 }
 
 // PartialError is a run's error when every stage ran but some of their
@@ -73,6 +76,9 @@ type runner struct {
 	// failed is what failed in the running stage while it went on with
 	// the rest (kept in its record and result).
 	failed []string
+	// allowed names the setting that allows the running stage's failures
+	// (see StageResult.Allowed).
+	allowed string
 	// started is how long the running stage has worked (set when it ends
 	// or stops); done and total its last progress.
 	started     time.Duration
@@ -153,6 +159,9 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	}
 	var failed []string
 	for _, s := range r.res.Stages {
+		if s.Allowed != "" {
+			continue // listed, allowed and retried next run
+		}
 		for _, f := range s.Failed {
 			failed = append(failed, s.Stage+": "+f)
 		}
@@ -203,7 +212,7 @@ func (r *runner) stage(ctx context.Context, s stage) error {
 		}
 	}
 	start := time.Now()
-	r.failed, r.done, r.total = nil, 0, 0
+	r.failed, r.allowed, r.done, r.total = nil, "", 0, 0
 	summary, err := s.run(r, ctx)
 	r.started = time.Since(start)
 	if err != nil {
@@ -214,7 +223,7 @@ func (r *runner) stage(ctx context.Context, s stage) error {
 		return err
 	}
 	fmt.Fprintf(r.log, "%-8s done in %.1f s: %s\n", st, time.Since(start).Seconds(), summary)
-	r.res.Stages = append(r.res.Stages, StageResult{Stage: st, Action: "ran", Reason: why, Seconds: time.Since(start).Seconds(), Summary: summary, Failed: failed})
+	r.res.Stages = append(r.res.Stages, StageResult{Stage: st, Action: "ran", Reason: why, Seconds: time.Since(start).Seconds(), Summary: summary, Failed: failed, Allowed: r.allowed})
 	return nil
 }
 

@@ -94,8 +94,10 @@ func (r *runner) synth(ctx context.Context) (string, error) {
 		return "", err
 	}
 	r.man.TinyModel = r.res.Gibberish
-	if len(sum.Failures) > 0 {
-		return "", fmt.Errorf("%d tasks failed (%v); run again to retry them", len(sum.Failed), sum.Failures)
+	failed := sum.FailedTasks()
+	if sum.TooManyFailed(opt.MaxFailed) {
+		return "", fmt.Errorf("%d of %d tasks failed after their retries (%s), more than synth.max_failed (%g of the tasks); run again to retry them (the others come from the cache)",
+			failed, sum.Tasks, sum.Causes(), opt.MaxFailed)
 	}
 	if err := f.Commit(); err != nil {
 		return "", err
@@ -103,6 +105,21 @@ func (r *runner) synth(ctx context.Context) (string, error) {
 	msg := fmt.Sprintf("%d chunks, %d examples (%d tasks from cache, %d requests)", sum.Chunks, sum.Examples, sum.Cached, sum.Requests)
 	if sum.Requests > 0 && sum.Parallel != "" {
 		msg += "; " + sum.Parallel
+	}
+	if failed > 0 {
+		// Within the allowance: the stage keeps what the other tasks
+		// made; the failed ones are listed (record, result, report) and
+		// the next run asks for them alone (the cache holds the rest).
+		for _, x := range sum.Failed {
+			r.failed = append(r.failed, x.String())
+			fmt.Fprintf(r.log, "         task failed: %s\n", x)
+		}
+		if n := failed - len(sum.Failed); n > 0 {
+			r.failed = append(r.failed, fmt.Sprintf("and %d more tasks", n))
+		}
+		r.allowed = fmt.Sprintf("synth.max_failed %g", opt.MaxFailed)
+		msg += fmt.Sprintf("; %d of %d tasks failed after their retries (%s), within synth.max_failed %g: left out, listed in the report; the next run retries them",
+			failed, sum.Tasks, sum.Causes(), opt.MaxFailed)
 	}
 	return msg, nil
 }

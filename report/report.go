@@ -35,6 +35,16 @@ type Inputs struct {
 	// model (no server had the configured model): the page says loudly
 	// that their text is gibberish.
 	TinyModel bool
+	// Failed is what the build's stages failed on and went on without
+	// (a damaged source, generation tasks within synth.max_failed): left
+	// out of this dataset, tried again by the next run.
+	Failed []Failed
+}
+
+// Failed is one thing a stage failed on.
+type Failed struct {
+	Stage string `json:"stage"`
+	What  string `json:"what"` // what failed and why
 }
 
 // Data is what the page shows (embedded as JSON).
@@ -51,6 +61,7 @@ type Data struct {
 	Coverage      []datasets.SourceCoverage `json:"coverage"`
 	QuestionTypes []Bar                     `json:"question_types"`
 	Eval          []EvalRow                 `json:"eval,omitempty"`
+	Failed        []Failed                  `json:"failed,omitempty"`
 }
 
 // EvalRow is one evaluated model's means.
@@ -105,7 +116,7 @@ func Collect(ctx context.Context, in Inputs) (*Data, error) {
 		return nil, err
 	}
 	d := &Data{Title: in.Title, Generated: time.Now().UTC().Format(time.RFC3339) + " by " + in.GeneratedBy, TinyModel: in.TinyModel, Examples: st.Examples,
-		Scores: map[string][]Bar{}, ScoreMeans: st.ScoreMeans, Coverage: st.Coverage, QuestionTypes: bars(st.Questions)}
+		Scores: map[string][]Bar{}, ScoreMeans: st.ScoreMeans, Coverage: st.Coverage, QuestionTypes: bars(st.Questions), Failed: in.Failed}
 	for src, n := range st.PerSource {
 		d.PerSource = append(d.PerSource, Bar{filepath.Base(src), float64(n)})
 	}
@@ -257,6 +268,9 @@ your data would be. Set ollama.host and ollama.model in tuneline.yaml (or OLLAMA
 <h2>From generation to dataset</h2><div class="chart" id="funnel"></div>
 <h2>Evaluation: built models versus the prompt-engineered baseline</h2><div class="chart" id="eval"></div>
 <table id="evaltable"><thead><tr><th>model</th><th>persona</th><th>accuracy</th><th>grounding</th><th>broke character</th><th>refusals</th><th>latency s</th></tr></thead><tbody></tbody></table>
+<div id="failedbox" hidden><h2>Left out: what failed</h2>
+<p class="muted">The stages went on without these (a damaged source; generation tasks within synth.max_failed); the next run tries them again.</p>
+<table id="failed"><thead><tr><th>stage</th><th>what failed</th></tr></thead><tbody></tbody></table></div>
 <h2>Source coverage</h2><table id="coverage"><thead><tr><th>source</th><th>chunks</th><th>with examples</th><th>examples</th><th>no examples from</th></tr></thead><tbody></tbody></table>
 <script>
 const D = {{.Data}};
@@ -296,6 +310,13 @@ const tb = document.querySelector("#coverage tbody");
   [c.source, c.chunks, c.chunks_with_examples, c.examples, (c.uncovered || []).join(", ")].forEach(v => { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
   tb.appendChild(tr);
 });
+const fb = document.querySelector("#failed tbody");
+(D.failed || []).forEach(f => {
+  const tr = document.createElement("tr");
+  [f.stage, f.what].forEach(v => { const td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+  fb.appendChild(tr);
+});
+document.getElementById("failedbox").hidden = !(D.failed || []).length;
 const ev = [];
 (D.eval || []).forEach(e => { ev.push({label: e.model + " persona", value: e.persona}, {label: e.model + " accuracy", value: e.accuracy}, {label: e.model + " grounding", value: e.grounding}); });
 barChart("eval", ev, "#76b7b2");

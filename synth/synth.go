@@ -13,13 +13,16 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/internal/ordered"
+	"github.com/tuneline/tuneline/internal/setting"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/tokens"
@@ -48,7 +51,10 @@ type Options struct {
 	// the validation error; NetRetries retry network errors and overload.
 	Retries    int
 	NetRetries int
-	Timeout    time.Duration
+	// MaxFailed is the share of the tasks that may fail after their
+	// retries with the run still a success (Summary.TooManyFailed).
+	MaxFailed float64
+	Timeout   time.Duration
 	// Backoff is the first wait before a network retry (default 250 ms);
 	// it doubles up to 20 s.
 	Backoff     time.Duration
@@ -102,6 +108,44 @@ type Summary struct {
 	Servers  []llm.ServerStatus `json:"servers,omitempty"`
 }
 
+// FailedTasks is the number of tasks given up on (Failed lists at most
+// 200 of them).
+func (s *Summary) FailedTasks() int {
+	n := 0
+	for _, v := range s.Failures {
+		n += v
+	}
+	return n
+}
+
+// Causes words the failures by cause: "cut 2, timeout 1".
+func (s *Summary) Causes() string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(s.Failures)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, s.Failures[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// String words one failed task for a list: "chunk 3f2a qa#0: cut: ...".
+func (f Failure) String() string {
+	s := fmt.Sprintf("chunk %s %s: %s", f.Chunk, f.Task, f.Cause)
+	if f.Detail != "" {
+		d := f.Detail
+		if len(d) > 200 {
+			d = strings.ToValidUTF8(d[:200], "") + "..."
+		}
+		s += ": " + d
+	}
+	return s
+}
+
+// TooManyFailed says whether more than maxFailed, a share of the tasks,
+// failed: at or under it, a run keeps what the other tasks made.
+func (s *Summary) TooManyFailed(maxFailed float64) bool {
+	return float64(s.FailedTasks()) > maxFailed*float64(s.Tasks)+1e-9
+}
+
 // poolStatus is what a pool of servers reports.
 type poolStatus interface {
 	Status() []llm.ServerStatus
@@ -143,13 +187,14 @@ type Config struct {
 	MaxQuestionChars int     `yaml:"max_question_chars" flag:"max-question-chars" help:"longest question, in characters (the JSON schema caps it)"`
 	MaxAnswerChars   int     `yaml:"max_answer_chars" flag:"max-answer-chars" help:"longest answer, in characters (the JSON schema caps it)"`
 	Retries          int     `yaml:"retries" flag:"retries" help:"re-asks of a reply that is cut, empty or invalid"`
+	MaxFailed        float64 `yaml:"max_failed" flag:"max-failed" help:"share of the tasks that may still fail after their retries with the rest kept, the failed ones listed and retried by the next run (above it, synth fails; 0: none may)"`
 	Temperature      float64 `yaml:"temperature" flag:"temperature" help:"sampling temperature"`
 	Seed             int     `yaml:"seed" flag:"seed" help:"seed of every request (the same seed and chunk give the same request)"`
 }
 
 // DefaultConfig holds the defaults of every field.
 func DefaultConfig() Config {
-	return Config{TokensPerPair: 150, MaxPairs: 5, Turns: 3, MaxQuestionChars: 400, MaxAnswerChars: 1500, Retries: 3, Temperature: 0.7, Seed: 1}
+	return Config{TokensPerPair: 150, MaxPairs: 5, Turns: 3, MaxQuestionChars: 400, MaxAnswerChars: 1500, Retries: 3, MaxFailed: 0.05, Temperature: 0.7, Seed: 1}
 }
 
 // Apply sets the options c describes.
@@ -158,6 +203,7 @@ func (c Config) Apply(o *Options) {
 	o.Conversations, o.Turns, o.Preferences = c.Conversations, c.Turns, c.Preferences
 	o.Limits = Limits{QuestionChars: c.MaxQuestionChars, AnswerChars: c.MaxAnswerChars}
 	o.Retries, o.Temperature, o.Seed = c.Retries, c.Temperature, c.Seed
+	o.MaxFailed = c.MaxFailed
 	if c.Retries == 0 {
 		o.Retries = -1 // asked for no re-asks
 	}
@@ -208,6 +254,9 @@ func RunFiles(ctx context.Context, chunksPaths []string, opt Options, out io.Wri
 	opt.defaults()
 	ctx, meter := llm.StartMeter(ctx, opt.Clock) // the progress line's tokens and rate, and the summary's
 	sum := &Summary{Model: opt.Model, Failures: map[string]int{}, Failed: []Failure{}}
+	if opt.MaxFailed < 0 || opt.MaxFailed > 1 {
+		return sum, &setting.Error{Section: "synth", Key: "max_failed", Flag: "max-failed", Value: fmt.Sprint(opt.MaxFailed), Problem: "a share of the tasks, from 0 to 1"}
+	}
 	info, err := opt.Backend.Preflight(ctx, opt.Model, opt.Pull)
 	if err != nil {
 		return sum, err

@@ -158,12 +158,18 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 			fmt.Fprintln(o.IO.ErrOut, line)
 		}
 		printFailures(o.IO.ErrOut, sum.Failures)
+		for _, f := range sum.Failed {
+			fmt.Fprintf(o.IO.ErrOut, "  task failed: %s\n", f)
+		}
 	}
 	if interrupted {
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted: %d of %d tasks done; run the same command again to finish (finished work is cached)", sum.TasksDone, sum.Tasks))
 	}
-	if len(sum.Failures) > 0 {
-		return withCode(ExitFailure, fmt.Errorf("%d tasks failed after retries (see above); run again to retry them", len(sum.Failed)))
+	if n := sum.FailedTasks(); n > 0 {
+		if sum.TooManyFailed(o.MaxFailed) {
+			return withCode(ExitFailure, fmt.Errorf("%d of %d tasks failed after retries (see above), more than --max-failed %g of them; run again to retry them", n, sum.Tasks, o.MaxFailed))
+		}
+		fmt.Fprintf(o.IO.ErrOut, "%d of %d tasks failed after retries, within --max-failed %g: the other tasks' examples are written; run again to retry the failed ones\n", n, sum.Tasks, o.MaxFailed)
 	}
 	return nil
 }
