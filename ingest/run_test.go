@@ -335,6 +335,14 @@ func FuzzExtractHTML(f *testing.F) {
 	f.Add([]byte("<svg><style>.a{b:c}</style></svg><p>text<style>p{x:y}</style> more text <noscript>n</noscript></p>"))
 	f.Add([]byte("<dl><dt>Term</dt><dd><p>Definition one.</p><p>Two.</p></dd><dt></dt><dd>x</dd></dl>"))
 	f.Add([]byte(strings.Repeat("<div>", 2000) + "deep" + strings.Repeat("</div>", 2000)))
+	// Short pages through trafilatura's rescue (issue 29, case 13): one
+	// paragraph, paragraphs with no space between the tags, <br> lines, a
+	// <q> inside a <p>, JSON-LD's articleBody with paragraphs, no body.
+	f.Add([]byte("<html><body><p>The only paragraph.</p></body></html>"))
+	f.Add([]byte("<article><p>One.</p><p>Two.</p><p>Three.</p></article>"))
+	f.Add([]byte("<p>Line one.<br>Line two.<br/><q>q</q></p><ul><li>a</li><li>b</li></ul><table><tr><td>c</td><td>d</td></tr></table>"))
+	f.Add([]byte(`<script type="application/ld+json">{"articleBody":"<p>First.</p><p>Second.</p>"}</script>`))
+	f.Add([]byte("<!-- c --><p>x</p>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		title, segs, err := ExtractHTML(data, "")
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/go-shiori/dom"
 	"github.com/tuneline/tuneline/third_party/trafilatura/internal/etree"
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 var basicCleaningSelector = strings.Join([]string{
@@ -54,6 +55,7 @@ func baseline(doc *html.Node) (*html.Node, string) {
 
 		// Find article body recursively
 		var articleBody string
+		var articleNode *html.Node
 		var findArticleBody func(obj map[string]any)
 
 		findArticleBody = func(obj map[string]any) {
@@ -66,6 +68,7 @@ func baseline(doc *html.Node) (*html.Node, string) {
 							tmp := dom.CreateElement("div")
 							dom.SetInnerHTML(tmp, v)
 							articleBody = trim(dom.TextContent(tmp))
+							articleNode = tmp // tuneline: its paragraphs kept apart
 						} else {
 							articleBody = v
 						}
@@ -87,8 +90,12 @@ func baseline(doc *html.Node) (*html.Node, string) {
 
 		findArticleBody(data)
 		if articleBody != "" {
-			p := etree.SubElement(postBody, "p")
-			etree.SetText(p, articleBody)
+			if articleNode != nil {
+				dom.AppendChild(postBody, articleNode)
+			} else {
+				p := etree.SubElement(postBody, "p")
+				etree.SetText(p, articleBody)
+			}
 			tmpText += " " + articleBody
 		}
 	}
@@ -106,8 +113,7 @@ func baseline(doc *html.Node) (*html.Node, string) {
 	if articleElement != nil {
 		articleText := trim(dom.TextContent(articleElement))
 		if utf8.RuneCountInString(articleText) > 100 {
-			p := etree.SubElement(postBody, "p")
-			etree.SetText(p, articleText)
+			dom.AppendChild(postBody, dom.Clone(articleElement, true)) // tuneline: not its glued text
 			tmpText += " " + articleText
 		}
 	}
@@ -117,18 +123,29 @@ func baseline(doc *html.Node) (*html.Node, string) {
 		return postBody, tmpText
 	}
 
-	// Scrape from text paragraphs (tuneline: into a Builder; appending to
-	// a string was quadratic on pages with many paragraphs)
+	// tuneline: the fallbacks below keep copies of the page's elements, not
+	// their text content, which glued paragraphs, list items, cells and
+	// <br> lines together ("here.Second"); an element inside one already
+	// taken (a <q> in a <p>) is not taken again; and the whole body replaces
+	// the paragraphs found rather than being added after them, as in the
+	// Python original (a page of one short paragraph came out twice).
+
+	// Scrape from text paragraphs
 	results := make(map[string]struct{})
+	taken := make(map[*html.Node]bool)
 	var tmpBuilder strings.Builder
 	tmpBuilder.WriteString(tmpText)
 	for _, element := range etree.Iter(doc, "blockquote", "pre", "q", "code", "p") {
+		if insideTaken(element, taken) {
+			continue
+		}
 		entry := trim(dom.TextContent(element))
-		if _, exist := results[entry]; !exist {
+		if _, exist := results[entry]; !exist && entry != "" {
 			p := etree.SubElement(postBody, "p")
-			etree.SetText(p, entry)
+			dom.AppendChild(p, dom.Clone(element, true))
 			tmpBuilder.WriteString(" " + entry)
 			results[entry] = struct{}{}
+			taken[element] = true
 		}
 	}
 
@@ -138,18 +155,56 @@ func baseline(doc *html.Node) (*html.Node, string) {
 	}
 
 	// Default strategy: clean the tree and take everything
-	if body := dom.QuerySelector(doc, "body"); body != nil {
-		text := trim(etree.IterText(body, "\n"))
-		if utf8.RuneCountInString(text) > 100 {
-			elem := etree.SubElement(postBody, "p")
-			etree.SetText(elem, text)
-			return postBody, text
+	body := dom.QuerySelector(doc, "body")
+	if body != nil {
+		body = dom.Clone(body, true)
+		openNoscript(body)
+		text := trim(etree.IterText(body, " "))
+		if utf8.RuneCountInString(text) > 100 || len(results) == 0 && text != "" {
+			return body, text
 		}
+	}
+	if len(results) > 0 {
+		return postBody, tmpText
 	}
 
 	// New fallback
-	text := trim(dom.TextContent(doc))
-	elem := etree.SubElement(postBody, "p")
-	etree.SetText(elem, text)
+	text := trim(etree.IterText(doc, " "))
+	postBody = etree.Element("body")
+	for c := doc.FirstChild; c != nil; c = c.NextSibling {
+		dom.AppendChild(postBody, dom.Clone(c, true))
+	}
 	return postBody, text
+}
+
+// insideTaken tells whether an ancestor of n was taken (tuneline).
+func insideTaken(n *html.Node, taken map[*html.Node]bool) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if taken[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// openNoscript replaces each <noscript> under root that holds markup as
+// text (as a parser with scripting on leaves it) by that markup parsed, as
+// a browser without scripts shows it: Blogger pages hold their post there
+// (tuneline). One level only: a <noscript> inside is left as it is.
+func openNoscript(root *html.Node) {
+	for _, ns := range dom.GetElementsByTagName(root, "noscript") {
+		if ns.FirstChild == nil || ns.FirstChild != ns.LastChild || ns.FirstChild.Type != html.TextNode || ns.Parent == nil {
+			continue
+		}
+		div := &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div}
+		nodes, err := html.ParseFragment(strings.NewReader(ns.FirstChild.Data), div)
+		if err != nil {
+			continue
+		}
+		for _, n := range nodes {
+			div.AppendChild(n)
+		}
+		ns.Parent.InsertBefore(div, ns)
+		ns.Parent.RemoveChild(ns)
+	}
 }
