@@ -125,7 +125,10 @@ func DatasetCard(opt Options, r *Report) []byte {
 		b.WriteString("(`{id, type, function: {name, arguments}}`, arguments as JSON text), a tool message answers\n")
 		b.WriteString("the call named by `tool_call_id`. `tools` holds the declared functions as JSON text\n")
 		b.WriteString("(`json.loads` it before passing it to a chat template, as TRL's `SFTTrainer` does), and is null\n")
-		b.WriteString("(an optional column) on rows that declare none; `meta` records where the example came from.\n\n")
+		b.WriteString("(an optional column) on rows that declare none; `meta` records where the example came from.\n")
+		b.WriteString("Chat templates write a call's arguments with `tojson` (Llama 3.1, Qwen2.5, Mistral): `json.loads`\n")
+		b.WriteString("them too, as Axolotl does, or the model learns them as a quoted string; and drop the null\n")
+		b.WriteString("fields of each message (Llama 3.1's template takes any message with a `tool_calls` key for a call).\n\n")
 	default:
 		b.WriteString("Chat fine-tuning data exported by [tuneline](https://github.com/tuneline/tuneline).\n")
 		b.WriteString("Each row is one conversation: `messages` is a list of `{role, content}` with roles\n")
