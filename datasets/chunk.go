@@ -14,10 +14,13 @@ import (
 // provenance: the lines `tuneline ingest` writes and synth, curate,
 // lineage and the report read.
 type Chunk struct {
-	ID        string  `json:"id"`
-	DocID     string  `json:"doc_id"`
-	Seq       int     `json:"seq"`
-	Source    string  `json:"source"`
+	ID     string `json:"id"`
+	DocID  string `json:"doc_id"`
+	Seq    int    `json:"seq"`
+	Source string `json:"source"`
+	// SourceRaw is the source's name byte for byte when it is not UTF-8:
+	// JSON strings are UTF-8, so Source has U+FFFD where such bytes were.
+	SourceRaw []byte  `json:"source_raw,omitempty"`
 	Kind      string  `json:"kind"`
 	Title     string  `json:"title,omitempty"`
 	Section   string  `json:"section,omitempty"`

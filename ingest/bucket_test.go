@@ -108,7 +108,7 @@ func TestBucketSources(t *testing.T) {
 			if v2, err := SourceVersion(ctx, one); err != nil || v2 == v1 {
 				t.Errorf("version after a rewrite %q (was %q), %v", v2, v1, err)
 			}
-			if _, err := Expand([]string{scheme + "://corpus/none/"}); err == nil || !strings.Contains(err.Error(), "no object") {
+			if _, _, err := Expand([]string{scheme + "://corpus/none/"}); err == nil || !strings.Contains(err.Error(), "no object") {
 				t.Errorf("empty prefix: %v", err)
 			}
 		})

@@ -189,7 +189,7 @@ func splitWord(w string, target int, tc *tokens.Counter) []string {
 
 func makeChunk(d *Document, us []unit, seq int, tc *tokens.Counter) Chunk {
 	var b strings.Builder
-	c := Chunk{DocID: d.DocID, Seq: seq, Source: d.Source, Kind: d.Kind, Title: d.Title, Section: us[0].section}
+	c := Chunk{DocID: d.DocID, Seq: seq, Source: d.Source, SourceRaw: rawName(d.Source), Kind: d.Kind, Title: d.Title, Section: us[0].section}
 	speakers := map[string]bool{}
 	lastSpeaker := ""
 	for i, u := range us {

@@ -1,12 +1,16 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tuneline/tuneline/datasets"
 )
 
 // A named pipe given as a source is refused at once, not opened (which
@@ -27,6 +31,97 @@ func TestNonRegularSourceRefused(t *testing.T) {
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s: still blocked after 5 s", src)
+		}
+	}
+}
+
+// A folder's symbolic links, named pipes and other non-regular entries are
+// left out with a counted reason in the summary (they were skipped without
+// a word), and a name that is not UTF-8 is kept byte for byte in the chunk
+// (JSON had U+FFFD in its place) (issue 29, case 11).
+func TestFolderEntriesSkippedAndNamesKept(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("good.txt", "A plain note about rivers and mills.\n")
+	latin1 := "caf\xe9.txt"
+	write(latin1, "A note whose name is Latin-1.\n")
+	if err := os.Symlink("/etc/hostname", filepath.Join(dir, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.txt"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var sum Summary
+	var out *memOut
+	go func() { defer close(done); sum, out = run(t, Options{}, dir) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("still running after 20 s")
+	}
+	if sum.Documents != 2 || len(sum.Errors) != 0 {
+		t.Errorf("%d documents, errors %v; want the two regular files", sum.Documents, sum.Errors)
+	}
+	reasons := map[string]string{}
+	for _, s := range sum.Skipped {
+		reasons[filepath.Base(s.Path)] = s.Reason
+	}
+	if len(reasons) != 2 || reasons["link.txt"] != "a symbolic link" || reasons["pipe.txt"] != "a named pipe" {
+		t.Errorf("skipped %+v, want link.txt and pipe.txt with their reasons", sum.Skipped)
+	}
+	var buf bytes.Buffer
+	for _, c := range out.chunks {
+		if err := writeJSONLine(&buf, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "chunks.jsonl")
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for c, err := range datasets.Chunks(file) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(c.Source, "caf\uFFFD.txt") {
+			found = true
+			if want := filepath.Join(dir, latin1); string(c.SourceRaw) != want {
+				t.Errorf("source_raw %q, want %q", c.SourceRaw, want)
+			}
+		} else if c.SourceRaw != nil {
+			t.Errorf("%s: source_raw %q on a UTF-8 name", c.Source, c.SourceRaw)
+		}
+	}
+	if !found {
+		t.Errorf("no chunk of the Latin-1 file in %s", buf.String())
+	}
+}
+
+// Names and messages print on one line whatever they hold (a newline in a
+// file name forged a summary line).
+func TestQuoteAndEscape(t *testing.T) {
+	for _, tt := range []struct{ in, quoted, escaped string }{
+		{"papers/a.pdf", "papers/a.pdf", "papers/a.pdf"},
+		{"with space.pdf", "with space.pdf", "with space.pdf"},
+		{"evil\n  error: forged.txt", `"evil\n  error: forged.txt"`, `evil\n  error: forged.txt`},
+		{"caf\xe9.txt", `"caf\xe9.txt"`, `caf\xe9.txt`},
+		{"red\x1b[31m", `"red\x1b[31m"`, `red\x1b[31m`},
+		{`say "hi"`, `"say \"hi\""`, `say "hi"`},
+		{" lead", `" lead"`, " lead"},
+		{"", `""`, ""},
+		{"日本語.pdf", "日本語.pdf", "日本語.pdf"},
+	} {
+		if got := Quote(tt.in); got != tt.quoted {
+			t.Errorf("Quote(%q) = %s, want %s", tt.in, got, tt.quoted)
+		}
+		if got := Escape(tt.in); got != tt.escaped {
+			t.Errorf("Escape(%q) = %s, want %s", tt.in, got, tt.escaped)
 		}
 	}
 }

@@ -70,6 +70,8 @@ func load(ctx context.Context, src string, opt Options) ([]byte, string, error) 
 // fileType names a file that is not regular.
 func fileType(m os.FileMode) string {
 	switch {
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
 	case m&os.ModeNamedPipe != 0:
 		return "a named pipe"
 	case m&os.ModeSocket != 0:

@@ -81,15 +81,15 @@ func (c *container) read(name string) ([]byte, error) {
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", Quote(name), err)
 	}
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, c.left+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", Quote(name), err)
 	}
 	if int64(len(b)) > c.left {
-		return nil, fmt.Errorf("%s: the container decompresses to more than %d MB", name, zipMaxBytes>>20)
+		return nil, fmt.Errorf("%s: the container decompresses to more than %d MB", Quote(name), zipMaxBytes>>20)
 	}
 	c.left -= int64(len(b))
 	if err := c.bud.Charge(containerCost * int64(len(b))); err != nil {
@@ -329,7 +329,7 @@ func ExtractEPUB(b []byte, bud *Budget) (title string, segs []Segment, err error
 		}
 		doc, err := html.Parse(bytes.NewReader(bytes.ToValidUTF8(page, []byte("\uFFFD"))))
 		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w", name, err)
+			return "", nil, fmt.Errorf("%s: %w", Quote(name), err)
 		}
 		body := findElement(doc, "body")
 		if body == nil {

@@ -45,15 +45,17 @@ type Options struct {
 
 // SourceResult is what happened to one source.
 type SourceResult struct {
-	Source   string   `json:"source"`
-	Kind     string   `json:"kind,omitempty"`
-	Title    string   `json:"title,omitempty"`
-	Pages    int      `json:"pages,omitempty"`
-	Chunks   int      `json:"chunks"`
-	Tokens   int      `json:"tokens"`
-	Examples int      `json:"examples,omitempty"`
-	Error    string   `json:"error,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	Source string `json:"source"`
+	// SourceRaw is Source byte for byte when it is not UTF-8.
+	SourceRaw []byte   `json:"source_raw,omitempty"`
+	Kind      string   `json:"kind,omitempty"`
+	Title     string   `json:"title,omitempty"`
+	Pages     int      `json:"pages,omitempty"`
+	Chunks    int      `json:"chunks"`
+	Tokens    int      `json:"tokens"`
+	Examples  int      `json:"examples,omitempty"`
+	Error     string   `json:"error,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 }
 
 // Summary is the --json summary of an ingest run.
@@ -66,6 +68,8 @@ type Summary struct {
 	Kinds     map[string]int    `json:"kinds"`
 	Errors    map[string]string `json:"errors"`
 	Sources   []SourceResult    `json:"sources"`
+	// Skipped are the entries of folders that are not regular files.
+	Skipped []Skip `json:"skipped,omitempty"`
 }
 
 // Output receives what Run produces, in source order.
@@ -87,11 +91,17 @@ type result struct {
 // (or texts, or examples for chat logs) to out in source order. A source
 // that fails is reported in the summary and the run goes on.
 func Run(ctx context.Context, sources []string, opt Options, out Output) (Summary, error) {
-	files, err := Expand(sources)
+	files, skipped, err := Expand(sources)
 	if err != nil {
 		return Summary{}, err
 	}
 	files = opt.Shard.Filter(files)
+	var skips []Skip
+	for _, s := range skipped {
+		if opt.Shard.Has(s.Path) {
+			skips = append(skips, s)
+		}
+	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = 4
@@ -113,7 +123,7 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 			}
 		}
 	}
-	sum := Summary{Kinds: map[string]int{}, Errors: map[string]string{}, Sources: []SourceResult{}}
+	sum := Summary{Kinds: map[string]int{}, Errors: map[string]string{}, Sources: []SourceResult{}, Skipped: skips}
 	done := 0
 	err = ordered.Map(ctx, workers, 0, indices,
 		func(ctx context.Context, w int, i int) result { return ingestOne(ctx, files[i], opt, counters[w]) },
@@ -154,10 +164,10 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 }
 
 func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter) (r result) {
-	r.res.Source = src
+	r.res.Source, r.res.SourceRaw = src, rawName(src)
 	defer func() {
 		if rec := recover(); rec != nil {
-			r = result{res: SourceResult{Source: src, Error: fmt.Sprintf("internal error while extracting: %v", rec)}}
+			r = result{res: SourceResult{Source: src, SourceRaw: rawName(src), Error: fmt.Sprintf("internal error while extracting: %v", rec)}}
 		}
 	}()
 	data, contentType, err := load(ctx, src, opt)
@@ -489,7 +499,7 @@ func (o *JSONOutput) Text(d *Document, text string) error {
 
 func (o *JSONOutput) Example(ex datasets.Example) error {
 	if o.Examples == nil {
-		return fmt.Errorf("%s is a chat log: its conversations become examples; pass --examples FILE to keep them", ex.Meta.Source)
+		return fmt.Errorf("%s is a chat log: its conversations become examples; pass --examples FILE to keep them", Quote(ex.Meta.Source))
 	}
 	return writeJSONLine(o.Examples, ex)
 }

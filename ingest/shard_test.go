@@ -27,7 +27,7 @@ func TestParseShard(t *testing.T) {
 // versions, or the machines of one job running different builds would
 // skip or repeat sources).
 func TestShardPartition(t *testing.T) {
-	files, err := Expand([]string{corpora})
+	files, _, err := Expand([]string{corpora})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func TestScaffoldHasEveryField(t *testing.T) {
 		t.Error(err)
 	}
 	// Nothing init writes is a source: sources/ is there, and empty.
-	if files, err := ingest.Expand([]string{filepath.Join(dir, "sources")}); err != nil || len(files) != 0 {
+	if files, _, err := ingest.Expand([]string{filepath.Join(dir, "sources")}); err != nil || len(files) != 0 {
 		t.Errorf("init wrote sources %v (%v): they would become training data", files, err)
 	}
 	if _, err := Init(dir, InitOptions{}); err == nil {

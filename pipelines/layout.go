@@ -170,7 +170,9 @@ func (r *runner) sourceFiles() ([]string, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%d of %d sources are missing:\n  %s", len(missing), len(r.cfg.Sources), strings.Join(missing, "\n  "))
 	}
-	return ingest.Expand(srcs)
+	files, skipped, err := ingest.Expand(srcs)
+	r.skipped = skipped
+	return files, err
 }
 
 // yamlLine is "tuneline.yaml:LINE" of the first line that holds text (the

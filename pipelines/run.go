@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/persona"
@@ -76,6 +77,8 @@ type runner struct {
 	// failed is what failed in the running stage while it went on with
 	// the rest (kept in its record and result).
 	failed []string
+	// skipped are the folder entries sourceFiles left out (not regular files).
+	skipped []ingest.Skip
 	// allowed names the setting that allows the running stage's failures
 	// (see StageResult.Allowed).
 	allowed string

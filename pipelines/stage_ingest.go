@@ -55,7 +55,7 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 			return "", err
 		}
 		for src, e := range sum.Errors {
-			failed = append(failed, rel(r.cfg.dir, src)+": "+e)
+			failed = append(failed, ingest.Quote(rel(r.cfg.dir, src))+": "+ingest.Escape(e))
 		}
 		if err := datasets.WriteFileAtomic(cf, cbuf.Bytes()); err != nil {
 			return "", err
@@ -75,6 +75,9 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	for _, e := range failed {
 		fmt.Fprintf(r.log, "         source failed: %s\n", e)
 	}
+	for _, s := range r.skipped {
+		fmt.Fprintf(r.log, "         skipped: %s: %s\n", ingest.Quote(rel(r.cfg.dir, s.Path)), s.Reason)
+	}
 	sort.Strings(failed)
 	r.failed = failed // the run goes on with the rest and ends with exit 1
 	if err := datasets.WriteFileAtomic(r.chunks(), chunks.Bytes()); err != nil {
@@ -88,7 +91,11 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	if nChunks == 0 && nEx == 0 {
 		return "", fmt.Errorf("no text came out of the sources")
 	}
-	return fmt.Sprintf("%d sources (%d re-ingested, %d unchanged, %d failed), %d chunks, %d chat-log examples", len(files), redone, reused, len(failed), nChunks, nEx), nil
+	skipped := ""
+	if len(r.skipped) > 0 {
+		skipped = fmt.Sprintf(", %d skipped (not regular files)", len(r.skipped))
+	}
+	return fmt.Sprintf("%d sources (%d re-ingested, %d unchanged, %d failed%s), %d chunks, %d chat-log examples", len(files), redone, reused, len(failed), skipped, nChunks, nEx), nil
 }
 
 // withPersona gives the chat-log examples that have no system prompt the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -35,8 +36,9 @@ func newIngestCmd(ios *iostreams.IOStreams) *cli.Command {
 		Name:      "ingest",
 		Usage:     "extract clean, chunked text with provenance from PDFs, web pages, DOCX, EPUB, transcripts and chat logs",
 		ArgsUsage: "SOURCE...",
-		Description: `SOURCE is a file, a directory (walked recursively, hidden entries skipped), a glob,
-an http(s) URL or "-" (stdin). The kind is detected from the content, not the name:
+		Description: `SOURCE is a file, a directory (walked recursively, hidden entries skipped; symbolic
+links, pipes and devices in it skipped and counted), a glob, an http(s) URL or "-" (stdin).
+The kind is detected from the content, not the name:
 
    PDF           text rebuilt from glyph positions: words, lines, paragraphs, two columns,
                  hyphenation joined, running headers and page numbers dropped; page numbers kept
@@ -50,8 +52,9 @@ an http(s) URL or "-" (stdin). The kind is detected from the content, not the na
    chat logs     any shape validate reads, or {"timestamp","query","response"} lines:
                  these become examples (--examples FILE), not chunks
 
-Chunks are JSON Lines: id (content hash), doc_id, seq, source, kind, title, section,
-page_start/page_end or time_start/time_end, speaker, tokens (cl100k), text. They end at
+Chunks are JSON Lines: id (content hash), doc_id, seq, source (and source_raw, its bytes in
+base64, when the name is not UTF-8), kind, title, section, page_start/page_end or
+time_start/time_end, speaker, tokens (cl100k), text. They end at
 sentence boundaries when they can and never cross a section. Re-ingesting unchanged
 sources gives the same ids. Sources are processed in parallel; one that fails is
 reported with its reason and the run goes on (exit code 1 at the end).
@@ -148,20 +151,50 @@ func runIngest(ctx context.Context, o *IngestOptions) error {
 			sum.Documents, countsInline(sum.Kinds), sum.Pages, sum.Chunks, sum.Tokens, sum.Examples)
 		for _, r := range sum.Sources {
 			for _, w := range r.Warnings {
-				fmt.Fprintf(o.IO.ErrOut, "  warning: %s: %s\n", r.Source, w)
+				fmt.Fprintf(o.IO.ErrOut, "  warning: %s: %s\n", ingest.Quote(r.Source), ingest.Escape(w))
 			}
 		}
+		printSkipped(o.IO.ErrOut, sum.Skipped)
 		var failed []string
 		for s := range sum.Errors {
 			failed = append(failed, s)
 		}
 		sort.Strings(failed)
 		for _, s := range failed {
-			fmt.Fprintf(o.IO.ErrOut, "  error: %s: %s\n", s, sum.Errors[s])
+			fmt.Fprintf(o.IO.ErrOut, "  error: %s: %s\n", ingest.Quote(s), ingest.Escape(sum.Errors[s]))
 		}
 	}
 	if len(sum.Errors) > 0 {
 		return withCode(ExitFailure, fmt.Errorf("%d of %d sources failed", len(sum.Errors), len(sum.Sources)))
 	}
 	return nil
+}
+
+// printSkipped counts the folder entries left out by reason, and names the
+// first few (--json lists them all).
+func printSkipped(w io.Writer, skipped []ingest.Skip) {
+	if len(skipped) == 0 {
+		return
+	}
+	by := map[string]int{}
+	for _, s := range skipped {
+		by[s.Reason]++
+	}
+	var reasons []string
+	for r, n := range by {
+		noun := strings.TrimPrefix(r, "a ")
+		if n > 1 && noun != r {
+			noun += "s"
+		}
+		reasons = append(reasons, fmt.Sprintf("%d %s", n, noun))
+	}
+	sort.Strings(reasons)
+	fmt.Fprintf(w, "  skipped %d entries of folders that are not regular files (%s); give a file itself to read it\n", len(skipped), strings.Join(reasons, ", "))
+	const shown = 10
+	for _, s := range skipped[:min(len(skipped), shown)] {
+		fmt.Fprintf(w, "  skipped: %s: %s\n", ingest.Quote(s.Path), s.Reason)
+	}
+	if len(skipped) > shown {
+		fmt.Fprintf(w, "  ... and %d more (--json lists them)\n", len(skipped)-shown)
+	}
 }
