@@ -118,6 +118,35 @@ type Options struct {
 	Progress func(done, total int)
 }
 
+// Plan is what Run runs for this section: the models to ask (each as
+// itself), the baseline when one is named (the base model asked with
+// persona p's system prompt), and the options, asking through backend b
+// (its workers are the parallel requests; the timeout is srv's). The judge
+// is Judge, else the baseline, else the first model. The eval command and
+// the workspace's eval stage both call it, adding only the cache folder
+// and progress.
+func (c Config) Plan(srv llm.Config, models []string, baseline string, p *persona.Persona, b llm.Backend) ([]Target, Options) {
+	var targets []Target
+	for _, m := range models {
+		targets = append(targets, Target{Label: m, Model: m})
+	}
+	if baseline != "" {
+		system := ""
+		if p != nil {
+			system = strings.TrimRight(p.System, "\n")
+		}
+		targets = append(targets, Target{Label: "baseline " + baseline, Model: baseline, System: system})
+	}
+	judge := c.Judge
+	if judge == "" {
+		judge = baseline
+	}
+	if judge == "" && len(targets) > 0 {
+		judge = targets[0].Model
+	}
+	return targets, Options{Backend: b, Judge: judge, Persona: p, Parallel: llm.Workers(b), Timeout: srv.Timeout, MaxTokens: c.MaxTokens, Seed: c.Seed}
+}
+
 // LoadQuestions reads user/assistant examples as questions: the first user
 // turn is the question, the last assistant turn the reference answer.
 func LoadQuestions(ctx context.Context, path string, limit int) ([]Question, error) {
@@ -164,7 +193,7 @@ var judgeSchema = json.RawMessage(`{"type":"object","properties":{` +
 // Run asks every target every question and judges the replies.
 func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Report, error) {
 	if opt.Parallel <= 0 {
-		opt.Parallel = 2
+		opt.Parallel = llm.Workers(opt.Backend)
 	}
 	if opt.MaxTokens <= 0 {
 		opt.MaxTokens = DefaultConfig().MaxTokens

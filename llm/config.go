@@ -41,6 +41,17 @@ func (c Config) Level() (int, error) {
 	return n, nil
 }
 
+// Workers is the number of requests worth keeping in flight on backend b:
+// its own number when it says one (a Pool: each server's level, or the
+// most parallel auto may reach; a Batch), else 2. Every stage sizes its
+// workers with it, from the CLI and the workspace alike.
+func Workers(b Backend) int {
+	if w, ok := b.(interface{ Workers() int }); ok {
+		return w.Workers()
+	}
+	return 2
+}
+
 // Servers lists the servers: hosts when given, else the one host (or
 // base URL for api openai).
 func (c Config) Servers() []string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
@@ -21,24 +20,12 @@ func (r *runner) eval(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var targets []eval.Target
-	for _, m := range r.cfg.Models {
-		targets = append(targets, eval.Target{Label: m.Name, Model: m.Name})
-	}
-	if r.cfg.Eval.Baseline {
-		targets = append(targets, eval.Target{Label: "baseline " + model, Model: model, System: strings.TrimRight(r.persona.System, "\n")})
-	}
-	limit := r.cfg.Eval.MaxTokens
+	targets, opt := r.cfg.EvalPlan(model, r.persona, b)
 	if r.res.Gibberish {
-		limit = min(limit, 48) // keep the tiny random-weight model quick
+		opt.MaxTokens = min(opt.MaxTokens, 48) // keep the tiny random-weight model quick
 	}
-	judge := r.cfg.Eval.Judge
-	if judge == "" {
-		judge = model
-	}
-	rep, err := eval.Run(ctx, qs, targets, eval.Options{Backend: b, Judge: judge, Persona: r.persona, Parallel: b.Workers(), Timeout: r.cfg.Ollama.Timeout,
-		MaxTokens: limit, Seed: r.cfg.Eval.Seed,
-		CacheDir: filepath.Join(r.build, "cache", "eval"), Progress: func(done, total int) { r.progress("eval", done, total) }})
+	opt.Progress = func(done, total int) { r.progress("eval", done, total) }
+	rep, err := eval.Run(ctx, qs, targets, opt)
 	if err != nil {
 		return "", err
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/modelfile"
-	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/review"
 )
 
@@ -86,25 +85,15 @@ func (r *runner) create(ctx context.Context) (string, error) {
 	var out []CreatedModel
 	var names []string
 	for _, m := range r.cfg.Models {
-		p := r.persona
-		if m.Persona != "" {
-			if p, err = persona.Load(r.cfg.Path(m.Persona)); err != nil {
-				return "", err
-			}
+		src := r.cfg.ModelSource(m, model, r.datasetFile())
+		if r.res.Gibberish {
+			src.From = model // the tiny model when tuneline runs its own server
 		}
-		from := m.From
-		if from == "" || r.res.Gibberish {
-			from = model // the tiny model when tuneline runs its own server
-		}
-		n := m.Examples
-		if n == 0 {
-			n = r.cfg.Create.Examples
-		}
-		msgs, err := modelfile.FewShot(ctx, r.datasetFile(), n, r.cfg.Create.MessageTokens)
+		from := src.From
+		spec, p, err := src.Build(ctx)
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("model %s: %w", m.Name, err)
 		}
-		spec := &modelfile.Spec{From: from, System: strings.TrimRight(p.System, "\n"), Params: modelfile.SortedParams(m.Params), Messages: msgs}
 		res, err := modelfile.CreateModel(ctx, client, m.Name, spec, p, modelfile.CreateOptions{Question: r.cfg.Create.Config})
 		if err != nil {
 			return "", err

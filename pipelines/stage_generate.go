@@ -50,8 +50,7 @@ func (r *runner) backend(ctx context.Context) (*llm.Pool, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	sc.Hosts = []string{host}
-	p, err := llm.Open(sc.Config)
+	p, err := llm.Open(sc.At(host))
 	r.showPool(ctx, p)
 	return p, model, err
 }
@@ -78,9 +77,8 @@ func (r *runner) synth(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer b.Close()
-	opt := synth.Options{Model: model, Persona: r.persona, Backend: b, Timeout: r.cfg.Ollama.Timeout,
-		CacheDir: filepath.Join(r.build, "cache", "synth"), Progress: func(s *synth.Summary) { r.progress("synth", s.TasksDone, s.Tasks) }}
-	r.cfg.Synth.Apply(&opt)
+	opt := r.cfg.SynthOptions(model, r.persona, b)
+	opt.Progress = func(s *synth.Summary) { r.progress("synth", s.TasksDone, s.Tasks) }
 	if r.res.Gibberish { // keep the tiny random-weight model quick
 		opt.Limits = synth.Limits{QuestionChars: min(opt.Limits.QuestionChars, 60), AnswerChars: min(opt.Limits.AnswerChars, 160)}
 	}
@@ -135,9 +133,9 @@ func (r *runner) curate(ctx context.Context) (string, error) {
 	}
 	defer f.Abort()
 	total, _ := datasets.CountLines(r.synthOut()) // for progress only: Curate reports a bad file
-	sum, err := synth.Curate(ctx, r.synthOut(), synth.CurateOptions{Model: model, Backend: b, Persona: r.persona, Chunks: r.chunks(),
-		MinScore: r.cfg.Curate.MinScore, Timeout: r.cfg.Ollama.Timeout, CacheDir: filepath.Join(r.build, "cache", "curate"),
-		Progress: func(done int) { r.progress("curate", done, total) }}, f)
+	opt := r.cfg.CurateOptions(model, r.chunks(), r.persona, b)
+	opt.Progress = func(done int) { r.progress("curate", done, total) }
+	sum, err := synth.Curate(ctx, r.synthOut(), opt, f)
 	if err != nil {
 		return "", err
 	}

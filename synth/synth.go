@@ -209,6 +209,17 @@ func (c Config) Apply(o *Options) {
 	}
 }
 
+// Options is what Run runs for this section, generating with model on
+// backend b (the server's timeout from srv) in persona p's voice: the one
+// assembly the synth command and the workspace's synth stage both call,
+// adding only paths (CacheDir) and progress. Parallel is the backend's
+// number of workers (a pool's level per server, or a batch engine's).
+func (c Config) Options(srv llm.Config, model string, p *persona.Persona, b llm.Backend) Options {
+	o := Options{Model: model, Persona: p, Backend: b, Parallel: llm.Workers(b), Timeout: srv.Timeout}
+	c.Apply(&o)
+	return o
+}
+
 // defaults fills what the caller left zero from DefaultConfig.
 func (o *Options) defaults() {
 	d := DefaultConfig()
@@ -228,7 +239,7 @@ func (o *Options) defaults() {
 		o.Limits.AnswerChars = d.MaxAnswerChars
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = workers(o.Backend)
+		o.Parallel = llm.Workers(o.Backend)
 	}
 	if o.Retries < 0 {
 		o.Retries = 0
@@ -354,13 +365,6 @@ func RunFiles(ctx context.Context, chunksPaths []string, opt Options, out io.Wri
 
 // workers is how many tasks to run at once on b: as many as a pool may
 // have in flight (it hands out its servers' slots), else 2.
-func workers(b llm.Backend) int {
-	if p, ok := b.(interface{ Workers() int }); ok {
-		return p.Workers()
-	}
-	return 2
-}
-
 func taskSeed(opt *Options, t *task) int {
 	h := fnv.New32a()
 	// The chunk's text, not its id: an unchanged chunk of an edited

@@ -29,7 +29,12 @@ type CurateOptions struct {
 	synth.CurateOptions
 }
 
-func newCurateCmd(ios *iostreams.IOStreams) *cli.Command {
+// newCurateCmd wires curate's flags to its options; runF (nil: runCurate)
+// runs them, so that a test can check the options without running.
+func newCurateCmd(ios *iostreams.IOStreams, runF func(context.Context, *CurateOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runCurate
+	}
 	o := &CurateOptions{IO: ios, Server: llm.DefaultConfig(), Config: synth.DefaultCurateConfig()}
 	return &cli.Command{
 		Name:      "curate",
@@ -57,7 +62,7 @@ EXAMPLES:
 				return usageErr("curate: give one EXAMPLES.jsonl file (see tuneline curate --help)")
 			}
 			o.Examples = c.Args().First()
-			return runCurate(c.Context, o)
+			return runF(c.Context, o)
 		},
 	}
 }
@@ -72,6 +77,16 @@ func backendFor(c llm.Config) (*llm.Pool, error) {
 	return b, nil
 }
 
+// assemble sets the options synth.Curate takes from the flags, judging
+// through b: the same assembly as the workspace's curate stage
+// (synth.CurateConfig.Options); the chunks file and cache folder are the
+// command's own.
+func (o *CurateOptions) assemble(b llm.Backend) {
+	opt := o.Config.Options(o.Server, o.Model, o.Persona, b)
+	opt.Chunks, opt.CacheDir = o.Chunks, o.CacheDir
+	o.CurateOptions = opt
+}
+
 func runCurate(ctx context.Context, o *CurateOptions) error {
 	var err error
 	if o.PersonaFile != "" {
@@ -82,13 +97,12 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 	if o.Model = o.Server.Model; o.Model == "" {
 		return usageErr("curate: --model (the judge) is required")
 	}
-	backend, parallel, pools, closeBackend, err := o.Batch.backend(ctx, o.CacheDir, o.Server)
+	backend, _, pools, closeBackend, err := o.Batch.backend(ctx, o.CacheDir, o.Server)
 	if err != nil {
 		return err
 	}
 	defer closeBackend()
-	o.Backend, o.Parallel = backend, parallel
-	o.MinScore, o.Timeout = o.Config.MinScore, o.Server.Timeout
+	o.assemble(backend)
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err

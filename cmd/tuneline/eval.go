@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -36,7 +35,12 @@ type EvalOptions struct {
 	eval.Options
 }
 
-func newEvalCmd(ios *iostreams.IOStreams) *cli.Command {
+// newEvalCmd wires eval's flags to its options; runF (nil: runEval) runs
+// them, so that a test can check the options without running.
+func newEvalCmd(ios *iostreams.IOStreams, runF func(context.Context, *EvalOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runEval
+	}
 	o := &EvalOptions{IO: ios, Server: llm.DefaultConfig(), Config: eval.DefaultConfig()}
 	return &cli.Command{
 		Name:  "eval",
@@ -70,9 +74,19 @@ EXAMPLES:
 			if o.Baseline != "" && o.PersonaFile == "" {
 				return usageErr("eval: --baseline needs --persona (its system prompt)")
 			}
-			return runEval(c.Context, o)
+			return runF(c.Context, o)
 		},
 	}
+}
+
+// plan sets the options eval.Run takes from the flags (the same
+// assembly as the workspace's eval stage: eval.Config.Plan) and returns
+// the targets; only the cache folder is the command's own.
+func (o *EvalOptions) plan(b llm.Backend) []eval.Target {
+	targets, opt := o.Config.Plan(o.Server, o.Models.Value(), o.Baseline, o.Persona, b)
+	opt.CacheDir = o.CacheDir
+	o.Options = opt
+	return targets
 }
 
 func runEval(ctx context.Context, o *EvalOptions) error {
@@ -87,8 +101,6 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		return err
 	}
 	defer pool.Close()
-	o.Backend = pool
-	o.Parallel, o.Timeout, o.MaxTokens, o.Seed = pool.Workers(), o.Server.Timeout, o.Config.MaxTokens, o.Config.Seed
 	if _, err := os.Stat(o.Questions); err != nil && o.Questions == defaultQuestions {
 		return usageErr("eval: no questions at %s: run eval in a workspace that has been exported, or give --questions FILE (held-out examples)", defaultQuestions)
 	}
@@ -96,20 +108,7 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	var targets []eval.Target
-	for _, m := range o.Models.Value() {
-		targets = append(targets, eval.Target{Label: m, Model: m})
-	}
-	if o.Baseline != "" {
-		targets = append(targets, eval.Target{Label: "baseline " + o.Baseline, Model: o.Baseline, System: strings.TrimRight(o.Persona.System, "\n")})
-	}
-	o.Options.Judge = o.Config.Judge
-	if o.Options.Judge == "" {
-		o.Options.Judge = o.Baseline
-		if o.Options.Judge == "" {
-			o.Options.Judge = targets[0].Model
-		}
-	}
+	targets := o.plan(pool)
 	ctx, bar, stopBar := modelProgress(ctx, o.IO, "eval answers", 0, pool)
 	defer stopBar()
 	o.Options.Progress = func(done, total int) {

@@ -56,7 +56,13 @@ type ModelfileOptions struct {
 	SpecFlags
 }
 
-func newModelfileCmd(ios *iostreams.IOStreams) *cli.Command {
+// newModelfileCmd wires modelfile's flags to its options; runF (nil:
+// runModelfile) runs them, so that a test can check the options without
+// running.
+func newModelfileCmd(ios *iostreams.IOStreams, runF func(context.Context, *ModelfileOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runModelfile
+	}
 	o := &ModelfileOptions{IO: ios}
 	o.Config = modelfile.DefaultConfig()
 	return &cli.Command{
@@ -76,27 +82,29 @@ the fields through the API.
 EXAMPLES:
    tuneline modelfile --from llama3.2 --persona persona.yaml --dataset curated.jsonl --param temperature=0.6 > Modelfile
    tuneline modelfile --from ./model.gguf --template auto --adapter ./lora.gguf --persona p.yaml --out Modelfile`,
-		Flags: append(o.SpecFlags.flags(), &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "Modelfile `PATH`", Destination: &o.Out}),
-		Action: func(c *cli.Context) error {
-			s, _, err := o.spec(c.Context)
-			if err != nil {
-				return err
-			}
-			text, err := s.Render()
-			if err != nil {
-				return err
-			}
-			w, commit, abort, err := output(o.Out, o.IO.Out)
-			if err != nil {
-				return err
-			}
-			defer abort()
-			if _, err := io.WriteString(w, text); err != nil {
-				return err
-			}
-			return commit()
-		},
+		Flags:  append(o.SpecFlags.flags(), &cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "Modelfile `PATH`", Destination: &o.Out}),
+		Action: func(c *cli.Context) error { return runF(c.Context, o) },
 	}
+}
+
+func runModelfile(ctx context.Context, o *ModelfileOptions) error {
+	s, _, err := o.spec(ctx)
+	if err != nil {
+		return err
+	}
+	text, err := s.Render()
+	if err != nil {
+		return err
+	}
+	w, commit, abort, err := output(o.Out, o.IO.Out)
+	if err != nil {
+		return err
+	}
+	defer abort()
+	if _, err := io.WriteString(w, text); err != nil {
+		return err
+	}
+	return commit()
 }
 
 // CreateOptions are create's inputs.

@@ -28,7 +28,12 @@ type SynthOptions struct {
 	synth.Options
 }
 
-func newSynthCmd(ios *iostreams.IOStreams) *cli.Command {
+// newSynthCmd wires synth's flags to its options; runF (nil: runSynth)
+// runs them, so that a test can check the options without running.
+func newSynthCmd(ios *iostreams.IOStreams, runF func(context.Context, *SynthOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runSynth
+	}
 	o := &SynthOptions{IO: ios, Server: llm.DefaultConfig(), Config: synth.DefaultConfig()}
 	return &cli.Command{
 		Name:      "synth",
@@ -90,9 +95,18 @@ Exit codes: 0 all done, 1 some tasks failed (the rest is written), 130 interrupt
 				return usageErr("synth: give a CHUNKS.jsonl file, or several (the parts of a sharded ingest; see tuneline synth --help)")
 			}
 			o.Chunks = c.Args().Slice()
-			return runSynth(c.Context, o)
+			return runF(c.Context, o)
 		},
 	}
+}
+
+// assemble sets the options synth.Run takes from the flags, generating
+// through b: the same assembly as the workspace's synth stage
+// (synth.Config.Options); the cache folder and --pull are the command's own.
+func (o *SynthOptions) assemble(b llm.Backend) {
+	opt := o.Config.Options(o.Server, o.Model, o.Persona, b)
+	opt.CacheDir, opt.Pull = o.CacheDir, o.Pull
+	o.Options = opt
 }
 
 func runSynth(ctx context.Context, o *SynthOptions) error {
@@ -104,14 +118,12 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 	if o.Model = o.Server.Model; o.Model == "" {
 		return usageErr("synth: --model is required")
 	}
-	backend, parallel, pools, closeBackend, err := o.Batch.backend(ctx, o.CacheDir, o.Server)
+	backend, _, pools, closeBackend, err := o.Batch.backend(ctx, o.CacheDir, o.Server)
 	if err != nil {
 		return err
 	}
 	defer closeBackend()
-	o.Backend, o.Parallel = backend, parallel
-	o.Config.Apply(&o.Options)
-	o.Timeout = o.Server.Timeout
+	o.assemble(backend)
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err
