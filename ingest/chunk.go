@@ -11,7 +11,7 @@ import (
 
 // ChunkOptions size chunks in cl100k tokens.
 type ChunkOptions struct {
-	Target  int // tokens a chunk aims for (default 512)
+	Target  int // tokens a chunk aims for (0: DefaultConfig's chunk_tokens)
 	Overlap int // tokens of the previous chunk repeated at the start of the next
 }
 
@@ -68,7 +68,7 @@ func Sentences(text string) []string {
 // opt.Overlap tokens repeated from one chunk to the next.
 func ChunkDocument(d *Document, opt ChunkOptions, tc *tokens.Counter) []Chunk {
 	if opt.Target <= 0 {
-		opt.Target = 512
+		opt.Target = DefaultConfig().ChunkTokens
 	}
 	opt.Overlap = min(max(opt.Overlap, 0), opt.Target/2)
 	var units []unit

@@ -104,7 +104,7 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 	}
 	workers := opt.Workers
 	if workers <= 0 {
-		workers = 4
+		workers = DefaultConfig().Workers
 	}
 	if opt.MaxBytes <= 0 {
 		opt.MaxBytes = 200 << 20
