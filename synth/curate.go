@@ -38,19 +38,6 @@ type CurateConfig struct {
 // DefaultCurateConfig holds the defaults of every field.
 func DefaultCurateConfig() CurateConfig { return CurateConfig{} }
 
-// Apply sets the options c describes.
-func (c CurateConfig) Apply(o *CurateOptions) { o.MinScore = c.MinScore }
-
-// Options is what Curate runs for this section, judging with model on
-// backend b (the server's timeout from srv), against persona p (may be
-// nil): the one assembly the curate command and the workspace's curate
-// stage both call, adding only paths (Chunks, CacheDir) and progress.
-func (c CurateConfig) Options(srv llm.Config, model string, p *persona.Persona, b llm.Backend) CurateOptions {
-	o := CurateOptions{Model: model, Persona: p, Backend: b, Parallel: llm.Workers(b), Timeout: srv.Timeout}
-	c.Apply(&o)
-	return o
-}
-
 // CurateOptions configure Curate.
 type CurateOptions struct {
 	Model    string

@@ -209,17 +209,6 @@ func (c Config) Apply(o *Options) {
 	}
 }
 
-// Options is what Run runs for this section, generating with model on
-// backend b (the server's timeout from srv) in persona p's voice: the one
-// assembly the synth command and the workspace's synth stage both call,
-// adding only paths (CacheDir) and progress. Parallel is the backend's
-// number of workers (a pool's level per server, or a batch engine's).
-func (c Config) Options(srv llm.Config, model string, p *persona.Persona, b llm.Backend) Options {
-	o := Options{Model: model, Persona: p, Backend: b, Parallel: llm.Workers(b), Timeout: srv.Timeout}
-	c.Apply(&o)
-	return o
-}
-
 // defaults fills what the caller left zero from DefaultConfig.
 func (o *Options) defaults() {
 	d := DefaultConfig()
