@@ -15,6 +15,8 @@ func SchemaOf(layout int) *parquet.Schema {
 		return parquet.SchemaOf(ToolRow{})
 	case LayoutPairs:
 		return parquet.SchemaOf(PairRow{})
+	case LayoutPairsTools:
+		return parquet.SchemaOf(PairToolRow{})
 	}
 	return parquet.SchemaOf(Row{})
 }
@@ -92,7 +94,7 @@ func ArrowBytes(e *Example, layout int) int64 {
 		for i := range ms {
 			m := &ms[i]
 			n += int64(len(m.Role)+len(m.Content)+len(m.Name)) + 3*4 + 4 + 1 // 3 strings, weight, validity bits
-			if layout == LayoutTools {
+			if layout == LayoutTools || layout == LayoutPairsTools {
 				n += int64(len(m.ToolCallID)) + 4 + 4 + 1 // tool_call_id, the calls' list offset, validity
 				for _, c := range m.ToolCalls {
 					n += int64(len(c.ID)+len(c.Type)+len(c.Function.Name)+len(c.Function.Arguments)) + 4*4
@@ -105,6 +107,8 @@ func ArrowBytes(e *Example, layout int) int64 {
 	switch layout {
 	case LayoutPairs:
 		n += msgs(e.Prompt()) + msgs(e.Chosen()) + msgs(e.Rejected)
+	case LayoutPairsTools:
+		n += msgs(e.Prompt()) + msgs(e.Chosen()) + msgs(e.Rejected) + int64(len(e.Tools)) + 4
 	case LayoutTools:
 		n += msgs(e.Messages) + int64(len(e.Tools)) + 4
 	default:

@@ -118,6 +118,10 @@ const (
 	// LayoutPairs: TRL's preference columns prompt, chosen and rejected,
 	// each a list of messages, with id and meta.
 	LayoutPairs
+	// LayoutPairsTools: LayoutPairs with tool_calls and tool_call_id in
+	// each message and the tools column of LayoutTools (TRL's DPOTrainer
+	// passes a row's tools to the chat template).
+	LayoutPairsTools
 )
 
 // ToolRow is a chat example with tool calls in Parquet form.
@@ -149,6 +153,48 @@ type PairRow struct {
 	Chosen   []Message `parquet:"chosen,list"`
 	Rejected []Message `parquet:"rejected,list"`
 	Meta     RowMeta   `parquet:"meta"`
+}
+
+// PairToolRow is a preference pair with tool calls: PairRow's columns with
+// ToolRow's messages and tools.
+type PairToolRow struct {
+	ID       string        `parquet:"id"`
+	Prompt   []ToolMessage `parquet:"prompt,list"`
+	Chosen   []ToolMessage `parquet:"chosen,list"`
+	Rejected []ToolMessage `parquet:"rejected,list"`
+	Tools    string        `parquet:"tools,optional"` // as ToolRow's
+	Meta     RowMeta       `parquet:"meta"`
+}
+
+func toolMessages(ms []Message) []ToolMessage {
+	out := make([]ToolMessage, len(ms))
+	for i, m := range ms {
+		out[i] = ToolMessage(m)
+	}
+	return out
+}
+
+func fromToolMessages(ms []ToolMessage) []Message {
+	out := make([]Message, len(ms))
+	for i, m := range ms {
+		out[i] = Message(m)
+	}
+	return out
+}
+
+// ToPairToolRow converts a preference pair to a PairToolRow.
+func ToPairToolRow(e *Example) PairToolRow {
+	return PairToolRow{ID: e.ID, Prompt: toolMessages(e.Prompt()), Chosen: toolMessages(e.Chosen()), Rejected: toolMessages(e.Rejected),
+		Tools: string(e.Tools), Meta: ToRow(&Example{Meta: e.Meta}).Meta}
+}
+
+// Example converts a PairToolRow back.
+func (r *PairToolRow) Example() Example {
+	e := (&Row{ID: r.ID, Meta: r.Meta}).Example()
+	e.Messages = append(fromToolMessages(r.Prompt), fromToolMessages(r.Chosen)...)
+	e.Rejected = fromToolMessages(r.Rejected)
+	e.Tools = RawJSON(r.Tools)
+	return e
 }
 
 // ToToolRow converts an example to a ToolRow.
@@ -192,7 +238,7 @@ type ParquetOptions struct {
 	// buffered (default 64 MiB; the Hub asks for at most 100 MB).
 	RowGroupBytes int64
 	CreatedBy     string
-	Layout        int // LayoutChat, LayoutTools or LayoutPairs
+	Layout        int // LayoutChat, LayoutTools, LayoutPairs or LayoutPairsTools
 }
 
 // rowWriter buffers and writes the rows of one layout.
@@ -243,7 +289,7 @@ func NewParquetWriter(w io.Writer, opt ParquetOptions) *ParquetWriter {
 		opt.RowGroupBytes = 64 << 20
 	}
 	opts := []parquet.WriterOption{parquet.Compression(opt.Compression), parquet.PageBufferSize(1 << 20)}
-	if opt.Layout != LayoutPairs {
+	if opt.Layout == LayoutChat || opt.Layout == LayoutTools {
 		// Min/max of the message texts and roles help no query and cost a
 		// byte comparison of every value.
 		opts = append(opts, parquet.SkipPageBounds(contentPath...), parquet.SkipPageStatistics(contentPath...),
@@ -258,6 +304,8 @@ func NewParquetWriter(w io.Writer, opt ParquetOptions) *ParquetWriter {
 		p.rows = &typedRows[ToolRow]{w: parquet.NewGenericWriter[ToolRow](w, opts...), conv: ToToolRow}
 	case LayoutPairs:
 		p.rows = &typedRows[PairRow]{w: parquet.NewGenericWriter[PairRow](w, opts...), conv: ToPairRow}
+	case LayoutPairsTools:
+		p.rows = &typedRows[PairToolRow]{w: parquet.NewGenericWriter[PairToolRow](w, opts...), conv: ToPairToolRow}
 	default:
 		p.rows = &typedRows[Row]{w: parquet.NewGenericWriter[Row](w, opts...), conv: ToRow}
 	}
@@ -339,6 +387,9 @@ func ReadParquet(ctx context.Context, path string) iter.Seq2[Example, error] {
 // layoutOf tells a file's layout from its columns.
 func layoutOf(s *parquet.Schema) int {
 	if _, ok := s.Lookup("rejected", "list", "element", "content"); ok {
+		if _, ok := s.Lookup("tools"); ok {
+			return LayoutPairsTools
+		}
 		return LayoutPairs
 	}
 	if _, ok := s.Lookup("tools"); ok {
@@ -366,6 +417,8 @@ func readParquet(ctx context.Context, r io.ReaderAt, size int64, name string) it
 		switch layoutOf(pf.Schema()) {
 		case LayoutPairs:
 			readRows(ctx, pf, name, (*PairRow).Example, yield)
+		case LayoutPairsTools:
+			readRows(ctx, pf, name, (*PairToolRow).Example, yield)
 		case LayoutTools:
 			readRows(ctx, pf, name, (*ToolRow).Example, yield)
 		default:

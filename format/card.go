@@ -112,6 +112,15 @@ func DatasetCard(opt Options, r *Report) []byte {
 		b.WriteString(RandomModelWarning + "\n\n")
 	}
 	switch opt.layout {
+	case datasets.LayoutPairsTools:
+		b.WriteString("Preference data with tool calls, exported by [tuneline](https://github.com/tuneline/tuneline).\n")
+		b.WriteString("Each row is one pair in TRL's conversational preference format: `prompt` is a list of messages,\n")
+		b.WriteString("`chosen` and `rejected` the preferred and the other assistant reply (a one-message list each),\n")
+		b.WriteString("ready for TRL's `DPOTrainer`. Messages are in OpenAI's shape: an assistant message may carry\n")
+		b.WriteString("`tool_calls` (`{id, type, function: {name, arguments}}`, arguments as JSON text), a tool message\n")
+		b.WriteString("answers the call named by `tool_call_id`; a reply may be a call. `tools` holds the declared\n")
+		b.WriteString("functions as JSON text (`json.loads` it before a chat template) and is null on rows that declare\n")
+		b.WriteString("none; `meta` records where the pair came from.\n\n")
 	case datasets.LayoutPairs:
 		b.WriteString("Preference data exported by [tuneline](https://github.com/tuneline/tuneline).\n")
 		b.WriteString("Each row is one pair in TRL's conversational preference format: `prompt` is a list of\n")
@@ -135,7 +144,7 @@ func DatasetCard(opt Options, r *Report) []byte {
 		b.WriteString("`system`, `user` and `assistant`, ready for chat templates (TRL's `SFTTrainer` reads it as is);\n")
 		b.WriteString("`name` and `weight` follow OpenAI's message fields; `meta` records where the example came from.\n\n")
 	}
-	if opt.layout != datasets.LayoutPairs {
+	if opt.layout != datasets.LayoutPairs && opt.layout != datasets.LayoutPairsTools {
 		b.WriteString(weightNote)
 	}
 	b.WriteString("```python\nfrom datasets import load_dataset\nds = load_dataset(\"parquet\", data_dir=\"data\")  # or the Hub repository id\n```\n\n")

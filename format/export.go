@@ -220,6 +220,7 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 			return rep, err
 		}
 		probe.Pairs, probe.Tools = probe.Pairs || rl.pairs, probe.Tools || rl.tools
+		probe.pairTools = probe.pairTools || rl.pairTools
 	}
 }
 
@@ -227,7 +228,7 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 var probeBytes int64 = 4 << 20
 
 // relayout stops an export whose kind or layout a record showed wrong.
-type relayout struct{ pairs, tools bool }
+type relayout struct{ pairs, tools, pairTools bool }
 
 func (r *relayout) Error() string { return "the export starts again with another kind or layout" }
 
@@ -251,6 +252,8 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 	pairs := opt.Kind == KindPreference
 	opt.layout = datasets.LayoutChat
 	switch {
+	case pairs && probe.pairTools:
+		opt.layout = datasets.LayoutPairsTools
 	case pairs:
 		opt.layout = datasets.LayoutPairs
 	case probe.Tools:
@@ -377,6 +380,9 @@ func exportWith(ctx context.Context, files []string, opt Options, probe Probe) (
 			}
 			if t.Parquet() && opt.layout == datasets.LayoutChat && ex.HasTools() {
 				return &relayout{tools: true}
+			}
+			if t.Parquet() && opt.layout == datasets.LayoutPairs && ex.HasTools() {
+				return &relayout{pairTools: true}
 			}
 		}
 		if p.why != "" {

@@ -132,13 +132,11 @@ func (h *hfSink) abort() {
 // hfFits says why an example cannot go into the export's Parquet layout,
 // or "".
 func hfFits(ex *datasets.Example, layout int) string {
-	if r := kindMismatch(ex, layout == datasets.LayoutPairs); r != "" {
+	if r := kindMismatch(ex, layout == datasets.LayoutPairs || layout == datasets.LayoutPairsTools); r != "" {
 		return r
 	}
 	switch {
-	case layout == datasets.LayoutPairs && ex.HasTools():
-		return "hf preference pairs hold no tool calls (TRL's prompt/chosen/rejected columns)"
-	case layout == datasets.LayoutChat && ex.HasTools():
+	case (layout == datasets.LayoutChat || layout == datasets.LayoutPairs) && ex.HasTools():
 		// Only standard input is not probed for tool calls.
 		return "the export's columns were chosen without tool calls (standard input is not probed): give the input as a file"
 	}

@@ -24,6 +24,10 @@ var Kinds = []string{KindAuto, KindChat, KindPreference}
 type Probe struct {
 	Pairs bool // some record is a preference pair
 	Tools bool // some record declares tools or calls them
+	// pairTools: a preference pair declares tools or calls them (seen
+	// while exporting; the probe's keys alone do not choose Parquet's
+	// pair columns with tools, as an empty "tools" list is common).
+	pairTools bool
 }
 
 // The keys that only preference pairs and tool-calling records have. A

@@ -17,7 +17,7 @@ var hfTarget = &Target{
 	Reader:   "Hugging Face dataset with its card",
 	Holds:    Holds{Tools: true, Pairs: true},
 	ToolsDoc: "as they are (tools and tool_calls columns)",
-	PairsDoc: "TRL columns prompt/chosen/rejected",
+	PairsDoc: "TRL columns prompt/chosen/rejected (with tool calls and a tools column when they have them)",
 	fits:     hfFits,
 	newSink:  func(opt Options) (sink, error) { return newHFSink(opt) },
 	Next: func(name, dir string, quote func(string) string) []string {

@@ -338,9 +338,10 @@ func FuzzCheckEncode(f *testing.F) {
 // more than the text it holds, less than twice the text plus offsets.
 func TestCardFeaturesMatchParquet(t *testing.T) {
 	for name, in := range map[string]string{
-		"chat":  corpora + "llama-factory/v1_sft_demo.jsonl",
-		"tools": filepath.Join("testdata", "openai_tools.jsonl"),
-		"pairs": filepath.Join("testdata", "openai_dpo.jsonl"),
+		"chat":        corpora + "llama-factory/v1_sft_demo.jsonl",
+		"tools":       filepath.Join("testdata", "openai_tools.jsonl"),
+		"pairs":       filepath.Join("testdata", "openai_dpo.jsonl"),
+		"pairs-tools": filepath.Join("testdata", "openai_dpo_tools.jsonl"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -464,5 +465,93 @@ func TestExportRelayout(t *testing.T) {
 	}
 	if rep.Kind != KindPreference || rep.Written != 3 {
 		t.Errorf("kind %s, wrote %d, dropped %v", rep.Kind, rep.Written, rep.Dropped)
+	}
+}
+
+// Preference pairs with tools go to hf whole (they were left out): the
+// pair columns hold OpenAI-shape messages (a chosen reply may be a call; a
+// prompt may hold calls and results) and a tools column, JSON text that
+// TRL's DPOTrainer parses as its SFTTrainer does (trlTools), null on a
+// pair without tools. The rows read back as the pairs written, the card's
+// features match the Parquet schema (TestCardFeaturesMatchParquet), and a
+// pair file without tools keeps the plain pair columns.
+func TestHFPairsWithTools(t *testing.T) {
+	in := filepath.Join("testdata", "openai_dpo_tools.jsonl")
+	dir := t.TempDir()
+	rep, err := Export(context.Background(), []string{in}, Options{Target: TargetHF, OutDir: dir, Split: 1, NearDup: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Kind != KindPreference || rep.Written != 3 {
+		t.Fatalf("kind %s, wrote %d, dropped %v %v", rep.Kind, rep.Written, rep.Dropped, rep.Drops)
+	}
+	want := inputsByKey(t, in)
+	got := readBack(t, dir, TargetHF)["train"]
+	if len(got) != 3 {
+		t.Fatalf("read back %d pairs", len(got))
+	}
+	calls := 0
+	for _, ex := range got {
+		w, ok := want[datasets.ContentID(ex.KeyMessages())]
+		if !ok {
+			t.Fatalf("pair read back is not one of the inputs: %+v / %+v", ex.Messages, ex.Rejected)
+		}
+		var col *string // the tools column as the datasets library hands it on
+		if s := string(ex.Tools); s != "" {
+			col = &s
+		}
+		tools, err := trlTools(col)
+		if err != nil {
+			t.Errorf("TRL's json.loads of tools %q: %v", ex.Tools, err)
+		}
+		if (tools == nil) != (w[0].Tools == "") {
+			t.Errorf("tools %q read back as %v, the input's %q", ex.Tools, tools, w[0].Tools)
+		}
+		for _, m := range ex.Messages {
+			calls += len(m.ToolCalls)
+		}
+	}
+	if calls != 3 {
+		t.Errorf("%d tool calls read back, want 3 (a chosen call, two in a prompt)", calls)
+	}
+	col := hfToolsColumn(t, dir)
+	nulls := 0
+	for _, v := range col {
+		if v == nil {
+			nulls++
+		}
+	}
+	if nulls != 1 {
+		t.Errorf("%d rows with null tools, want the one pair without", nulls)
+	}
+	card, _ := os.ReadFile(filepath.Join(dir, "README.md"))
+	if !strings.Contains(string(card), "Preference data with tool calls") || !strings.Contains(string(card), "- name: tool_calls") {
+		t.Errorf("the card does not describe pairs with tool calls:\n%s", card)
+	}
+
+	// Pairs without tools keep TRL's plain columns.
+	plain := t.TempDir()
+	if _, err := Export(context.Background(), []string{corpora + "llama-factory/dpo_en_demo.json"}, Options{Target: TargetHF, OutDir: plain, Split: 1, NearDup: 0.8}); err != nil {
+		t.Fatal(err)
+	}
+	if card, _ := os.ReadFile(filepath.Join(plain, "README.md")); strings.Contains(string(card), "tool_calls") {
+		t.Errorf("a pair export without tools has tool columns")
+	}
+}
+
+// DuckDB reads the pair columns with tool calls and the tools column of an
+// hf export of pairs with tools.
+func TestHFPairsWithToolsReadByDuckDB(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Export(context.Background(), []string{filepath.Join("testdata", "openai_dpo_tools.jsonl")}, Options{Target: TargetHF, OutDir: dir, Split: 1, NearDup: 0.8}); err != nil {
+		t.Fatal(err)
+	}
+	rows := testenv.MustDuckDB(t, fmt.Sprintf(`SELECT prompt[len(prompt)].content AS q, chosen[1].tool_calls[1].function.arguments AS a, len(prompt[2].tool_calls) AS n,
+		json_extract_string(tools, '$[0].function.name') AS t FROM read_parquet('%s/data/train-*.parquet') ORDER BY q`, dir))
+	got := fmt.Sprint(rows)
+	for _, w := range []string{`a:{"city":"Oslo"}`, `q:21 degrees`, `n:2`, `t:get_weather`, `q:Say hello. t:<nil>`} {
+		if !strings.Contains(got, w) {
+			t.Errorf("DuckDB rows %s lack %s", got, w)
+		}
 	}
 }
