@@ -27,8 +27,14 @@ type StagedDir struct {
 }
 
 // NewStagedDir prepares to replace the folder final (which need not exist).
+// When final is a symbolic link, the folder it leads to is replaced and the
+// link stays (swapping the link itself put a real folder in its place and
+// left its target as it was).
 func NewStagedDir(final string) (*StagedDir, error) {
-	final = filepath.Clean(final)
+	final, err := followLinks(filepath.Clean(final))
+	if err != nil {
+		return nil, err
+	}
 	parent, base := filepath.Dir(final), filepath.Base(final)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
@@ -43,6 +49,27 @@ func NewStagedDir(final string) (*StagedDir, error) {
 		return nil, err
 	}
 	return &StagedDir{Final: final, Dir: dir}, nil
+}
+
+// followLinks is path with its last element's symbolic links followed
+// (to a target that need not exist yet), at most 40 of them, as the kernel
+// allows.
+func followLinks(path string) (string, error) {
+	for range 40 {
+		st, err := os.Lstat(path)
+		if err != nil || st.Mode()&os.ModeSymlink == 0 {
+			return path, nil
+		}
+		to, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(to) {
+			to = filepath.Join(filepath.Dir(path), to)
+		}
+		path = filepath.Clean(to)
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }
 
 // Commit puts the staged set in place of the final folder, atomically

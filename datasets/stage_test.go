@@ -106,3 +106,40 @@ func TestCleanStaging(t *testing.T) {
 		t.Error("a dead process's temp file was kept")
 	}
 }
+
+// A final folder that is a symbolic link gets the set in the folder it
+// leads to and stays a link; swapping the link itself put a real folder in
+// its place and left the target as it was (issue 29, case 9).
+func TestStagedDirFollowsLink(t *testing.T) {
+	parent := t.TempDir()
+	target := filepath.Join(parent, "real", "target")
+	os.MkdirAll(filepath.Dir(target), 0o755)
+	link := filepath.Join(parent, "out")
+	if err := os.Symlink("real/target", link); err != nil { // relative, and to a folder not made yet
+		t.Fatal(err)
+	}
+	for round, set := range []map[string]string{{"train.jsonl": "first"}, {"train.jsonl": "second", "export-report.json": "r"}} {
+		s, err := NewStagedDir(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeSet(t, s.Dir, set)
+		if err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("round %d: %s is no longer a link (%v)", round, link, err)
+		}
+		if got := readSet(target); len(got) != len(set) || got["train.jsonl"] != set["train.jsonl"] {
+			t.Errorf("round %d: target holds %v, want %v", round, got, set)
+		}
+		if m, _ := filepath.Glob(filepath.Join(parent, "*", ".*staging*")); len(m) != 0 {
+			t.Errorf("round %d: staging left: %v", round, m)
+		}
+	}
+	loop := filepath.Join(parent, "loop")
+	os.Symlink("loop", loop)
+	if _, err := NewStagedDir(loop); err == nil {
+		t.Error("a link to itself was accepted")
+	}
+}

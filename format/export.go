@@ -201,6 +201,9 @@ func Export(ctx context.Context, files []string, opt Options) (*Report, error) {
 	if err0 = ownFolder(opt.OutDir); err0 != nil {
 		return nil, err0
 	}
+	if err0 = inputsOutside(opt.OutDir, files); err0 != nil {
+		return nil, err0
+	}
 	switch opt.Kind {
 	case "", KindAuto, KindChat, KindPreference:
 	default:
@@ -481,6 +484,33 @@ func ownFolder(dir string) error {
 		return nil
 	}
 	return fmt.Errorf("the export folder %s holds files that are not an earlier export (%s, ...): an export replaces its folder whole; give a new or empty folder", dir, entries[0].Name())
+}
+
+// inputsOutside refuses an export folder that is or holds one of the
+// export's inputs (links followed): the swap would delete the input it is
+// still reading ("export --out export export/train.jsonl" replaced it).
+func inputsOutside(dir string, files []string) error {
+	out, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil // a folder that does not exist holds nothing
+	}
+	if out, err = filepath.Abs(out); err != nil {
+		return nil
+	}
+	for _, f := range files {
+		in, err := filepath.EvalSymlinks(f)
+		if err != nil {
+			continue // stdin, a URL, a bucket object or a missing file: not in the folder
+		}
+		if in, err = filepath.Abs(in); err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(out, in); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return &setting.Error{Section: "export", Key: "out", Flag: "out", Value: strconv.Quote(dir),
+				Problem: fmt.Sprintf("holds the input %s: an export replaces its folder whole, which would delete it; give another folder or move the input out", f)}
+		}
+	}
+	return nil
 }
 
 func firstError(c *Checked) string {

@@ -253,3 +253,43 @@ func TestExportRandomModel(t *testing.T) {
 		}
 	}
 }
+
+// An export folder that holds one of the export's inputs is refused before
+// anything is written: re-exporting export/train.jsonl into export/ deleted
+// and overwrote it (issue 29, case 9). A link to the folder is seen through.
+func TestExportRefusesOutputHoldingInput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "export")
+	in := corpora + "openai-cookbook/toy_chat_fine_tuning.jsonl"
+	opt := Options{Target: TargetOpenAI, Kind: KindChat, OutDir: out, Split: 1, Seed: 7, MaxTokens: 4096}
+	if _, err := Export(context.Background(), []string{in}, opt); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(out, "train.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "via-link")
+	os.Symlink("export", link)
+	for _, tt := range []struct{ out, in string }{
+		{out, filepath.Join(out, "train.jsonl")},
+		{link, filepath.Join(out, "train.jsonl")},
+		{out, filepath.Join(link, "train.jsonl")},
+	} {
+		o := opt
+		o.OutDir = tt.out
+		_, err := Export(context.Background(), []string{tt.in}, o)
+		if err == nil || !strings.Contains(err.Error(), "holds the input") {
+			t.Errorf("--out %s with input %s: %v, want it refused", tt.out, tt.in, err)
+		}
+		if after, _ := os.ReadFile(filepath.Join(out, "train.jsonl")); string(after) != string(before) {
+			t.Fatalf("--out %s with input %s: the input changed", tt.out, tt.in)
+		}
+	}
+	// A folder beside it whose name only starts the same is not inside.
+	o := opt
+	o.OutDir = out + "2"
+	if _, err := Export(context.Background(), []string{filepath.Join(out, "train.jsonl")}, o); err != nil {
+		t.Errorf("export to %s: %v", o.OutDir, err)
+	}
+}
