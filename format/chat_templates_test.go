@@ -86,7 +86,7 @@ lines.forEach((line, i) => {
     }
     const out = { row: i, template: name };
     try {
-      out.text = tmpl.render({ messages, tools, bos_token: '<s>', eos_token: '</s>', add_generation_prompt: false });
+      out.text = tmpl.render({ messages, tools, bos_token: '<s>', eos_token: '</s>', add_generation_prompt: !!row.add_generation_prompt });
     } catch (e) {
       out.error = String(e.message || e);
     }
@@ -99,6 +99,8 @@ lines.forEach((line, i) => {
 type templateRow struct {
 	Messages json.RawMessage `json:"messages"`
 	Tools    any             `json:"tools"` // JSON text (hf), a list (openai) or null
+	// AddGenerationPrompt: render a prompt for the model to go on from.
+	AddGenerationPrompt bool `json:"add_generation_prompt,omitempty"`
 }
 
 // rendered is one row rendered with one template.
@@ -403,5 +405,81 @@ func TestExportsRenderThroughChatTemplates(t *testing.T) {
 		if problem, _ := checkRendered(r, fewFacts[r.Row]); !strings.Contains(problem, "not a JSON object") {
 			t.Errorf("%s with arguments as text: the check says %q, want it to find a string", r.Template, problem)
 		}
+	}
+}
+
+// The hf export of preference pairs with tools renders as TRL's
+// DPOTrainer renders a pair (trl/data_utils.py, apply_chat_template, read
+// at commit 00cc012): the prompt alone with the generation prompt, then
+// prompt + chosen and prompt + rejected, each of which must start with the
+// prompt's text (TRL raises ValueError otherwise); the chosen tool call is
+// written as each model writes one. Llama 3.1 refuses the pair whose
+// prompt holds parallel calls (its rule). Mistral's template writes the system
+// message into the last user turn only when that turn ends the
+// conversation, so with a system message its prompt alone is no prefix:
+// that is its rule, counted, not a fault of the export.
+func TestPairExportsRenderThroughChatTemplates(t *testing.T) {
+	jinja := testenv.NPM(t, "@huggingface/jinja", JinjaVersion)
+	dir := t.TempDir()
+	if _, err := Export(context.Background(), []string{filepath.Join("testdata", "openai_dpo_tools.jsonl")}, Options{Target: TargetHF, OutDir: dir, Split: 1, NearDup: 0.8}); err != nil {
+		t.Fatal(err)
+	}
+	join := func(a, b string) json.RawMessage {
+		return json.RawMessage(strings.TrimSuffix(a, "]") + "," + strings.TrimPrefix(b, "["))
+	}
+	var rows []templateRow
+	var system []bool
+	pairs := testenv.MustDuckDB(t, fmt.Sprintf(`SELECT to_json(prompt)::VARCHAR AS p, to_json(chosen)::VARCHAR AS c, to_json(rejected)::VARCHAR AS r, tools, prompt[1].role = 'system' AS s FROM read_parquet('%s/data/*.parquet')`, dir))
+	for _, m := range pairs {
+		p, c, r := m["p"].(string), m["c"].(string), m["r"].(string)
+		rows = append(rows, templateRow{Messages: json.RawMessage(p), Tools: m["tools"], AddGenerationPrompt: true},
+			templateRow{Messages: join(p, c), Tools: m["tools"]}, templateRow{Messages: join(p, r), Tools: m["tools"]})
+		system = append(system, m["s"] == true)
+	}
+	if len(pairs) != 3 {
+		t.Fatalf("%d pairs read", len(pairs))
+	}
+	out := renderRows(t, jinja, rows, false)
+	text := map[[2]int]rendered{} // row, template index
+	for _, r := range out {
+		for i, c := range chatTemplates {
+			if c.name == r.Template {
+				text[[2]int{r.Row, i}] = r
+			}
+		}
+	}
+	checked, refused := 0, 0
+	for p := range pairs {
+		for i, c := range chatTemplates {
+			prompt := text[[2]int{3 * p, i}]
+			for k := 1; k <= 2; k++ {
+				full := text[[2]int{3*p + k, i}]
+				problem, ref := checkRendered(full, factsOf(t, rows[3*p+k]))
+				if problem != "" {
+					t.Errorf("pair %d + reply %d through %s: %s\n%s", p, k, c.name, problem, full.Text)
+					continue
+				}
+				if ref { // the model's rule (Llama 3.1: one call a turn)
+					refused++
+					continue
+				}
+				if prompt.Error != "" {
+					t.Errorf("pair %d's prompt through %s: %s", p, c.name, prompt.Error)
+					continue
+				}
+				switch {
+				case strings.HasPrefix(full.Text, prompt.Text):
+					checked++
+				case c.name == "mistral-nemo" && system[p]:
+					refused++
+				default:
+					t.Errorf("pair %d through %s: prompt + reply does not start with the prompt (TRL refuses it)\nprompt: %q\nfull:   %q", p, c.name, prompt.Text, full.Text)
+				}
+			}
+		}
+	}
+	t.Logf("%d prompt + reply renderings checked, %d refused by the model's rule", checked, refused)
+	if checked < 12 {
+		t.Errorf("%d renderings checked, want most of the 18", checked)
 	}
 }
