@@ -114,7 +114,12 @@ func sharegptTurnOf(m *datasets.Message, i int) (sharegptTurn, string) {
 		return sharegptTurn{"observation", m.Content}, ""
 	case len(m.ToolCalls) > 0:
 		if strings.TrimSpace(m.Content) != "" {
-			return sharegptTurn{}, fmt.Sprintf("sharegpt cannot hold text beside a function call (message %d has both)", i+1)
+			// LLaMA-Factory's FunctionFormatter (src/llamafactory/data/
+			// formatter.py) parses a function_call turn as JSON and keeps
+			// other text only as a thought span it writes with its <think>
+			// tags, and an extra gpt turn breaks the alternation its
+			// converter checks.
+			return sharegptTurn{}, fmt.Sprintf("sharegpt cannot hold text beside a function call (message %d has both; LLaMA-Factory reads a function_call turn as JSON, other text only as a <think> span)", i+1)
 		}
 		type call struct {
 			Name      string          `json:"name"`
