@@ -192,23 +192,14 @@ ollama:
 		conf.Scaffold(&b, cfg, "  ")
 	}
 	section("", "", &d.Ollama)
-	section("ingest", "Sources to chunks.", &d.Ingest)
-	section("synth", "Chunks to question/answer pairs and conversations in the persona's voice.", &d.Synth)
-	section("curate", "An LLM judge scores every example.", &d.Curate)
-	section("export", "Validate, deduplicate, split and write the datasets.", &d.Export)
-	section("create", "Ollama models with the persona and few-shot examples.", &d.Create)
-	fmt.Fprintf(&b, `
-# Models to create (through Ollama's API) and smoke-test: name, from (a model
-# name, GGUF file or safetensors folder), optional persona, examples (0: the
-# create section's) and Modelfile PARAMETERs.
-models:
-  - name: %q
-    from: %q
-    params:
-      temperature: "0.6"
-`, opt.Name, opt.Model)
-	section("eval", "Held-out questions asked of the created models (and the baseline).", &d.Eval)
-	section("tune", "After export, tune on OpenAI or Vertex AI and follow the job (off until a base model is set; keys come from the environment, never this file).", &d.Tune)
-	section("publish", "After export, push exports to the Hugging Face Hub or Cloud Storage (off until a destination is set; tokens come from the environment, never this file).", &d.Publish)
+	for _, st := range stages {
+		if st.section == nil {
+			continue
+		}
+		section(st.name, st.doc, st.section(&d))
+		if st.scaffold != nil {
+			st.scaffold(&b, opt)
+		}
+	}
 	return b.Bytes()
 }

@@ -26,9 +26,16 @@ func sectionKeys() map[string][]string {
 	return keys
 }
 
+// sections are tuneline.yaml's sections: the model server's and each
+// stage's (see stages).
 func sections(c *Config) map[string]any {
-	return map[string]any{"ollama": &c.Ollama, "ingest": &c.Ingest, "synth": &c.Synth, "curate": &c.Curate,
-		"export": &c.Export, "create": &c.Create, "eval": &c.Eval, "publish": &c.Publish, "tune": &c.Tune}
+	m := map[string]any{"ollama": &c.Ollama}
+	for _, st := range stages {
+		if st.section != nil {
+			m[st.name] = st.section(c)
+		}
+	}
+	return m
 }
 
 func yamlKeys(t reflect.Type) []string {
@@ -41,12 +48,16 @@ func yamlKeys(t reflect.Type) []string {
 	return out
 }
 
-// typeSection names the section a Go type of the workspace decodes.
-var typeSection = map[string]string{
-	"pipelines.Config": "", "pipelines.Server": "ollama", "ingest.Config": "ingest", "pipelines.SynthSection": "synth",
-	"pipelines.CurateSection": "curate", "pipelines.ExportSection": "export", "pipelines.CreateSection": "create",
-	"pipelines.EvalSection": "eval", "pipelines.Model": "models", "pipelines.PublishSection": "publish", "pipelines.TuneSection": "tune",
-}
+// typeSection names the section a Go type of the workspace decodes (as
+// the YAML decoder names it: "pipelines.SynthSection").
+var typeSection = func() map[string]string {
+	d := DefaultConfig()
+	m := map[string]string{reflect.TypeOf(d).String(): "", reflect.TypeOf(Model{}).String(): "models"}
+	for name, sec := range sections(&d) {
+		m[reflect.TypeOf(sec).Elem().String()] = name
+	}
+	return m
+}()
 
 var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)`)
 

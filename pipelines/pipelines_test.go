@@ -192,8 +192,8 @@ func TestManifestIgnoresVersionAndLocation(t *testing.T) {
 		}
 	}
 	// A stage's format version is part of its key.
-	stageFormat["ingest"]++
-	defer func() { stageFormat["ingest"]-- }()
+	ingestStage.format++
+	defer func() { ingestStage.format-- }()
 	res, err := Run(ctx, cfg, Options{Only: "ingest", DryRun: true})
 	if err != nil {
 		t.Fatal(err)

@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	return r.res, nil
 }
 
-func (r *runner) stage(ctx context.Context, s stage) error {
+func (r *runner) stage(ctx context.Context, s *stage) error {
 	st := s.name
 	r.started = 0
 	detail, outputs, err := r.inputs(s)
@@ -201,7 +201,7 @@ func (r *runner) stage(ctx context.Context, s stage) error {
 		r.res.Stages = append(r.res.Stages, StageResult{Stage: st, Action: "planned", Reason: why})
 		return nil
 	}
-	if modelStages[st] {
+	if s.model {
 		if err := r.modelStep(ctx); err != nil {
 			return err
 		}

@@ -4,11 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/eval"
 )
+
+// evalStage asks the created models (and the baseline) held-out
+// questions and judges the replies.
+var evalStage = stage{
+	name: "eval", format: 1, model: true, enabled: func(c *Config) bool { return c.Eval.Enabled && c.Create.Enabled && len(c.Models) > 0 },
+	section: func(c *Config) any { return &c.Eval }, doc: "Held-out questions asked of the created models (and the baseline).",
+	inputs: (*runner).evalInputs, run: (*runner).eval,
+}
 
 func (r *runner) eval(ctx context.Context) (string, error) {
 	b, model, err := r.evalBackend(ctx)
@@ -38,4 +47,12 @@ func (r *runner) eval(ctx context.Context) (string, error) {
 		parts = append(parts, fmt.Sprintf("%s persona %.2f accuracy %.2f", s.Target, s.Persona.Mean, s.Accuracy.Mean))
 	}
 	return fmt.Sprintf("%d questions: %s", len(qs), strings.Join(parts, "; ")), nil
+}
+
+func (r *runner) evalInputs(d map[string]string) ([]string, error) {
+	d["models"], _ = hashFile(filepath.Join(r.build, "models.json"))
+	d["questions"], _ = hashFile(r.questionsFile())
+	d["persona"] = r.persona.Hash()
+	d["params"] = hashJSON(r.cfg.Eval)
+	return []string{EvalPath(r.cfg)}, nil
 }

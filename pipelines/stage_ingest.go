@@ -12,7 +12,16 @@ import (
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/bucket"
 )
+
+// ingestStage cuts the sources into chunks (and the chat logs into
+// examples).
+var ingestStage = stage{
+	name: "ingest", format: 1, enabled: always,
+	section: func(c *Config) any { return &c.Ingest }, doc: "Sources to chunks.",
+	inputs: (*runner).ingestInputs, run: (*runner).ingest,
+}
 
 // ingest re-extracts only the sources whose content changed; each keeps
 // its own chunk file under build/ingest/.
@@ -119,4 +128,25 @@ func (r *runner) withPersona(lines []byte) []byte {
 		out.Write(append(b, '\n'))
 	}
 	return out.Bytes()
+}
+
+func (r *runner) ingestInputs(d map[string]string) ([]string, error) {
+	files, err := r.sourceFiles()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		h, err := sourceHash(f)
+		if err != nil {
+			return nil, err
+		}
+		if h == "url" || bucket.IsURL(f) {
+			d["source "+f] = h
+			continue
+		}
+		d["source "+rel(r.cfg.dir, f)] = h
+	}
+	d["params"] = hashJSON(r.cfg.Ingest)
+	d["persona"] = r.persona.Hash() // the chat-log examples get its system prompt
+	return []string{r.chunks(), r.chatlogs()}, nil
 }

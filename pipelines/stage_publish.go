@@ -13,6 +13,13 @@ import (
 	"github.com/tuneline/tuneline/publish/hf"
 )
 
+// publishStage pushes the exports to the Hugging Face Hub or a bucket.
+var publishStage = stage{
+	name: "publish", format: 1, enabled: publishEnabled,
+	section: func(c *Config) any { return &c.Publish }, doc: "After export, push exports to the Hugging Face Hub or Cloud Storage (off until a destination is set; tokens come from the environment, never this file).",
+	inputs: (*runner).publishInputs, run: (*runner).publish,
+}
+
 // PublishSection says where the exports go after export: off unless a
 // destination is set. Credentials never go here: the Hub token comes from
 // HF_TOKEN or huggingface_hub's token file, Cloud Storage's from

@@ -12,6 +12,13 @@ import (
 	"github.com/tuneline/tuneline/tune"
 )
 
+// tuneStage runs fine-tuning jobs on OpenAI or Vertex AI from the exports.
+var tuneStage = stage{
+	name: "tune", format: 1, enabled: tuneEnabled,
+	section: func(c *Config) any { return &c.Tune }, doc: "After export, tune on OpenAI or Vertex AI and follow the job (off until a base model is set; keys come from the environment, never this file).",
+	inputs: (*runner).tuneInputs, run: (*runner).tune,
+}
+
 // TuneSection starts tuning jobs on hosted services after export: off
 // unless a base model is set. Credentials never go here: OpenAI's key comes
 // from OPENAI_API_KEY, Google's from Application Default Credentials.

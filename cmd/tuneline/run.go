@@ -84,7 +84,7 @@ EXAMPLES:
    tuneline run --from export        # re-export and re-create only
    tuneline run --only synth --force`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "from", Usage: "start at `STAGE` (ingest, synth, curate, export, create, eval)", Destination: &o.From},
+			&cli.StringFlag{Name: "from", Usage: "start at `STAGE` (" + strings.Join(pipelines.Stages, ", ") + ")", Destination: &o.From},
 			&cli.StringFlag{Name: "only", Usage: "run only `STAGE`", Destination: &o.Only},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the plan and why each stage would run", Destination: &o.DryRun},
 			&cli.BoolFlag{Name: "force", Usage: "run the selected stages even when up to date", Destination: &o.Force},
