@@ -41,7 +41,9 @@ func (c *Config) SynthOptions(model string, p *persona.Persona, b llm.Backend) s
 // b against persona p and the chunks file.
 func (c *Config) CurateOptions(model, chunks string, p *persona.Persona, b llm.Backend) synth.CurateOptions {
 	o := c.Curate.Options(c.Ollama.Config, model, p, b)
-	o.Chunks = chunks
+	if chunks != "" {
+		o.Chunks = []string{chunks}
+	}
 	o.CacheDir = filepath.Join(c.Path(c.Build), "cache", "curate")
 	return o
 }

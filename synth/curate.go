@@ -43,7 +43,7 @@ type CurateOptions struct {
 	Model    string
 	Backend  llm.Backend
 	Persona  *persona.Persona // optional: persona adherence is judged against it
-	Chunks   string           // optional: the chunks file, for grounding
+	Chunks   []string         // optional: the chunks files (the parts of a sharded ingest), for grounding
 	MinScore float64          // keep examples whose overall score is at least this (0 keeps all)
 	Parallel int
 	Retries  int
@@ -126,26 +126,42 @@ func judgePrompt(ex *datasets.Example, source string, p *persona.Persona) []llm.
 	return []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: b.String()}}
 }
 
-// chunkIndex finds chunk texts by id without holding them in memory.
+// chunkIndex finds chunk texts by id, in one or several chunks files,
+// without holding them in memory.
 type chunkIndex struct {
-	f   *os.File
-	off map[string][2]int64
+	files []*os.File
+	off   map[string]chunkAt
 }
 
-func openChunkIndex(path string) (*chunkIndex, error) {
-	idx := &chunkIndex{off: map[string][2]int64{}}
-	for at, err := range datasets.Chunks(path) {
+type chunkAt struct {
+	file         int
+	offset, size int64
+}
+
+func openChunkIndex(paths []string) (*chunkIndex, error) {
+	idx := &chunkIndex{off: map[string]chunkAt{}}
+	for i, path := range paths {
+		for at, err := range datasets.Chunks(path) {
+			if err != nil {
+				idx.close()
+				return nil, err
+			}
+			idx.off[at.ID] = chunkAt{i, at.Offset, at.Size}
+		}
+		f, err := os.Open(path)
 		if err != nil {
+			idx.close()
 			return nil, err
 		}
-		idx.off[at.ID] = [2]int64{at.Offset, at.Size}
+		idx.files = append(idx.files, f)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	idx.f = f
 	return idx, nil
+}
+
+func (c *chunkIndex) close() {
+	for _, f := range c.files {
+		f.Close()
+	}
 }
 
 func (c *chunkIndex) text(id string) string {
@@ -156,8 +172,8 @@ func (c *chunkIndex) text(id string) string {
 	if !ok {
 		return ""
 	}
-	b := make([]byte, o[1])
-	if _, err := c.f.ReadAt(b, o[0]); err != nil {
+	b := make([]byte, o.size)
+	if _, err := c.files[o.file].ReadAt(b, o.offset); err != nil {
 		return ""
 	}
 	var ch datasets.Chunk
@@ -184,12 +200,12 @@ func Curate(ctx context.Context, examplesPath string, opt CurateOptions, out io.
 		return sum, err
 	}
 	var idx *chunkIndex
-	if opt.Chunks != "" {
+	if len(opt.Chunks) > 0 {
 		var err error
 		if idx, err = openChunkIndex(opt.Chunks); err != nil {
 			return sum, fmt.Errorf("chunks: %w", err)
 		}
-		defer idx.f.Close()
+		defer idx.close()
 	}
 	cache := &llm.Cache{Dir: opt.CacheDir}
 	personaHash := ""

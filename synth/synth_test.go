@@ -162,7 +162,7 @@ func TestCurateRealServer(t *testing.T) {
 	}
 	exPath := filepath.Join(t.TempDir(), "ex.jsonl")
 	os.WriteFile(exPath, gen.Bytes(), 0o644)
-	copt := CurateOptions{Model: testenv.TinyModel, Backend: opt.Backend, Persona: opt.Persona, Chunks: chunks, Parallel: 4, CacheDir: opt.CacheDir}
+	copt := CurateOptions{Model: testenv.TinyModel, Backend: opt.Backend, Persona: opt.Persona, Chunks: []string{chunks}, Parallel: 4, CacheDir: opt.CacheDir}
 	var out bytes.Buffer
 	sum, err := Curate(context.Background(), exPath, copt, &out)
 	if err != nil {

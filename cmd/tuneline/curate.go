@@ -26,6 +26,7 @@ type CurateOptions struct {
 	Server      llm.Config
 	Config      synth.CurateConfig
 	Batch       batchFlags
+	ChunkFiles  cli.StringSlice
 	synth.CurateOptions
 }
 
@@ -41,7 +42,8 @@ func newCurateCmd(ios *iostreams.IOStreams, runF func(context.Context, *CurateOp
 		Usage:     "score examples with an LLM judge and keep the good ones",
 		ArgsUsage: "EXAMPLES.jsonl",
 		Description: `Asks a judge model (structured output) to score every example from 1 to 5 for
-accuracy, grounding in its source chunk (--chunks, found by meta.chunk_id),
+accuracy, grounding in its source chunk (--chunks, found by meta.chunk_id;
+repeat --chunks for the parts of a sharded ingest),
 persona adherence (--persona) and clarity. The scores and their mean ("overall")
 go into meta.scores, the judge's reason into meta.extra.judge_reason; examples
 whose overall score is below --min-score are left out. Judgements are cached
@@ -52,7 +54,7 @@ EXAMPLES:
    tuneline curate --model llama3.2 --persona persona.yaml --chunks chunks.jsonl --min-score 3.5 --out curated.jsonl examples.jsonl`,
 		Flags: append(append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
-			&cli.StringFlag{Name: "chunks", Usage: "the chunks `FILE` the examples came from", Destination: &o.Chunks},
+			&cli.StringSliceFlag{Name: "chunks", Usage: "the chunks `FILE` the examples came from (repeat for the parts of a sharded ingest)", Destination: &o.ChunkFiles},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "-", Usage: "curated examples `FILE`", Destination: &o.Out},
 			&cli.StringFlag{Name: "cache", Value: cachedir.Replies("curate"), Usage: "judgement cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON", Destination: &o.JSON},
@@ -79,11 +81,11 @@ func backendFor(c llm.Config) (*llm.Pool, error) {
 
 // assemble sets the options synth.Curate takes from the flags, judging
 // through b: the same assembly as the workspace's curate stage
-// (synth.CurateConfig.Options); the chunks file and cache folder are the
+// (synth.CurateConfig.Options); the chunks files and cache folder are the
 // command's own.
 func (o *CurateOptions) assemble(b llm.Backend) {
 	opt := o.Config.Options(o.Server, o.Model, o.Persona, b)
-	opt.Chunks, opt.CacheDir = o.Chunks, o.CacheDir
+	opt.Chunks, opt.CacheDir = o.ChunkFiles.Value(), o.CacheDir
 	o.CurateOptions = opt
 }
 
