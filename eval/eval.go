@@ -207,6 +207,9 @@ func Run(ctx context.Context, qs []Question, targets []Target, opt Options) (*Re
 	cache := &llm.Cache{Dir: opt.CacheDir}
 	rep := &Report{Judge: opt.Judge, Questions: qs}
 	answers := make([]Answer, len(qs)*len(targets))
+	if opt.Progress != nil {
+		opt.Progress(0, len(answers)) // the share from the start, not from the first answer
+	}
 	var mu sync.Mutex
 	done := 0
 	g, gctx := errgroup.WithContext(ctx)

@@ -6,6 +6,7 @@ package eval
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -86,8 +87,9 @@ func TestRunScripted(t *testing.T) {
 	if f.judged != 2 {
 		t.Errorf("judge asked %d times, want 2 (the first judgement was out of range)", f.judged)
 	}
-	if len(progress) != 2 || progress[0] != 1 || progress[1] != 1 {
-		t.Errorf("progress %v", progress)
+	// 0 of 1 before the first answer (the share from the start), then 1 of 1.
+	if !slices.Equal(progress, []int{0, 1, 1, 1}) {
+		t.Errorf("progress %v, want 0/1 then 1/1", progress)
 	}
 	if s := rep.Summaries[0]; s.Target != "base" || s.RefusalRate != 1 || !strings.EqualFold(rep.Judge, "j") {
 		t.Errorf("summary %+v", s)

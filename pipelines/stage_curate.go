@@ -35,6 +35,7 @@ func (r *runner) curate(ctx context.Context) (string, error) {
 	}
 	defer f.Abort()
 	total, _ := datasets.CountLines(r.synthOut()) // for progress only: Curate reports a bad file
+	r.progress("curate", 0, total)                // the share from the start, not from the first score
 	opt := r.cfg.CurateOptions(model, r.chunks(), r.persona, b)
 	opt.Progress = func(done int) { r.progress("curate", done, total) }
 	sum, err := synth.Curate(ctx, r.synthOut(), opt, f)

@@ -54,12 +54,24 @@ func TestTokenRateOneDefinition(t *testing.T) {
 	act := llm.NewActivity()
 	ctx := llm.WithActivity(context.Background(), act)
 	var note string
+	var first *Summary
 	opt := Options{Model: "clocked", Persona: testPersona(t), Backend: b, PairsPerChunk: 2, Conversations: 1, Turns: 2,
-		Parallel: 1, Seed: 3, CacheDir: t.TempDir(), Clock: b.clock, Progress: func(*Summary) { note = act.Note() }}
+		Parallel: 1, Seed: 3, CacheDir: t.TempDir(), Clock: b.clock, Progress: func(s *Summary) {
+			if first == nil {
+				c := *s
+				first = &c
+			}
+			note = act.Note()
+		}}
 	var out bytes.Buffer
 	sum, err := Run(ctx, chunks, opt, &out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The first progress call comes before any reply, with every task
+	// counted: the line shows its share (and "ETA unknown") from the start.
+	if first == nil || first.Tasks != 6 || first.TasksDone != 0 || first.Requests != 0 {
+		t.Errorf("first progress %+v: want 6 tasks, none done, before any request", first)
 	}
 	if sum.Requests != 6 || sum.TokensOut != 120 {
 		t.Fatalf("summary %+v", sum)

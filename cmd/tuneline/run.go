@@ -68,8 +68,9 @@ func newRunCmd(ios *iostreams.IOStreams) *cli.Command {
 		ArgsUsage: "[DIR|tuneline.yaml]",
 		Description: `Runs the stages of the workspace (default: the current folder) in order, with
 outputs under build/ and a manifest (build/manifest.json) recording each stage's
-input hashes, parameters, outputs and the tool version. A stage whose inputs,
-parameters and outputs are unchanged is skipped, and says why; changing one source
+input hashes, parameters, outputs and the tool version (recorded only: another
+build of tuneline does not redo a stage). A stage whose inputs, parameters and
+outputs are unchanged is skipped, and says why; changing one source
 re-ingests only that source and the synth cache regenerates only its chunks'
 examples. A failed stage leaves the earlier stages' outputs in place and the
 next run starts from it.
@@ -78,10 +79,14 @@ Without a reachable Ollama that has the configured model, tuneline starts its
 own with a tiny random-weight model (ollama.local: auto) and says loudly that the
 generated text is gibberish.
 
+Exit codes: 0 done; 1 a stage failed (earlier outputs are kept), or sources
+could not be read (the stages ran on the rest; the failures are listed);
+130 interrupted (the next run resumes).
+
 EXAMPLES:
    tuneline run examples/physics-expert
-   tuneline run --dry-run            # the plan and why each stage would run
-   tuneline run --from export        # re-export and re-create only
+   tuneline run --dry-run              # the plan and why each stage would run
+   tuneline run --from export --force  # redo export and every stage after it
    tuneline run --only synth --force`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "from", Usage: "start at `STAGE` (" + strings.Join(pipelines.Stages, ", ") + ")", Destination: &o.From},
