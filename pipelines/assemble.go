@@ -1,8 +1,6 @@
 package pipelines
 
 import (
-	"path/filepath"
-
 	"github.com/tuneline/tuneline/eval"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/modelfile"
@@ -33,7 +31,7 @@ func (s Server) At(host string) llm.Config {
 // through b in persona p's voice.
 func (c *Config) SynthOptions(model string, p *persona.Persona, b llm.Backend) synth.Options {
 	o := c.Synth.Options(c.Ollama.Config, model, p, b)
-	o.CacheDir = filepath.Join(c.Path(c.Build), "cache", "synth")
+	o.CacheDir = c.Layout().Cache("synth")
 	return o
 }
 
@@ -44,7 +42,7 @@ func (c *Config) CurateOptions(model, chunks string, p *persona.Persona, b llm.B
 	if chunks != "" {
 		o.Chunks = []string{chunks}
 	}
-	o.CacheDir = filepath.Join(c.Path(c.Build), "cache", "curate")
+	o.CacheDir = c.Layout().Cache("curate")
 	return o
 }
 
@@ -61,7 +59,7 @@ func (c *Config) EvalPlan(base string, p *persona.Persona, b llm.Backend) ([]eva
 		baseline = base
 	}
 	targets, o := c.Eval.Plan(c.Ollama.Config, models, baseline, p, b)
-	o.CacheDir = filepath.Join(c.Path(c.Build), "cache", "eval")
+	o.CacheDir = c.Layout().Cache("eval")
 	return targets, o
 }
 

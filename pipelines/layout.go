@@ -16,7 +16,7 @@ import (
 )
 
 // ReportPath is where run writes the HTML report.
-func ReportPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "report.html") }
+func ReportPath(cfg *Config) string { return cfg.Layout().Report() }
 
 // WriteReport renders the workspace's report.
 func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
@@ -70,7 +70,7 @@ func WriteReport(ctx context.Context, cfg *Config, path, version string) error {
 
 // HistoryDir holds one copy of the dataset per distinct build, named
 // TIME-HASH.jsonl, for `tuneline datasets list|diff`.
-func HistoryDir(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "history") }
+func HistoryDir(cfg *Config) string { return cfg.Layout().History() }
 
 // snapshot keeps the dataset of this build when it differs from the last
 // one kept.
@@ -137,18 +137,12 @@ func (r *runner) exports() []exportJob {
 	return out
 }
 
-// Output paths.
-func (r *runner) chunks() string { return filepath.Join(r.build, "chunks.jsonl") }
-
-func (r *runner) chatlogs() string { return filepath.Join(r.build, "chatlog-examples.jsonl") }
-
-func (r *runner) synthOut() string { return filepath.Join(r.build, "synth.jsonl") }
-
-func (r *runner) curated() string { return filepath.Join(r.build, "curated.jsonl") }
-
-func (r *runner) exportDir(f string) string {
-	return filepath.Join(r.build, "export", f)
-}
+// Output paths (see Layout).
+func (r *runner) chunks() string            { return r.cfg.Layout().Chunks() }
+func (r *runner) chatlogs() string          { return r.cfg.Layout().ChatLogs() }
+func (r *runner) synthOut() string          { return r.cfg.Layout().Synth() }
+func (r *runner) curated() string           { return r.cfg.Layout().Curated() }
+func (r *runner) exportDir(f string) string { return r.cfg.Layout().ExportDir(f) }
 
 // sourceFiles expands the configured sources.
 func (r *runner) sourceFiles() ([]string, error) {
@@ -192,25 +186,14 @@ func (c *Config) yamlLine(text string) string {
 }
 
 // datasetFile is the examples the export and the few-shot come from.
-func (r *runner) datasetFile() string {
-	if r.cfg.Curate.Enabled {
-		return r.curated()
-	}
-	return r.synthOut()
-}
+func (r *runner) datasetFile() string { return r.cfg.Layout().Dataset() }
 
 // EvalPath is where run writes the evaluation.
-func EvalPath(cfg *Config) string { return filepath.Join(cfg.Path(cfg.Build), "eval.json") }
+func EvalPath(cfg *Config) string { return cfg.Layout().Eval() }
 
 // questionsFile holds the held-out questions: the validation split of the
 // OpenAI export, else the dataset.
-func (r *runner) questionsFile() string {
-	p := filepath.Join(r.exportDir(format.TargetOpenAI), "validation.jsonl")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return r.datasetFile()
-}
+func (r *runner) questionsFile() string { return r.cfg.Layout().questionsFile() }
 
 func rel(dir, p string) string {
 	if r, err := filepath.Rel(dir, p); err == nil {

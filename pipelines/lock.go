@@ -3,7 +3,6 @@ package pipelines
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -16,7 +15,7 @@ func lockWorkspace(build string) (func(), error) {
 	if err := os.MkdirAll(build, 0o755); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(build, ".lock")
+	path := Layout{Build: build}.Lock()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
@@ -44,7 +43,7 @@ type Manifest struct {
 // is none yet).
 func ReadManifest(cfg *Config) *Manifest {
 	m := &Manifest{}
-	if b, err := os.ReadFile(filepath.Join(cfg.Path(cfg.Build), "manifest.json")); err == nil {
+	if b, err := os.ReadFile(cfg.Layout().Manifest()); err == nil {
 		json.Unmarshal(b, m)
 	}
 	return m
@@ -69,7 +68,7 @@ func hashJSON(v any) string {
 	return hex.EncodeToString(h[:])[:16]
 }
 
-func (r *runner) manifestPath() string { return filepath.Join(r.build, "manifest.json") }
+func (r *runner) manifestPath() string { return r.cfg.Layout().Manifest() }
 
 func (r *runner) loadManifest() {
 	r.man = &Manifest{Stages: map[string]*StageRecord{}, Sources: map[string]string{}}

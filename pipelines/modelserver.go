@@ -3,7 +3,6 @@ package pipelines
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/tuneline/tuneline/llm"
@@ -17,7 +16,7 @@ func (r *runner) ollama(ctx context.Context) (string, string, error) {
 		return r.host, r.model, nil
 	}
 	c := r.cfg.Ollama
-	dir := filepath.Join(r.build, "ollama")
+	dir := r.cfg.Layout().Ollama()
 	f, err := localollama.Discover(ctx, c.FirstHost(), c.Model, c.Local, dir, r.log)
 	if err != nil {
 		return "", "", fmt.Errorf("ollama: %w", err)

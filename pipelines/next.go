@@ -17,7 +17,7 @@ const HandoffAddr = "127.0.0.1:11435"
 
 // Models reads build/models.json: the models the last create made.
 func Models(cfg *Config) ([]CreatedModel, error) {
-	b, err := os.ReadFile(filepath.Join(cfg.Path(cfg.Build), "models.json"))
+	b, err := os.ReadFile(cfg.Layout().Models())
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 
 // ReviewPath is the workspace's decisions file: what people accepted,
 // rejected and edited in `tuneline review`.
-func ReviewPath(cfg *Config) string { return cfg.Path("review.jsonl") }
+func ReviewPath(cfg *Config) string { return cfg.Layout().Review() }
 
 // ReviewOptions is what `tuneline review WORKSPACE` shows: the dataset the
 // export reads (the curated examples, else the generated ones), with the

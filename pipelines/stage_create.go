@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
@@ -40,7 +39,7 @@ func (r *runner) createInputs(d map[string]string) ([]string, error) {
 	d["models"] = hashJSON(r.cfg.Models)
 	d["params"] = hashJSON(r.cfg.Create)
 	d["base"] = serverKey(r.cfg.Ollama)
-	return []string{filepath.Join(r.build, "models.json")}, nil
+	return []string{r.cfg.Layout().Models()}, nil
 }
 
 func (r *runner) create(ctx context.Context) (string, error) {
@@ -77,7 +76,7 @@ func (r *runner) create(ctx context.Context) (string, error) {
 			cm.ModelsDir, cm.Host = r.res.LocalOllama, "" // its port dies with the run
 		}
 		out = append(out, cm)
-		mf := filepath.Join(r.build, "modelfiles", m.Name+".Modelfile")
+		mf := r.cfg.Layout().Modelfile(m.Name)
 		text, err := spec.Render()
 		if err != nil {
 			// Said in the summary too: the file holds only this comment.
@@ -96,7 +95,7 @@ func (r *runner) create(ctx context.Context) (string, error) {
 		}
 	}
 	b, _ := json.MarshalIndent(out, "", "  ")
-	if err := datasets.WriteFileAtomic(filepath.Join(r.build, "models.json"), append(b, '\n')); err != nil {
+	if err := datasets.WriteFileAtomic(r.cfg.Layout().Models(), append(b, '\n')); err != nil {
 		return "", err
 	}
 	return "created " + strings.Join(names, ", "), nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
@@ -50,7 +49,7 @@ func (r *runner) eval(ctx context.Context) (string, error) {
 }
 
 func (r *runner) evalInputs(d map[string]string) ([]string, error) {
-	d["models"], _ = hashFile(filepath.Join(r.build, "models.json"))
+	d["models"], _ = hashFile(r.cfg.Layout().Models())
 	d["questions"], _ = hashFile(r.questionsFile())
 	d["persona"] = r.persona.Hash()
 	d["params"] = hashJSON(r.cfg.Eval)

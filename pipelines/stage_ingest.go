@@ -33,7 +33,7 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	if len(files) == 0 {
 		return "", fmt.Errorf("no source file in %s: put PDFs, web pages, subtitles, Markdown or chat logs there (see %s)", strings.Join(r.cfg.Sources, ", "), GettingStarted)
 	}
-	dir := filepath.Join(r.build, "ingest")
+	dir := r.cfg.Layout().IngestDir()
 	os.MkdirAll(dir, 0o755)
 	var chunks, exs bytes.Buffer
 	reused, redone := 0, 0

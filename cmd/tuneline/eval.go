@@ -4,22 +4,33 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/eval"
-	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/cachedir"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
+	"github.com/tuneline/tuneline/pipelines"
 )
 
-// defaultQuestions is the validation split a workspace's export writes.
-var defaultQuestions = filepath.Join("build", "export", format.TargetOpenAI, "validation.jsonl")
+// defaultQuestions is the validation split the export of the workspace in
+// the current folder writes (honouring its build: setting), or the default
+// layout's when the folder holds no tuneline.yaml.
+func defaultQuestions() (string, error) {
+	if _, err := os.Stat("tuneline.yaml"); err != nil {
+		d := pipelines.DefaultConfig()
+		return d.Layout().Questions(), nil
+	}
+	cfg, err := pipelines.Load(".")
+	if err != nil {
+		return "", err
+	}
+	return cfg.Layout().Questions(), nil
+}
 
 // EvalOptions are eval's inputs.
 type EvalOptions struct {
@@ -46,7 +57,8 @@ func newEvalCmd(ios *iostreams.IOStreams, runF func(context.Context, *EvalOption
 		Name:  "eval",
 		Usage: "ask held-out questions of built models and a prompt-engineered baseline; judge persona and grounding",
 		Description: `Asks every --model the questions (user/assistant examples: the validation split
-tuneline export wrote, by default build/export/openai/validation.jsonl), and with
+tuneline export wrote: by default the validation split of the OpenAI export of
+the workspace in the current folder, under its build: folder), and with
 --baseline BASE also the base model with the persona as its system prompt — the
 prompt-engineering approach to compare fine-tuning against. A judge model scores
 each reply 1-5 for persona consistency, accuracy against the reference answer and
@@ -62,7 +74,7 @@ EXAMPLES:
 			&cli.StringSliceFlag{Name: "model", Aliases: []string{"m"}, Usage: "model to evaluate (repeatable)", Destination: &o.Models},
 			&cli.StringFlag{Name: "baseline", Usage: "base `MODEL` asked with the persona as system prompt", Destination: &o.Baseline},
 			&cli.StringFlag{Name: "persona", Aliases: []string{"p"}, Usage: "persona YAML `FILE`", Destination: &o.PersonaFile},
-			&cli.StringFlag{Name: "questions", Value: defaultQuestions, Usage: "questions `FILE` (examples JSONL)", Destination: &o.Questions},
+			&cli.StringFlag{Name: "questions", Usage: "questions `FILE` (examples JSONL; default: the validation split of this folder's workspace, BUILD/export/openai/validation.jsonl)", Destination: &o.Questions},
 			&cli.StringFlag{Name: "cache", Value: cachedir.Replies("eval"), Usage: "cache `DIR`", Destination: &o.CacheDir},
 			&cli.BoolFlag{Name: "side", Usage: "print the replies side by side", Destination: &o.Side},
 			&cli.BoolFlag{Name: "json", Usage: "print the whole report as JSON", Destination: &o.JSON},
@@ -101,8 +113,13 @@ func runEval(ctx context.Context, o *EvalOptions) error {
 		return err
 	}
 	defer pool.Close()
-	if _, err := os.Stat(o.Questions); err != nil && o.Questions == defaultQuestions {
-		return usageErr("eval: no questions at %s: run eval in a workspace that has been exported, or give --questions FILE (held-out examples)", defaultQuestions)
+	if o.Questions == "" {
+		if o.Questions, err = defaultQuestions(); err != nil {
+			return err
+		}
+		if _, err := os.Stat(o.Questions); err != nil {
+			return usageErr("eval: no questions at %s: run eval in a workspace that has been exported, or give --questions FILE (held-out examples)", o.Questions)
+		}
 	}
 	qs, err := eval.LoadQuestions(ctx, o.Questions, o.Config.Questions)
 	if err != nil {

@@ -237,3 +237,31 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// TestEvalHonoursBuild: eval's default questions are the validation split
+// under the build: folder of the workspace in the current folder.
+func TestEvalHonoursBuild(t *testing.T) {
+	dir := t.TempDir()
+	ws := "sources: [sources]\npersona: persona.yaml\nbuild: out/b2\n"
+	if err := os.WriteFile(filepath.Join(dir, "tuneline.yaml"), []byte(ws), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	got, err := defaultQuestions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "out", "b2", "export", "openai", "validation.jsonl"); got != want && got != filepath.Join("out", "b2", "export", "openai", "validation.jsonl") {
+		t.Errorf("default questions %s, want %s", got, want)
+	}
+	// Without a question file there, eval says where it looked.
+	code, _, errOut := run(t, "eval", "--model", "m", "--host", "127.0.0.1:1")
+	if code != ExitUsage || !strings.Contains(errOut, filepath.Join("out", "b2", "export", "openai", "validation.jsonl")) {
+		t.Errorf("exit %d, want %d naming out/b2's split:\n%s", code, ExitUsage, errOut)
+	}
+	// A folder without a workspace: the default layout's.
+	t.Chdir(t.TempDir())
+	if got, _ := defaultQuestions(); got != filepath.Join("build", "export", "openai", "validation.jsonl") {
+		t.Errorf("no workspace: default questions %s", got)
+	}
+}
