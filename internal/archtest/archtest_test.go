@@ -228,3 +228,39 @@ func TestAPIBranches(t *testing.T) {
 		t.Errorf("APIOpenAI is branched on in %d files, want at most 2 (ask the llm.API instead): %v", len(files), files)
 	}
 }
+
+// TestOneSizingOfWorkers: how many requests a stage keeps in flight on a
+// backend is decided in llm alone (llm.Workers, which the stages'
+// assembly functions call for the CLI and the workspace alike); a package
+// that asks a backend for its Workers itself (a type assertion to an
+// interface holding Workers) is a second definition of parallel.
+func TestOneSizingOfWorkers(t *testing.T) {
+	var files []string
+	for p, f := range goFiles(t) {
+		if strings.HasPrefix(p, "llm/") {
+			continue
+		}
+		found := false
+		ast.Inspect(f, func(n ast.Node) bool {
+			ta, ok := n.(*ast.TypeAssertExpr)
+			if !ok {
+				return !found
+			}
+			if it, ok := ta.Type.(*ast.InterfaceType); ok {
+				for _, m := range it.Methods.List {
+					for _, name := range m.Names {
+						found = found || name.Name == "Workers"
+					}
+				}
+			}
+			return !found
+		})
+		if found {
+			files = append(files, p)
+		}
+	}
+	sort.Strings(files)
+	if len(files) > 0 {
+		t.Errorf("a backend's Workers is asked outside llm in %v: call llm.Workers", files)
+	}
+}
