@@ -15,6 +15,9 @@ type API struct {
 	// OLLAMA_HOST is, models can be created on them, and a workspace may
 	// find or start its own); else they are base URLs.
 	OllamaHosts bool
+	// Batches: the service may speak OpenAI's Batch API (/files,
+	// /batches), through which a run can submit its requests (BatchAPI).
+	Batches bool
 	// open returns the backend of one server: addr is an Ollama address or
 	// a base URL, as OllamaHosts says; e holds the rest of the settings.
 	open func(addr string, e Endpoint) (Backend, error)

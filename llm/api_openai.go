@@ -7,7 +7,8 @@ import "github.com/tuneline/tuneline/internal/setting"
 const APIOpenAI = "openai"
 
 var openaiAPI = &API{
-	Name: APIOpenAI,
+	Name:    APIOpenAI,
+	Batches: true,
 	open: func(addr string, e Endpoint) (Backend, error) {
 		if addr == "" {
 			return nil, &setting.Error{Section: "ollama", Key: "base_url", Flag: "base-url", Problem: "api openai needs a base URL"}

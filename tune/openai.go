@@ -1,12 +1,10 @@
 package tune
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -191,7 +189,7 @@ func (o *OpenAI) Start(ctx context.Context, dir string, rep *format.Report, opt 
 		}
 	}
 	var j openaiJob
-	if err := o.api.Do(ctx, "POST", "/fine_tuning/jobs", jsonBody(req), &j); err != nil {
+	if err := o.api.Do(ctx, "POST", "/fine_tuning/jobs", rest.JSON(req), &j); err != nil {
 		return Job{}, o.wrap("create the fine-tuning job", err)
 	}
 	return o.job(&j), nil
@@ -299,12 +297,4 @@ func (o *OpenAI) Cancel(ctx context.Context, id string) (Job, error) {
 		return Job{}, o.wrap("cancel job "+id, err)
 	}
 	return o.job(&j), nil
-}
-
-// jsonBody is a request body of v as JSON.
-func jsonBody(v any) rest.Body {
-	b, err := json.Marshal(v)
-	return func() (io.Reader, string, func(), error) {
-		return bytes.NewReader(b), "application/json", func() {}, err
-	}
 }

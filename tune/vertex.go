@@ -212,7 +212,7 @@ func (v *Vertex) Start(ctx context.Context, source string) (Job, error) {
 	}
 	var j vertexJob
 	parent := "projects/" + v.opt.Project + "/locations/" + v.opt.Location
-	if err := v.do(ctx, v.opt.Location, "POST", parent+"/tuningJobs", jsonBody(req), &j); err != nil {
+	if err := v.do(ctx, v.opt.Location, "POST", parent+"/tuningJobs", rest.JSON(req), &j); err != nil {
 		return Job{}, fmt.Errorf("vertex: create the tuning job in %s: %w", parent, err)
 	}
 	return v.job(&j), nil
@@ -348,7 +348,7 @@ func (v *Vertex) Cancel(ctx context.Context, name string) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	if err := v.do(ctx, loc, "POST", name+":cancel", jsonBody(struct{}{}), nil); err != nil {
+	if err := v.do(ctx, loc, "POST", name+":cancel", rest.JSON(struct{}{}), nil); err != nil {
 		return Job{}, fmt.Errorf("vertex: cancel %s: %w", name, err)
 	}
 	return v.Poll(ctx, name, nil)

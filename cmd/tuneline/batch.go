@@ -2,37 +2,57 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
+	"github.com/tuneline/tuneline/tune"
 )
 
 // batchFlags run synth or curate through a batch engine's files instead
 // of a live server.
 type batchFlags struct {
-	In  cli.StringSlice
-	Out string
-	b   *llm.Batch
+	In     cli.StringSlice
+	Out    string
+	Submit bool
+	Poll   time.Duration
+	b      *llm.Batch
+	api    *llm.BatchAPI
+	store  string
+	// ended is a submitted batch that ended without completing (expired,
+	// cancelled, failed): told after the output of what completed is
+	// written.
+	ended error
 }
 
 func (f *batchFlags) flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "batch-out", Usage: "write the requests to `FILE` in the OpenAI Batch API input format (for the Batch API or vLLM's run_batch) instead of asking a server", Destination: &f.Out},
 		&cli.StringSliceFlag{Name: "batch-in", Usage: "read a batch engine's output or error `FILE` (repeat for several); replies are validated as live ones", Destination: &f.In},
+		&cli.BoolFlag{Name: "batch", Usage: "submit the requests through the service's Batch API (api openai: upload to /v1/files, create a /v1/batches batch), follow it, read its output and error files and go on in rounds until every reply is in; interrupted, the same command follows the same batch", Destination: &f.Submit},
+		&cli.DurationFlag{Name: "batch-poll", Value: 30 * time.Second, Usage: "with --batch: how often to look at a submitted batch", Destination: &f.Poll},
 	}
 }
 
-func (f *batchFlags) on() bool { return f.Out != "" || len(f.In.Value()) > 0 }
+func (f *batchFlags) on() bool { return f.Out != "" || len(f.In.Value()) > 0 || f.Submit }
+
+// maxBatchRounds bounds the rounds of --batch: re-asks and requests the
+// engine failed to answer go on for this many batches at most.
+const maxBatchRounds = 8
 
 // open makes the batch backend: results read into the store under
 // cacheDir, requests without a reply going to --batch-out.
 func (f *batchFlags) open(ctx context.Context, cacheDir string) (*llm.Batch, error) {
-	b := llm.NewBatch(filepath.Join(cacheDir, "batch"))
+	f.store = filepath.Join(cacheDir, "batch")
+	b := llm.NewBatch(f.store)
 	for _, p := range f.In.Value() {
 		if err := b.ReadResults(ctx, p); err != nil {
 			return nil, fmt.Errorf("--batch-in %s: %w", p, err)
@@ -51,6 +71,11 @@ func (f *batchFlags) open(ctx context.Context, cacheDir string) (*llm.Batch, err
 // when --batch-in or --batch-out is given, else a pool of the servers; pools
 // feed the progress line, and closeFn ends either.
 func (f *batchFlags) backend(ctx context.Context, cacheDir string, server llm.Config) (b llm.Backend, parallel int, pools []*llm.Pool, closeFn func(), err error) {
+	if f.Submit {
+		if err := f.openAPI(server); err != nil {
+			return nil, 0, nil, nil, err
+		}
+	}
 	if f.on() {
 		bb, err := f.open(ctx, cacheDir)
 		if err != nil {
@@ -69,6 +94,137 @@ func (f *batchFlags) abort() {
 	if f.b != nil {
 		f.b.Abort()
 	}
+}
+
+// openAPI checks --batch against the other flags and the server's API and
+// makes the Batch API client: the server's base URL, else
+// $OPENAI_BASE_URL, else OpenAI's.
+func (f *batchFlags) openAPI(server llm.Config) error {
+	if f.Out != "" || len(f.In.Value()) > 0 {
+		return usageErr("--batch submits the requests itself: it takes neither --batch-out nor --batch-in")
+	}
+	if a, err := llm.LookupAPI(server.API); err != nil || !a.Batches {
+		return usageErr("--batch needs a server with a Batch API (--api openai, OpenAI's service or one like it); for another engine write the requests with --batch-out and read its results with --batch-in")
+	}
+	base := server.BaseURL
+	if base == "" {
+		base = os.Getenv("OPENAI_BASE_URL")
+	}
+	if base == "" {
+		base = tune.DefaultOpenAIBaseURL
+	}
+	api, err := llm.NewBatchAPI(base, server.APIKey, "")
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	api.Poll = f.Poll
+	f.api = api
+	return nil
+}
+
+// rounds runs the work through the Batch API before the final pass: each
+// round, pass runs the whole job against a batch backend that answers from
+// the results read so far and writes the rest to a requests file; that
+// file is submitted (or, when this same set of requests was submitted
+// before, its batch followed), and the batch's output and error files are
+// read. It stops when a pass has nothing left to ask, when a batch ends
+// without completing (f.ended), or after maxBatchRounds. The final pass,
+// the caller's, then answers everything from the results (f.b has read
+// them all).
+func (f *batchFlags) rounds(ctx context.Context, ios *iostreams.IOStreams, pass func(context.Context, llm.Backend) error) error {
+	if !f.Submit {
+		return nil
+	}
+	f.api.StateDir = filepath.Join(f.store, "submitted")
+	say := func(format string, args ...any) {
+		if !ios.Quiet {
+			fmt.Fprintf(ios.ErrOut, format+"\n", args...)
+		}
+	}
+	var files []string
+	for round := 1; ; round++ {
+		b := llm.NewBatch(f.store)
+		for _, p := range files {
+			if err := b.ReadResults(ctx, p); err != nil {
+				return err
+			}
+		}
+		reqs := filepath.Join(f.api.StateDir, "requests.jsonl")
+		if err := os.MkdirAll(f.api.StateDir, 0o777); err != nil {
+			return err
+		}
+		if err := b.WriteTo(reqs); err != nil {
+			return err
+		}
+		if err := pass(ctx, b); err != nil {
+			b.Abort()
+			if errors.Is(err, context.Canceled) {
+				return withCode(ExitInterrupted, errors.New("interrupted; run the same command again to go on (replies read so far are kept)"))
+			}
+			return err
+		}
+		st, err := b.Commit()
+		if err != nil {
+			return err
+		}
+		if st.Written == 0 {
+			return nil
+		}
+		if round > maxBatchRounds {
+			return nil
+		}
+		key := b.WrittenKey()
+		if id := f.api.Submitted(key); id != "" {
+			say("batch round %d: %d requests, submitted before as batch %s: following it", round, st.Written, id)
+		} else {
+			say("batch round %d: uploading %d requests to %s", round, st.Written, f.api.BaseURL)
+		}
+		job, err := f.api.Submit(ctx, reqs, key)
+		if err == nil {
+			job, err = f.api.Wait(ctx, job, func(j llm.BatchJob) {
+				c := j.RequestCounts
+				say("batch %s: %s, %d of %d requests done, %d failed", j.ID, j.Status, c.Completed, c.Total, c.Failed)
+			})
+		}
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			return withCode(ExitInterrupted, fmt.Errorf("interrupted: batch %s goes on at the service; run the same command again to follow it and read its results", job.ID))
+		}
+		if err != nil {
+			return err
+		}
+		got, err := f.api.Download(ctx, job)
+		if err != nil {
+			return err
+		}
+		for _, p := range got {
+			if err := f.b.ReadResults(ctx, p); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		files = append(files, got...)
+		if err := f.api.Forget(key); err != nil {
+			return err
+		}
+		if job.Status != "completed" {
+			c := job.RequestCounts
+			switch job.Status {
+			case "failed":
+				f.ended = fmt.Errorf("batch %s failed at the service: %s (its requests: %s)", job.ID, job.Problems(3), reqs)
+			default:
+				f.ended = fmt.Errorf("batch %s %s with %d of %d requests answered (kept: their examples are written and cached); run the same command again to submit the %d left",
+					job.ID, job.Status, c.Completed, c.Total, c.Total-c.Completed)
+			}
+			return nil
+		}
+	}
+}
+
+// err is what a --batch run ends with after its output is written.
+func (f *batchFlags) err() error {
+	if f.ended != nil {
+		return withCode(ExitFailure, f.ended)
+	}
+	return nil
 }
 
 // finish writes the next batch file and says what is left and how to go
@@ -90,6 +246,12 @@ func (f *batchFlags) finish(w io.Writer, quiet bool, deferred int, what, model s
 	if deferred == 0 {
 		if f.Out != "" {
 			fmt.Fprintf(w, "batch: nothing left, every %s is done (%s is empty)\n", what, f.Out)
+		}
+		return st, nil
+	}
+	if f.Submit {
+		if f.ended == nil {
+			fmt.Fprintf(w, "batch: %d %ss still without a reply after %d rounds; run the same command again to ask them again\n", deferred, what, maxBatchRounds)
 		}
 		return st, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -48,7 +49,8 @@ persona adherence (--persona) and clarity. The scores and their mean ("overall")
 go into meta.scores, the judge's reason into meta.extra.judge_reason; examples
 whose overall score is below --min-score are left out. Judgements are cached
 like synth's replies. Prints the score distribution. --batch-out and --batch-in
-run the judge through a batch engine's files, in rounds, as synth does.
+run the judge through a batch engine's files, in rounds, as synth does;
+--batch (--api openai) submits them to the Batch API and follows it for you.
 
 EXAMPLES:
    tuneline curate --model llama3.2 --persona persona.yaml --chunks chunks.jsonl --min-score 3.5 --out curated.jsonl examples.jsonl`,
@@ -105,6 +107,17 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 	}
 	defer closeBackend()
 	o.assemble(backend)
+	if o.Batch.Submit && o.Examples == "-" {
+		return usageErr("curate --batch reads the examples once a round: give a file, not standard input")
+	}
+	if err := o.Batch.rounds(ctx, o.IO, func(ctx context.Context, b llm.Backend) error {
+		opt := o.CurateOptions
+		opt.Backend, opt.Progress = b, nil
+		_, err := synth.Curate(ctx, o.Examples, opt, io.Discard)
+		return err
+	}); err != nil {
+		return err
+	}
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err
@@ -156,6 +169,9 @@ func runCurate(ctx context.Context, o *CurateOptions) error {
 			fmt.Fprintf(o.IO.ErrOut, "%d preference pairs judged: the judge preferred the rejected reply in %d, left out\n", sum.Pairs, sum.PairsDisagreed)
 		}
 		printFailures(o.IO.ErrOut, sum.Failures)
+	}
+	if err := o.Batch.err(); err != nil {
+		return err
 	}
 	if len(sum.Failures) > 0 {
 		return withCode(ExitFailure, fmt.Errorf("some examples could not be scored; run again to retry them"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -75,12 +76,22 @@ is missing or failed at the engine) become the next round's file. Repeat until
 the file is empty. A batch run and a live run (--api openai) of the same chunks
 give the same examples; mixed runs meet in the cache.
 
+--batch (with --api openai) does the rounds for you through OpenAI's Batch API
+(or a service with the same /v1/files and /v1/batches; --base-url, else
+$OPENAI_BASE_URL): it uploads the requests, creates the batch, prints its
+request counts as they change (every --batch-poll), downloads the output and
+error files and goes on until every reply is in. Interrupted (Ctrl-C, a crash),
+the same command follows the same batch instead of submitting a new one. A
+batch that expires or is cancelled keeps what it completed; the command then
+fails, and the same command submits only the rest.
+
 EXAMPLES:
    tuneline synth --model llama3.2 --persona persona.yaml --out examples.jsonl chunks.jsonl
    tuneline synth --model qwen2.5:7b --persona p.yaml --conversations 1 --parallel 4 chunks.jsonl > ex.jsonl
    tuneline synth --api openai --base-url http://gpu:8000/v1 --model Qwen/Qwen2.5-7B --persona p.yaml chunks.jsonl
    tuneline synth --model Qwen/Qwen2.5-7B --persona p.yaml --batch-out req-1.jsonl chunks-*.jsonl
    tuneline synth --model Qwen/Qwen2.5-7B --persona p.yaml --batch-in res-1.jsonl --batch-out req-2.jsonl --out ex.jsonl chunks-*.jsonl
+   OPENAI_API_KEY=... tuneline synth --api openai --batch --model gpt-4.1-mini --persona p.yaml --out ex.jsonl chunks-*.jsonl
 
 Exit codes: 0 all done, 1 some tasks failed (the rest is written), 130 interrupted.`,
 		Flags: append(append(append(conf.Flags(&o.Server), conf.Flags(&o.Config)...),
@@ -124,6 +135,14 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 	}
 	defer closeBackend()
 	o.assemble(backend)
+	if err := o.Batch.rounds(ctx, o.IO, func(ctx context.Context, b llm.Backend) error {
+		opt := o.Options
+		opt.Backend, opt.Progress = b, nil
+		_, err := synth.RunFiles(ctx, o.Chunks, opt, io.Discard)
+		return err
+	}); err != nil {
+		return err
+	}
 	w, commit, abort, err := output(o.Out, o.IO.Out)
 	if err != nil {
 		return err
@@ -173,6 +192,9 @@ func runSynth(ctx context.Context, o *SynthOptions) error {
 		for _, f := range sum.Failed {
 			fmt.Fprintf(o.IO.ErrOut, "  task failed: %s\n", f)
 		}
+	}
+	if err := o.Batch.err(); err != nil {
+		return err
 	}
 	if interrupted {
 		return withCode(ExitInterrupted, fmt.Errorf("interrupted: %d of %d tasks done; run the same command again to finish (finished work is cached)", sum.TasksDone, sum.Tasks))

@@ -4,6 +4,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -197,5 +198,13 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// JSON is a request body of v as JSON.
+func JSON(v any) Body {
+	b, err := json.Marshal(v)
+	return func() (io.Reader, string, func(), error) {
+		return bytes.NewReader(b), "application/json", func() {}, err
 	}
 }
