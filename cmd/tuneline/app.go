@@ -165,7 +165,7 @@ ENVIRONMENT:
 		},
 		Commands: []*cli.Command{
 			newInitCmd(ios),
-			newRunCmd(ios),
+			newRunCmd(ios, nil),
 			newValidateCmd(ios),
 			newExportCmd(ios),
 			newIngestCmd(ios),

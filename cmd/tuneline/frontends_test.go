@@ -265,3 +265,15 @@ func TestEvalHonoursBuild(t *testing.T) {
 		t.Errorf("no workspace: default questions %s", got)
 	}
 }
+
+// TestRunOptions: run's flags and argument reach its options (through the
+// runF hook; nothing runs).
+func TestRunOptions(t *testing.T) {
+	o := parseOnly(t, newRunCmd, "--from", "curate", "--only", "export", "-n", "--force", "--json", "-v", "ws")
+	if o.Path != "ws" || o.From != "curate" || o.Only != "export" || !o.DryRun || !o.Force || !o.JSON || !o.Verbose {
+		t.Errorf("options %+v", o)
+	}
+	if o := parseOnly(t, newRunCmd); o.Path != "." || o.DryRun {
+		t.Errorf("no argument: options %+v", o)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -60,7 +61,12 @@ type RunOptions struct {
 	pipelines.Options
 }
 
-func newRunCmd(ios *iostreams.IOStreams) *cli.Command {
+// newRunCmd wires run's flags to its options; runF (nil: runRun) runs
+// them, so that a test can check the options without running.
+func newRunCmd(ios *iostreams.IOStreams, runF func(context.Context, *RunOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runRun
+	}
 	o := &RunOptions{IO: ios}
 	return &cli.Command{
 		Name:      "run",
@@ -104,61 +110,65 @@ EXAMPLES:
 			if c.NArg() == 1 {
 				o.Path = c.Args().First()
 			}
-			cfg, err := pipelines.Load(o.Path)
-			if err != nil {
-				return err
-			}
-			o.Version = toolVersion()
-			bars := progress.NewStages(ios.ErrOut, progress.Options{Live: ios.StderrTTY, Off: ios.Quiet}, func(stage string) string {
-				idx := 0
-				for i, st := range pipelines.Stages {
-					if st == stage {
-						idx = i + 1
-					}
-				}
-				if idx == 0 {
-					return stage // a step between stages (readying Ollama)
-				}
-				return fmt.Sprintf("[%d/%d] %s", idx, len(pipelines.Stages), stage)
-			})
-			// Log lines go through the bars, so that a stage's last
-			// progress line comes before its "done" line.
-			o.Log = bars.Log()
-			o.Progress = func(stage string, done, total int) { bars.Set(stage, int64(done), int64(total)) }
-			act := llm.NewActivity()
-			bars.SetNote(act.Note) // tokens streaming and the last retry, on every line
-			stop := make(chan struct{})
-			go bars.Heartbeat(time.Second, stop)
-			res, err := pipelines.Run(llm.WithActivity(c.Context, act), cfg, o.Options)
-			close(stop)
-			bars.Done()
-			if res != nil {
-				if o.JSON {
-					writeJSON(ios.Out, res)
-				} else {
-					tw := tabwriter.NewWriter(ios.Out, 2, 4, 2, ' ', 0)
-					fmt.Fprintln(tw, "STAGE\tACTION\tSECONDS\tWHY\tSUMMARY")
-					for _, s := range res.Stages {
-						fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\n", s.Stage, s.Action, s.Seconds, s.Reason, s.Summary)
-					}
-					tw.Flush()
-					if res.Gibberish {
-						fmt.Fprintf(ios.Out, "\nNOTE: generated with tuneline's tiny random-weight model: the examples are gibberish.\n")
-					}
-					var partial *pipelines.PartialError
-					if (err == nil || errors.As(err, &partial)) && !o.DryRun {
-						if steps := pipelines.NextSteps(cfg); len(steps) > 0 {
-							fmt.Fprintln(ios.Out)
-							for _, l := range steps {
-								fmt.Fprintln(ios.Out, l)
-							}
-						}
-					}
-				}
-			}
-			return setting.AsKey(err) // a setting is named as tuneline.yaml's key
+			return runF(c.Context, o)
 		},
 	}
+}
+
+func runRun(ctx context.Context, o *RunOptions) error {
+	cfg, err := pipelines.Load(o.Path)
+	if err != nil {
+		return err
+	}
+	o.Version = toolVersion()
+	bars := progress.NewStages(o.IO.ErrOut, progress.Options{Live: o.IO.StderrTTY, Off: o.IO.Quiet}, func(stage string) string {
+		idx := 0
+		for i, st := range pipelines.Stages {
+			if st == stage {
+				idx = i + 1
+			}
+		}
+		if idx == 0 {
+			return stage // a step between stages (readying Ollama)
+		}
+		return fmt.Sprintf("[%d/%d] %s", idx, len(pipelines.Stages), stage)
+	})
+	// Log lines go through the bars, so that a stage's last
+	// progress line comes before its "done" line.
+	o.Log = bars.Log()
+	o.Progress = func(stage string, done, total int) { bars.Set(stage, int64(done), int64(total)) }
+	act := llm.NewActivity()
+	bars.SetNote(act.Note) // tokens streaming and the last retry, on every line
+	stop := make(chan struct{})
+	go bars.Heartbeat(time.Second, stop)
+	res, err := pipelines.Run(llm.WithActivity(ctx, act), cfg, o.Options)
+	close(stop)
+	bars.Done()
+	if res != nil {
+		if o.JSON {
+			writeJSON(o.IO.Out, res)
+		} else {
+			tw := tabwriter.NewWriter(o.IO.Out, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "STAGE\tACTION\tSECONDS\tWHY\tSUMMARY")
+			for _, s := range res.Stages {
+				fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t%s\n", s.Stage, s.Action, s.Seconds, s.Reason, s.Summary)
+			}
+			tw.Flush()
+			if res.Gibberish {
+				fmt.Fprintf(o.IO.Out, "\nNOTE: generated with tuneline's tiny random-weight model: the examples are gibberish.\n")
+			}
+			var partial *pipelines.PartialError
+			if (err == nil || errors.As(err, &partial)) && !o.DryRun {
+				if steps := pipelines.NextSteps(cfg); len(steps) > 0 {
+					fmt.Fprintln(o.IO.Out)
+					for _, l := range steps {
+						fmt.Fprintln(o.IO.Out, l)
+					}
+				}
+			}
+		}
+	}
+	return setting.AsKey(err) // a setting is named as tuneline.yaml's key
 }
 
 func newReportCmd(ios *iostreams.IOStreams) *cli.Command {
