@@ -187,6 +187,9 @@ func (f *batchFlags) rounds(ctx context.Context, ios *iostreams.IOStreams, pass 
 			})
 		}
 		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			if job.ID == "" {
+				return withCode(ExitInterrupted, errors.New("interrupted before the batch was created; run the same command again to submit it"))
+			}
 			return withCode(ExitInterrupted, fmt.Errorf("interrupted: batch %s goes on at the service; run the same command again to follow it and read its results", job.ID))
 		}
 		if err != nil {
