@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,6 +18,113 @@ type Limits struct {
 	// MemoryMB caps the memory the extractors account for one document:
 	// decompressed streams, glyphs, parsed markup (0: no limit).
 	MemoryMB int
+	// RunMemoryMB caps the memory all the documents read at once take
+	// together, whatever the number of workers (0: no limit); Run makes
+	// its Pool.
+	RunMemoryMB int
+	// Pool, when set, is that memory (see Pool).
+	Pool *Pool
+}
+
+// Pool is the memory that all the documents being read at once may take
+// together, whatever the number of workers: the bytes a document holds
+// (its file) and every charge to its budget are taken from it. A document
+// whose charge would pass it waits until others finish, except the first
+// of them in the run's order, which goes on (its own budget still bounds
+// it): results are written in that order, so it is the one all the others
+// wait for, and none waits forever. A nil Pool has no limit.
+type Pool struct {
+	mu      sync.Mutex
+	limit   int64
+	used    int64
+	peak    int64
+	docs    []*Budget // the documents holding or waiting for memory
+	changed chan struct{}
+}
+
+// NewPool is a pool of mb megabytes (0: no limit, nil).
+func NewPool(mb int) *Pool {
+	if mb <= 0 {
+		return nil
+	}
+	return &Pool{limit: int64(mb) << 20, changed: make(chan struct{})}
+}
+
+// Peak is the most the pool's documents held at once.
+func (p *Pool) Peak() int64 {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
+}
+
+// take charges n bytes to b's share, waiting while the pool is full and b
+// is not the first document.
+func (p *Pool) take(ctx context.Context, b *Budget, n int64) error {
+	if p == nil || n <= 0 {
+		return nil
+	}
+	for {
+		p.mu.Lock()
+		if b.released {
+			p.mu.Unlock()
+			return nil // an extractor still running after its document ended
+		}
+		if !b.inPool {
+			p.docs = append(p.docs, b)
+			b.inPool = true
+		}
+		if p.used+n <= p.limit || p.first() == b {
+			p.used += n
+			b.held += n
+			p.peak = max(p.peak, p.used)
+			p.mu.Unlock()
+			return nil
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// first is the document first in the run's order.
+func (p *Pool) first() *Budget {
+	f := p.docs[0]
+	for _, d := range p.docs[1:] {
+		if d.seq < f.seq {
+			f = d
+		}
+	}
+	return f
+}
+
+// release gives back all b holds.
+func (p *Pool) release(b *Budget) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b.released {
+		return
+	}
+	b.released = true
+	p.used -= b.held
+	b.held = 0
+	for i, d := range p.docs {
+		if d == b {
+			p.docs = append(p.docs[:i], p.docs[i+1:]...)
+			break
+		}
+	}
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
 // minDocTime is the least time any document is given (tests lower it).
@@ -31,6 +139,9 @@ const (
 	htmlCost      = 48
 	containerCost = 12
 	textCost      = 4
+	// A chat log's examples: a 43 MB log of 178,000 short conversations
+	// held 363 MB of heap as a JSON array, 260 MB as JSON Lines.
+	chatCost = 8
 )
 
 // Budget is what one document may still use. Its methods are safe for
@@ -43,20 +154,48 @@ type Budget struct {
 	over   atomic.Bool
 	what   string // "time budget of ..." for the message
 	memory string
+	pool   *Pool
+	lim    Limits
+	seq    int // the document's place in the run
+	// held is what the document took from the pool; guarded by pool.mu.
+	held             int64
+	inPool, released bool
 }
 
 // ErrBudget is wrapped by every error of a document over its budget.
 var ErrBudget = errors.New("over budget")
 
-// NewBudget starts the budget of a document of size bytes.
+// NewBudget starts the budget of a document of size bytes (see Admit and
+// Start). Its cancel function gives what it took back to the pool.
 func NewBudget(ctx context.Context, size int64, lim Limits) (*Budget, context.CancelFunc) {
-	b := &Budget{limit: int64(lim.MemoryMB) << 20}
+	b := Admit(ctx, 0, size, lim)
+	cancel := b.Start(ctx, size)
+	return b, func() {
+		cancel()
+		b.Release()
+	}
+}
+
+// Admit is the budget of the run's document number seq, whose file holds
+// n bytes, once the pool has room for them (it waits, before the
+// document's time starts). Its time starts with Start; Release gives its
+// memory back.
+func Admit(ctx context.Context, seq int, n int64, lim Limits) *Budget {
+	b := &Budget{ctx: ctx, limit: int64(lim.MemoryMB) << 20, pool: lim.Pool, lim: lim, seq: seq}
 	b.left.Store(b.limit)
 	b.memory = fmt.Sprintf("memory budget of %d MB (raise it with --doc-memory-mb or ingest: doc_memory_mb)", lim.MemoryMB)
+	b.pool.take(ctx, b, n) // a cancelled run is seen by Err
+	return b
+}
+
+// Start starts the document's time: TimePerMB for each MB of its size, at
+// least minDocTime.
+func (b *Budget) Start(ctx context.Context, size int64) context.CancelFunc {
+	lim := b.lim
 	if lim.TimePerMB <= 0 {
 		c, cancel := context.WithCancel(ctx)
 		b.ctx = c
-		return b, cancel
+		return cancel
 	}
 	d := max(minDocTime, time.Duration(float64(lim.TimePerMB)*float64(size)/(1<<20)))
 	shown := d.Round(time.Second)
@@ -67,7 +206,14 @@ func NewBudget(ctx context.Context, size int64, lim Limits) (*Budget, context.Ca
 		shown, float64(size)/(1<<20), lim.TimePerMB, minDocTime)
 	c, cancel := context.WithTimeoutCause(ctx, d, errTimeBudget)
 	b.ctx = c
-	return b, cancel
+	return cancel
+}
+
+// Release gives back to the pool all the document took.
+func (b *Budget) Release() {
+	if b != nil {
+		b.pool.release(b)
+	}
 }
 
 var errTimeBudget = errors.New("time budget")
@@ -81,7 +227,25 @@ func (b *Budget) Charge(n int64) error {
 	if b.limit > 0 && b.left.Add(-n) < 0 {
 		b.over.Store(true)
 	}
-	return b.Err()
+	if err := b.Err(); err != nil {
+		return err
+	}
+	if err := b.pool.take(b.ctx, b, n); err != nil {
+		return b.Err()
+	}
+	return nil
+}
+
+// Hold takes n bytes the document holds outside its budget (the file
+// read) from the pool, waiting for room as Charge does.
+func (b *Budget) Hold(n int64) error {
+	if b == nil {
+		return nil
+	}
+	if err := b.pool.take(b.ctx, b, n); err != nil {
+		return b.Err()
+	}
+	return nil
 }
 
 // Err is the reason the document must stop, nil while it may go on.

@@ -99,13 +99,13 @@ func TestDocumentBudgets(t *testing.T) {
 	}{
 		// one page of 28 MB of operators: 4 million glyphs at once (with
 		// the race detector the time budget can end it first)
-		{"glyphs of one page", flatePages(1, 28), ".pdf", Limits{defaults.DocTimePerMB, defaults.DocMemoryMB}, 10 * time.Second, "budget of"},
+		{"glyphs of one page", flatePages(1, 28), ".pdf", Limits{TimePerMB: defaults.DocTimePerMB, MemoryMB: defaults.DocMemoryMB}, 10 * time.Second, "budget of"},
 		// 40 pages of 1.5 MB, each well within the per-stream cap: the
 		// document's decompressed bytes are what the budget stops
-		{"decompressed bytes of the document", flatePages(40, 1.5), ".pdf", Limits{defaults.DocTimePerMB, 32}, 10 * time.Second, "memory budget of 32 MB"},
-		{"a PDF past its time", geotopo, ".pdf", Limits{time.Microsecond, defaults.DocMemoryMB}, 20 * time.Millisecond, "longer than its time budget"},
-		{"a page past its time", html, ".html.gz", Limits{time.Microsecond, defaults.DocMemoryMB}, 20 * time.Millisecond, "longer than its time budget"},
-		{"markup over the memory budget", html, ".html.gz", Limits{defaults.DocTimePerMB, 1}, 10 * time.Second, "memory budget of 1 MB"},
+		{"decompressed bytes of the document", flatePages(40, 1.5), ".pdf", Limits{TimePerMB: defaults.DocTimePerMB, MemoryMB: 32}, 10 * time.Second, "memory budget of 32 MB"},
+		{"a PDF past its time", geotopo, ".pdf", Limits{TimePerMB: time.Microsecond, MemoryMB: defaults.DocMemoryMB}, 20 * time.Millisecond, "longer than its time budget"},
+		{"a page past its time", html, ".html.gz", Limits{TimePerMB: time.Microsecond, MemoryMB: defaults.DocMemoryMB}, 20 * time.Millisecond, "longer than its time budget"},
+		{"markup over the memory budget", html, ".html.gz", Limits{TimePerMB: defaults.DocTimePerMB, MemoryMB: 1}, 10 * time.Second, "memory budget of 1 MB"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			defer func(old time.Duration) { minDocTime = old }(minDocTime)

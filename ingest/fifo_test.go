@@ -55,15 +55,7 @@ func TestFolderEntriesSkippedAndNamesKept(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.txt"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	var sum Summary
-	var out *memOut
-	go func() { defer close(done); sum, out = run(t, Options{}, dir) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("still running after 20 s")
-	}
+	sum, out := runWithin(t, 20*time.Second, Options{}, dir)
 	if sum.Documents != 2 || len(sum.Errors) != 0 {
 		t.Errorf("%d documents, errors %v; want the two regular files", sum.Documents, sum.Errors)
 	}
@@ -124,4 +116,31 @@ func TestQuoteAndEscape(t *testing.T) {
 			t.Errorf("Escape(%q) = %s, want %s", tt.in, got, tt.escaped)
 		}
 	}
+}
+
+// runWithin is run, failing the test when it takes longer than d (a source
+// that blocks, a budget that waits forever).
+func runWithin(t *testing.T, d time.Duration, opt Options, src ...string) (Summary, *memOut) {
+	t.Helper()
+	type res struct {
+		sum Summary
+		out *memOut
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		out := &memOut{}
+		sum, err := Run(context.Background(), src, opt, out)
+		done <- res{sum, out, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		return r.sum, r.out
+	case <-time.After(d):
+		t.Fatalf("still running after %s", d)
+	}
+	return Summary{}, nil
 }

@@ -67,6 +67,17 @@ func load(ctx context.Context, src string, opt Options) ([]byte, string, error) 
 	return b, "", nil
 }
 
+// localSize is the size of a local regular file (0 for anything else).
+func localSize(src string) int64 {
+	if src == "-" || strings.Contains(src, "://") {
+		return 0
+	}
+	if st, err := os.Stat(src); err == nil && st.Mode().IsRegular() {
+		return st.Size()
+	}
+	return 0
+}
+
 // fileType names a file that is not regular.
 func fileType(m os.FileMode) string {
 	switch {

@@ -85,6 +85,8 @@ type result struct {
 	chunks []Chunk
 	text   string
 	exs    []datasets.Example
+	// bud holds the memory of what the result holds until it is written.
+	bud *Budget
 }
 
 // Run ingests the sources with bounded parallelism and writes their chunks
@@ -123,11 +125,15 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 			}
 		}
 	}
+	if opt.Limits.Pool == nil {
+		opt.Limits.Pool = NewPool(opt.Limits.RunMemoryMB)
+	}
 	sum := Summary{Kinds: map[string]int{}, Errors: map[string]string{}, Sources: []SourceResult{}, Skipped: skips}
 	done := 0
 	err = ordered.Map(ctx, workers, 0, indices,
-		func(ctx context.Context, w int, i int) result { return ingestOne(ctx, files[i], opt, counters[w]) },
+		func(ctx context.Context, w int, i int) result { return ingestOne(ctx, i, files[i], opt, counters[w]) },
 		func(r result) error {
+			defer r.bud.Release()
 			if r.res.Error != "" {
 				sum.Errors[r.res.Source] = r.res.Error
 			} else {
@@ -163,11 +169,20 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 	return sum, err
 }
 
-func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter) (r result) {
+func ingestOne(ctx context.Context, seq int, src string, opt Options, tc *tokens.Counter) (r result) {
 	r.res.Source, r.res.SourceRaw = src, rawName(src)
 	defer func() {
 		if rec := recover(); rec != nil {
 			r = result{res: SourceResult{Source: src, SourceRaw: rawName(src), Error: fmt.Sprintf("internal error while extracting: %v", rec)}}
+		}
+	}()
+	// The file's bytes are taken from the run's memory before it is read
+	// (when its size is known), what it inflates to after.
+	size := localSize(src)
+	bud := Admit(ctx, seq, size, opt.Limits)
+	defer func() {
+		if r.bud == nil { // else released once the result is written
+			bud.Release()
 		}
 	}()
 	data, contentType, err := load(ctx, src, opt)
@@ -175,13 +190,19 @@ func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter)
 		r.res.Error = err.Error()
 		return r
 	}
+	if err := bud.Hold(int64(len(data)) - size); err != nil {
+		r.res.Error = err.Error()
+		return r
+	}
+	cancel := bud.Start(ctx, int64(len(data)))
+	defer cancel()
 	kind := DetectKind(src, data, contentType)
 	r.res.Kind = kind
 	if kind == KindChat {
-		return chatExamples(src, data, r, opt.GoodOnly)
+		r = chatExamples(src, data, r, opt.GoodOnly, bud)
+		r.bud = bud
+		return r
 	}
-	bud, cancel := NewBudget(ctx, int64(len(data)), opt.Limits)
-	defer cancel()
 	d, err := within(bud, func() (*Document, error) { return Extract(src, data, kind, contentType, bud) })
 	if err != nil {
 		r.res.Error = err.Error()
@@ -192,6 +213,7 @@ func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter)
 	if opt.EmitText {
 		r.text = DocumentText(d)
 		r.res.Tokens = tc.Count(r.text)
+		r.bud = bud
 		return r
 	}
 	r.chunks = ChunkDocument(d, opt.Chunk, tc)
@@ -202,6 +224,7 @@ func ingestOne(ctx context.Context, src string, opt Options, tc *tokens.Counter)
 	if len(r.chunks) == 0 {
 		r.res.Warnings = append(r.res.Warnings, "no text to chunk")
 	}
+	r.bud = bud
 	return r
 }
 
@@ -438,12 +461,19 @@ func DocumentText(d *Document) string {
 	return b.String()
 }
 
-func chatExamples(src string, data []byte, r result, goodOnly bool) result {
+func chatExamples(src string, data []byte, r result, goodOnly bool, bud *Budget) result {
 	skipped := 0
 	for raw, err := range datasets.RawRecords(context.Background(), bytes.NewReader(data), src) {
 		if err != nil {
 			r.res.Warnings = append(r.res.Warnings, err.Error())
 			break
+		}
+		// Its examples are held until the log's turn to be written: they
+		// are charged to its budget as they are decoded (a 43 MB log took
+		// 1.18 GB with no budget).
+		if err := bud.Charge(chatCost * int64(len(raw.Data))); err != nil {
+			r.exs, r.res.Error = nil, fmt.Sprintf("%s: %v", raw.Pos, err)
+			return r
 		}
 		rec := raw.Decode()
 		if rec.Err != nil {

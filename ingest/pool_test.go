@@ -1,0 +1,101 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A chat log is charged to its document's budget as its examples are
+// decoded (issue 29, case 5: a 43 MB log took 1.18 GB outside any budget):
+// over it, the log ends with an error naming its line, and the file beside
+// it is ingested.
+func TestChatLogWithinBudget(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 0; b.Len() < 300<<10; i++ {
+		fmt.Fprintf(&b, `{"messages":[{"role":"user","content":"Question %d about rivers?"},{"role":"assistant","content":"%s"}]}`+"\n", i, strings.Repeat("word ", 20))
+	}
+	log := filepath.Join(dir, "log.jsonl")
+	os.WriteFile(log, []byte(b.String()), 0o644)
+	note := filepath.Join(dir, "note.txt")
+	os.WriteFile(note, []byte("A plain note about rivers and mills.\n"), 0o644)
+	sum, out := run(t, Options{Limits: Limits{MemoryMB: 1}}, log, note)
+	if e := sum.Errors[log]; !strings.Contains(e, "memory budget of 1 MB") || !strings.Contains(e, "log.jsonl:") {
+		t.Errorf("log: %q, want the memory budget with the line", e)
+	}
+	if len(out.exs) != 0 || sum.Documents != 1 || len(out.chunks) == 0 {
+		t.Errorf("%d examples, %d documents, %d chunks: want only the note", len(out.exs), sum.Documents, len(out.chunks))
+	}
+	// within a budget it fits, every example comes out
+	sum, out = run(t, Options{Limits: Limits{MemoryMB: 64}}, log)
+	if len(sum.Errors) != 0 || len(out.exs) != strings.Count(b.String(), "\n") {
+		t.Errorf("errors %v, %d examples of %d", sum.Errors, len(out.exs), strings.Count(b.String(), "\n"))
+	}
+}
+
+// The pool is shared by the workers: a charge that would pass it waits
+// while other documents hold memory, except the first document in the
+// run's order, which goes on; a release lets the waiting one go.
+func TestPoolFirstGoesOthersWait(t *testing.T) {
+	ctx := context.Background()
+	p := NewPool(10)
+	lim := Limits{Pool: p}
+	b1 := Admit(ctx, 1, 8<<20, lim)
+	got := make(chan error, 1)
+	b2 := Admit(ctx, 2, 0, lim)
+	go func() { got <- b2.Charge(5 << 20) }()
+	select {
+	case err := <-got:
+		t.Fatalf("the second document's charge passed the pool at once (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	b0 := Admit(ctx, 0, 0, lim) // first in the run's order: never waits
+	if err := b0.Charge(5 << 20); err != nil {
+		t.Fatal(err)
+	}
+	b1.Release()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("still waiting after the release")
+	}
+	if peak := p.Peak(); peak != 13<<20 {
+		t.Errorf("peak %d MB, want 13 (8 held, 5 more by the first document)", peak>>20)
+	}
+	b0.Release()
+	b2.Release()
+}
+
+// Four chat logs at four workers stay within a pool smaller than one of
+// them, all come out (results are written in order, so the first document
+// must never wait: when it could, the later ones held the pool and it
+// timed out), and the pool's peak is its limit plus one document at most.
+func TestPoolAcrossWorkers(t *testing.T) {
+	dir := t.TempDir()
+	var srcs []string
+	for k := range 4 {
+		var b strings.Builder
+		for i := 0; b.Len() < 200<<10; i++ {
+			fmt.Fprintf(&b, `{"messages":[{"role":"user","content":"Log %d, question %d?"},{"role":"assistant","content":"An answer."}]}`+"\n", k, i)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("log%d.jsonl", k))
+		os.WriteFile(p, []byte(b.String()), 0o644)
+		srcs = append(srcs, p)
+	}
+	pool := NewPool(1)
+	sum, _ := runWithin(t, 30*time.Second, Options{Workers: 4, Limits: Limits{MemoryMB: 64, TimePerMB: time.Second, Pool: pool}}, srcs...)
+	if sum.Documents != 4 || len(sum.Errors) != 0 {
+		t.Errorf("%d documents, errors %v", sum.Documents, sum.Errors)
+	}
+	if one := int64(200<<10) * (chatCost + 1) * 11 / 10; pool.Peak() > 1<<20+one {
+		t.Errorf("peak %d KB, over the pool's 1024 KB plus one log's %d KB", pool.Peak()>>10, one>>10)
+	}
+}
