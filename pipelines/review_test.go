@@ -3,7 +3,6 @@ package pipelines
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,18 +24,7 @@ func TestRunAppliesReview(t *testing.T) {
 	s := strings.Replace(strings.Replace(string(b), "synth:\n", "synth:\n  enabled: false\n", 1), "curate:\n", "curate:\n  enabled: false\n", 1)
 	s = strings.Replace(s, "formats: [openai, hf, vertex]", "formats: [openai]", 1)
 	os.WriteFile(p, []byte(s[:strings.Index(s, "\nmodels:")]+"\n"), 0o644)
-	var exs []datasets.Example
-	var lines []string
-	for i := 0; i < 12; i++ {
-		ex := datasets.Example{Messages: []datasets.Message{{Role: "system", Content: "You are Ada."}, {Role: "user", Content: fmt.Sprintf("Distinct question %d about topic %d?", i, i*7)},
-			{Role: "assistant", Content: fmt.Sprintf("Distinct answer %d with number %d.", i, i*i*13)}}}
-		ex.EnsureID()
-		exs = append(exs, ex)
-		l, _ := json.Marshal(ex)
-		lines = append(lines, string(l))
-	}
-	os.MkdirAll(filepath.Join(dir, "build"), 0o755)
-	os.WriteFile(filepath.Join(dir, "build", "synth.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	exs := givenSynthOutput(t, dir, 12, nil)
 	cfg, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)

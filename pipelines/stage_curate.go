@@ -3,6 +3,9 @@ package pipelines
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/synth"
@@ -49,5 +52,26 @@ func (r *runner) curate(ctx context.Context) (string, error) {
 	if sum.Pairs > 0 {
 		msg += fmt.Sprintf("; %d preference pairs judged, %d left out (the judge preferred the rejected reply)", sum.Pairs, sum.PairsDisagreed)
 	}
+	if n, causes := failures(sum.Failures); n > 0 {
+		// Left out of the curated file: say so (the summary read "10 scored,
+		// 10 kept" of 18), list them (log, manifest, report) and retry
+		// them next run. The run still succeeds: a small model's judge
+		// (the tiny test model's always) leaves some unscored.
+		why := fmt.Sprintf("%d of %d examples could not be scored after their retries (%s)", n, sum.Examples, causes)
+		msg += "; " + why + ": left out; the next run retries them"
+		r.failed = append(r.failed, why)
+		r.allowed = "curate: an unscored example is left out"
+	}
 	return msg, nil
+}
+
+// failures counts a summary's failures and words them by cause.
+func failures(by map[string]int) (int, string) {
+	n := 0
+	var causes []string
+	for _, k := range slices.Sorted(maps.Keys(by)) {
+		n += by[k]
+		causes = append(causes, fmt.Sprintf("%s %d", k, by[k]))
+	}
+	return n, strings.Join(causes, ", ")
 }
