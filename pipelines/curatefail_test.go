@@ -70,6 +70,13 @@ func TestRunSaysWhatCurateCouldNotScore(t *testing.T) {
 	if a := actions(res)["export"]; a.Action != "ran" {
 		t.Errorf("export %s: the rest goes on", a.Action)
 	}
+	// publish and tune are off until a destination is set, and say so
+	// (they said "switched off in tuneline.yaml", where no key says it).
+	for st, want := range map[string]string{"publish": "no destination set (publish.hf_repo or publish.gcs)", "tune": "no base model set (tune.openai_model or tune.vertex_model)"} {
+		if a := actions(res)[st]; a.Action != "off" || a.Reason != want {
+			t.Errorf("%s %s: %q, want %q", st, a.Action, a.Reason, want)
+		}
+	}
 	res, _ = Run(context.Background(), cfg, Options{Version: "test", Log: io.Discard})
 	if cur := actions(res)["curate"]; cur.Action != "ran" || !strings.Contains(cur.Reason, "failed last time") {
 		t.Errorf("second run: curate %s (%s), want it to try the unscored ones again", cur.Action, cur.Reason)

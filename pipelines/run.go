@@ -132,7 +132,11 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			continue
 		}
 		if !st.enabled(cfg) {
-			r.res.Stages = append(r.res.Stages, StageResult{Stage: st.name, Action: "off", Reason: "switched off in tuneline.yaml"})
+			why := "switched off in tuneline.yaml"
+			if st.off != "" {
+				why = st.off
+			}
+			r.res.Stages = append(r.res.Stages, StageResult{Stage: st.name, Action: "off", Reason: why})
 			continue
 		}
 		if err := r.stage(ctx, st); err != nil {

@@ -15,7 +15,7 @@ import (
 
 // publishStage pushes the exports to the Hugging Face Hub or a bucket.
 var publishStage = stage{
-	name: "publish", format: 1, enabled: publishEnabled,
+	name: "publish", format: 1, enabled: publishEnabled, off: "no destination set (publish.hf_repo or publish.gcs)",
 	section: func(c *Config) any { return &c.Publish }, doc: "After export, push exports to the Hugging Face Hub or Cloud Storage (off until a destination is set; tokens come from the environment, never this file).",
 	inputs: (*runner).publishInputs, run: (*runner).publish,
 }

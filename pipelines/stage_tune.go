@@ -14,7 +14,7 @@ import (
 
 // tuneStage runs fine-tuning jobs on OpenAI or Vertex AI from the exports.
 var tuneStage = stage{
-	name: "tune", format: 1, enabled: tuneEnabled,
+	name: "tune", format: 1, enabled: tuneEnabled, off: "no base model set (tune.openai_model or tune.vertex_model)",
 	section: func(c *Config) any { return &c.Tune }, doc: "After export, tune on OpenAI or Vertex AI and follow the job (off until a base model is set; keys come from the environment, never this file).",
 	inputs: (*runner).tuneInputs, run: (*runner).tune,
 }

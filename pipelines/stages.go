@@ -25,8 +25,11 @@ type stage struct {
 	section  func(c *Config) any
 	doc      string
 	scaffold func(w io.Writer, opt InitOptions)
-	// enabled says whether the workspace runs the stage.
+	// enabled says whether the workspace runs the stage; off says why
+	// not, when that is not an "enabled: false" (default: switched off in
+	// tuneline.yaml).
 	enabled func(c *Config) bool
+	off     string
 	// inputs fills the manifest's detail (hashes of inputs and
 	// parameters) and returns the files the stage writes.
 	inputs func(r *runner, d map[string]string) (outputs []string, err error)
