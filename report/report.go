@@ -36,8 +36,9 @@ type Inputs struct {
 	// that their text is gibberish.
 	TinyModel bool
 	// Failed is what the build's stages failed on and went on without
-	// (a damaged source, generation tasks within synth.max_failed): left
-	// out of this dataset, tried again by the next run.
+	// (a damaged source, generation tasks within synth.max_failed, examples
+	// the judge could not score): left out of this dataset, tried again by
+	// the next run.
 	Failed []Failed
 }
 
@@ -269,7 +270,7 @@ your data would be. Set ollama.host and ollama.model in tuneline.yaml (or OLLAMA
 <h2>Evaluation: built models versus the prompt-engineered baseline</h2><div class="chart" id="eval"></div>
 <table id="evaltable"><thead><tr><th>model</th><th>persona</th><th>accuracy</th><th>grounding</th><th>broke character</th><th>refusals</th><th>latency s</th></tr></thead><tbody></tbody></table>
 <div id="failedbox" hidden><h2>Left out: what failed</h2>
-<p class="muted">The stages went on without these (a damaged source; generation tasks within synth.max_failed); the next run tries them again.</p>
+<p class="muted">The stages went on without these (a damaged source; generation tasks within synth.max_failed; examples the judge could not score); the next run tries them again.</p>
 <table id="failed"><thead><tr><th>stage</th><th>what failed</th></tr></thead><tbody></tbody></table></div>
 <h2>Source coverage</h2><table id="coverage"><thead><tr><th>source</th><th>chunks</th><th>with examples</th><th>examples</th><th>no examples from</th></tr></thead><tbody></tbody></table>
 <script>
