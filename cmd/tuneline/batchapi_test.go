@@ -230,3 +230,36 @@ func TestSynthBatchAPIErrorLines(t *testing.T) {
 		t.Errorf("%d examples, want 1 (one task failed)", len(ids))
 	}
 }
+
+// curate --batch judges through the Batch API as synth does, and its
+// examples come out scored; standard input is refused (it is read once a
+// round).
+func TestCurateBatchAPI(t *testing.T) {
+	f := newBatchAPIFixture(t)
+	if code, errOut := f.synth(t, "cur"); code != ExitOK {
+		t.Fatalf("synth: exit %d\n%s", code, errOut)
+	}
+	curate := func(examples string) (int, string) {
+		code, _, errOut := run(t, "curate", "--api", "openai", "--base-url", f.s.URL, "--batch", "--batch-poll", "5ms", "--model", testenv.TinyModel,
+			"--min-score", "0", "--chunks", f.chunks, "--cache", filepath.Join(f.dir, "judge-cache"), "--out", filepath.Join(f.dir, "curated.jsonl"), examples)
+		return code, errOut
+	}
+	if code, errOut := curate("-"); code != ExitUsage || !strings.Contains(errOut, "not standard input") {
+		t.Errorf("stdin: exit %d\n%s", code, errOut)
+	}
+	batches := f.count("POST /v1/batches")
+	code, errOut := curate(filepath.Join(f.dir, "cur.jsonl"))
+	if code != ExitOK || !strings.Contains(errOut, "batch round 1: uploading 2 requests") || f.count("POST /v1/batches") <= batches {
+		t.Fatalf("curate: exit %d\n%s", code, errOut)
+	}
+	n := 0
+	for rec, err := range datasets.ReadFile(context.Background(), filepath.Join(f.dir, "curated.jsonl")) {
+		n++
+		if err != nil || rec.Err != nil || rec.Example.Meta.Scores["overall"] == 0 {
+			t.Errorf("curated example: %v %v %+v", err, rec.Err, rec.Example.Meta)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d curated examples, want the 2 (--min-score 0 keeps all)", n)
+	}
+}
