@@ -1,23 +1,14 @@
 // Package ingest turns sources — PDFs, web pages, transcripts, Markdown and
 // text, chat logs — into clean text with provenance and token-aware chunks.
-// Each kind of source has its own extractor; this package detects the kind,
-// runs extractors in parallel and chunks what they return.
+// Each kind of source is one file (kind_<name>.go) with its detection and
+// extractor; this package detects the kind, runs extractors in parallel and
+// chunks what they return.
 package ingest
 
 import "github.com/tuneline/tuneline/datasets"
 
-// Kinds of source.
-const (
-	KindPDF        = "pdf"
-	KindHTML       = "html"
-	KindMarkdown   = "markdown"
-	KindText       = "text"
-	KindVTT        = "vtt"
-	KindSRT        = "srt"
-	KindSBV        = "sbv"
-	KindTranscript = "transcript" // "Speaker: text" turns
-	KindChat       = "chat"       // chat or interaction logs: become examples
-)
+// Each kind of source is one value in kind_<name>.go (its name, detection,
+// up-front cost and extractor), listed in detection order in kinds.go.
 
 // Segment is a run of text from one place in a source: a paragraph of a
 // page, a heading, a caption line.

@@ -19,12 +19,6 @@ import (
 // lists and tables text, footnotes are kept. A container's budget: at most
 // zipMaxEntries entries and zipMaxBytes decompressed bytes read in all.
 
-// Kinds of office sources.
-const (
-	KindDOCX = "docx"
-	KindEPUB = "epub"
-)
-
 const zipMaxEntries = 20000
 
 // zipMaxBytes is the decompressed bytes a container may read (tests lower

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest/transcript"
@@ -196,14 +193,15 @@ func ingestOne(ctx context.Context, seq int, src string, opt Options, tc *tokens
 	}
 	cancel := bud.Start(ctx, int64(len(data)))
 	defer cancel()
-	kind := DetectKind(src, data, contentType)
-	r.res.Kind = kind
-	if kind == KindChat {
+	sn := newSniff(src, data, contentType)
+	kind := detect(sn)
+	r.res.Kind = kind.Name
+	if kind.Examples {
 		r = chatExamples(src, data, r, opt.GoodOnly, bud)
 		r.bud = bud
 		return r
 	}
-	d, err := within(bud, func() (*Document, error) { return Extract(src, data, kind, contentType, bud) })
+	d, err := within(bud, func() (*Document, error) { return extract(kind, kind.Name, sn, bud) })
 	if err != nil {
 		r.res.Error = err.Error()
 		return r
@@ -228,107 +226,6 @@ func ingestOne(ctx context.Context, seq int, src string, opt Options, tc *tokens
 	return r
 }
 
-// pdfAfterJunk tells a PDF whose header comes after other bytes (readers
-// accept it within the first 1024): it also ends as a PDF does. Markdown
-// that mentioned %PDF- near its start was refused as a broken PDF.
-func pdfAfterJunk(b []byte) bool {
-	return bytes.Contains(b[:min(len(b), 1024)], []byte("%PDF-")) && bytes.Contains(b[max(0, len(b)-1024):], []byte("%%EOF"))
-}
-
-// DetectKind tells the kind of a source from its content (magic bytes,
-// markup), using the extension or content type only to break ties.
-func DetectKind(name string, b []byte, contentType string) string {
-	head := b[:min(len(b), 2048)]
-	trim := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
-	lower := bytes.ToLower(trim)
-	ext := strings.ToLower(filepath.Ext(name))
-	if k := zipKind(b); k != "" {
-		return k
-	}
-	switch {
-	case bytes.HasPrefix(trim, []byte("%PDF-")) || pdfAfterJunk(b):
-		return KindPDF
-	case bytes.HasPrefix(trim, []byte("WEBVTT")):
-		return KindVTT
-	}
-	if k := transcript.Detect(b); k != "" {
-		switch k {
-		case transcript.KindSRT:
-			if ext == ".vtt" {
-				return KindVTT
-			}
-			return KindSRT
-		case transcript.KindSBV:
-			return KindSBV
-		default:
-			return KindVTT
-		}
-	}
-	if (len(trim) > 0 && (trim[0] == '{' || trim[0] == '[')) && isChatLog(b) {
-		return KindChat
-	}
-	if looksHTML(lower, ext) || strings.Contains(contentType, "html") {
-		return KindHTML
-	}
-	if ext == ".md" || ext == ".markdown" || strings.Contains(contentType, "markdown") || looksMarkdown(b) {
-		return KindMarkdown
-	}
-	if transcript.IsSpeakerText(b) {
-		return KindTranscript
-	}
-	return KindText
-}
-
-// htmlStarts are the tags an HTML document begins with, each followed by
-// a space, '>' or '/': the WHATWG MIME sniffing signatures but <a and <b,
-// which text may begin with, plus the blocks a fragment starts with.
-var htmlStarts = []string{"<!doctype html", "<html", "<head", "<body", "<script", "<iframe", "<h1", "<h2", "<h3",
-	"<div", "<font", "<table", "<style", "<title", "<br", "<p", "<meta", "<link", "<article", "<section",
-	"<main", "<header", "<nav", "<ul", "<ol", "<span", "<!--"}
-
-// htmlMarks are what an HTML page holds somewhere near its start.
-var htmlMarks = []string{"<!doctype html", "<html", "<head", "<body", "<article", "<p>", "<div"}
-
-// looksHTML tells HTML by its signature: the content (lowered, leading
-// space trimmed) begins with a tag a page begins with, or, for a file named
-// .html, .htm or .xhtml, holds one of the page's tags near its start. Text
-// or Markdown that only mentions <p> or <div> further on is not HTML (a
-// .txt quoting a <p> came out as a page).
-func looksHTML(lower []byte, ext string) bool {
-	if bytes.HasPrefix(lower, []byte("<?xml")) {
-		return true
-	}
-	for _, m := range htmlStarts {
-		if rest, ok := bytes.CutPrefix(lower, []byte(m)); ok {
-			if m == "<!--" && (ext == ".md" || ext == ".markdown") {
-				break // a Markdown file may open with a comment
-			}
-			if m == "<!--" || m == "<!doctype html" || len(rest) == 0 || rest[0] == '>' || rest[0] == '/' || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r' {
-				return true
-			}
-		}
-	}
-	switch ext {
-	case ".html", ".htm", ".xhtml", ".shtml":
-		for _, m := range htmlMarks {
-			if bytes.Contains(lower, []byte(m)) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func looksMarkdown(b []byte) bool {
-	n := 0
-	for _, l := range bytes.Split(b[:min(len(b), 8192)], []byte("\n")) {
-		if atxHeading.Match(l) || bytes.HasPrefix(l, []byte("```")) {
-			n++
-		}
-	}
-	return n >= 2
-}
-
 // isChatLog tells whether the first record parses as a chat example.
 func isChatLog(b []byte) bool {
 	for raw, err := range datasets.RawRecords(context.Background(), bytes.NewReader(b), "") {
@@ -339,78 +236,6 @@ func isChatLog(b []byte) bool {
 		return rec.Err == nil || (rec.Err.Category != datasets.ErrUnknownShape && rec.Err.Category != datasets.ErrInvalidJSON && rec.Err.Category != datasets.ErrNotObject)
 	}
 	return false
-}
-
-// Extract turns a source's bytes into a document within the budget (nil:
-// no limit).
-func Extract(src string, b []byte, kind, contentType string, bud *Budget) (*Document, error) {
-	d := &Document{Source: src, Kind: kind, DocID: DocID(b)}
-	var err error
-	switch kind {
-	case KindPDF, KindDOCX, KindEPUB: // charged as they are read
-	default: // held a number of times over at once
-		cost := int64(textCost)
-		if kind == KindHTML {
-			cost = htmlCost
-		}
-		if err := bud.Charge(cost * int64(len(b))); err != nil {
-			return nil, err
-		}
-	}
-	switch kind {
-	case KindPDF:
-		d.Title, d.Segments, d.Pages, d.Warnings, err = ExtractPDF(b, bud)
-		if err != nil && !errors.Is(err, ErrBudget) && !bytes.HasPrefix(bytes.TrimLeft(b, "\x00\t\r\n "), []byte("%PDF-")) && utf8.Valid(b) {
-			// Not a PDF after all: text that mentions the header.
-			d.Kind, d.Pages = KindText, 0
-			d.Title, d.Segments = ExtractMarkdown(string(b), looksMarkdown(b))
-			d.Warnings = []string{fmt.Sprintf("read as text: it holds %%PDF- but is not a PDF (%v)", err)}
-			err = nil
-		}
-	case KindHTML:
-		url := ""
-		if strings.HasPrefix(src, "http") {
-			url = src
-		}
-		d.Title, d.Segments, err = ExtractHTML(b, url)
-	case KindDOCX:
-		d.Title, d.Segments, err = ExtractDOCX(b, bud)
-	case KindEPUB:
-		d.Title, d.Segments, err = ExtractEPUB(b, bud)
-	case KindVTT, KindSRT, KindSBV, KindTranscript:
-		if !utf8.Valid(b) && bytes.IndexByte(b, 0) >= 0 {
-			return nil, errors.New("binary data, not a transcript")
-		}
-		lines, probs := transcript.Parse(b, map[string]string{KindVTT: transcript.KindWebVTT, KindSRT: transcript.KindSRT,
-			KindSBV: transcript.KindSBV, KindTranscript: transcript.KindText}[kind])
-		for _, p := range probs {
-			d.Warnings = append(d.Warnings, p.String())
-		}
-		d.Segments = transcriptSegments(lines)
-		d.Title = strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
-		if len(lines) == 0 && kind == KindVTT && len(bytes.Fields(b)) > 1 && utf8.Valid(b) {
-			// "WEBVTT is a format..." starts as WebVTT does but has no cue:
-			// it gave 0 tokens and exit 0.
-			d.Kind = KindText
-			d.Title, d.Segments = ExtractMarkdown(string(b), looksMarkdown(b))
-			d.Warnings = append(d.Warnings, "read as text: it starts with WEBVTT but holds no cue")
-		}
-	default:
-		if !utf8.Valid(b) {
-			if bytes.HasPrefix(b, []byte("PK\x03\x04")) {
-				return nil, errors.New("a ZIP container that is neither DOCX nor EPUB (OpenDocument?) is not supported; export it to DOCX, PDF, HTML or text first")
-			}
-			if bytes.IndexByte(b[:min(len(b), 8192)], 0) >= 0 {
-				return nil, errors.New("binary file of an unknown type (not PDF, HTML, transcript, Markdown, text or chat log)")
-			}
-			b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
-		}
-		d.Title, d.Segments = ExtractMarkdown(string(b), kind == KindMarkdown)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
 }
 
 // transcriptSegments merges caption lines into sentences and paragraphs: a
