@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tuneline/tuneline/internal/localollama"
 	"github.com/tuneline/tuneline/llm"
-	"github.com/tuneline/tuneline/localollama"
 )
 
 // ollama finds the server and model to generate with (see

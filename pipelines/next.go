@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/tuneline/tuneline/format"
-	"github.com/tuneline/tuneline/localollama"
+	"github.com/tuneline/tuneline/internal/localollama"
 )
 
 // HandoffAddr is where the printed command serves the models tuneline's

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/localollama"
 	"github.com/tuneline/tuneline/llm"
-	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/persona"
 )
 

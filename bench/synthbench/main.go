@@ -28,8 +28,8 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/localollama"
 	"github.com/tuneline/tuneline/llm"
-	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/synth"
 )

@@ -14,8 +14,8 @@ import (
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/ingest"
+	"github.com/tuneline/tuneline/internal/localollama"
 	"github.com/tuneline/tuneline/llm"
-	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/synth"
 )

@@ -16,8 +16,8 @@ import (
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/conf"
 	"github.com/tuneline/tuneline/internal/envconfig"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/internal/setting"
-	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/pipelines"
 )
 

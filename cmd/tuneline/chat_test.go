@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/internal/testenv"
-	"github.com/tuneline/tuneline/iostreams"
 )
 
 // recorder is a proxy in front of the real server that keeps the chat

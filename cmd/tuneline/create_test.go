@@ -10,9 +10,9 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/tuneline/tuneline/internal/localollama"
 	"github.com/tuneline/tuneline/internal/testenv"
 	"github.com/tuneline/tuneline/llm"
-	"github.com/tuneline/tuneline/localollama"
 	"github.com/tuneline/tuneline/modelfile"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/format"
-	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/pipelines"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/tuneline/tuneline/eval"
 	"github.com/tuneline/tuneline/internal/cachedir"
 	"github.com/tuneline/tuneline/internal/conf"
-	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/persona"
 	"github.com/tuneline/tuneline/pipelines"

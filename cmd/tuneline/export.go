@@ -11,7 +11,7 @@ import (
 
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/conf"
-	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/review"
 )
 

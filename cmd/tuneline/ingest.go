@@ -13,8 +13,8 @@ import (
 	"github.com/tuneline/tuneline/ingest"
 	"github.com/tuneline/tuneline/internal/bucket"
 	"github.com/tuneline/tuneline/internal/conf"
-	"github.com/tuneline/tuneline/iostreams"
-	"github.com/tuneline/tuneline/progress"
+	"github.com/tuneline/tuneline/internal/iostreams"
+	"github.com/tuneline/tuneline/internal/progress"
 )
 
 // IngestOptions are ingest's inputs.

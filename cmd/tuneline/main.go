@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/internal/envconfig"
-	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/internal/iostreams"
 )
 
 func main() {

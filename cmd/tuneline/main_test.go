@@ -11,7 +11,7 @@ import (
 	"github.com/tuneline/tuneline/internal/envconfig"
 	"github.com/tuneline/tuneline/internal/testenv"
 
-	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/pipelines"
 )
 

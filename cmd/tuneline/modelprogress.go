@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/internal/iostreams"
+	"github.com/tuneline/tuneline/internal/progress"
 	"github.com/tuneline/tuneline/llm"
-	"github.com/tuneline/tuneline/progress"
 )
 
 // modelProgress is the progress bar of a command that talks to a model

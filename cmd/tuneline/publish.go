@@ -9,7 +9,7 @@ import (
 
 	"github.com/tuneline/tuneline/format"
 	"github.com/tuneline/tuneline/internal/conf"
-	"github.com/tuneline/tuneline/iostreams"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/pipelines"
 	"github.com/tuneline/tuneline/publish"
 	"github.com/tuneline/tuneline/publish/gcs"

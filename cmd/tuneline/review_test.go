@@ -17,8 +17,8 @@ import (
 
 	"github.com/tuneline/tuneline/datasets"
 	"github.com/tuneline/tuneline/format"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/internal/testenv"
-	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/review"
 )
 

@@ -10,11 +10,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/tuneline/tuneline/internal/iostreams"
+	"github.com/tuneline/tuneline/internal/progress"
 	"github.com/tuneline/tuneline/internal/setting"
-	"github.com/tuneline/tuneline/iostreams"
 	"github.com/tuneline/tuneline/llm"
 	"github.com/tuneline/tuneline/pipelines"
-	"github.com/tuneline/tuneline/progress"
 )
 
 func newInitCmd(ios *iostreams.IOStreams) *cli.Command {

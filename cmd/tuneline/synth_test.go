@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/tuneline/tuneline/datasets"
+	"github.com/tuneline/tuneline/internal/iostreams"
 	"github.com/tuneline/tuneline/internal/testenv"
-	"github.com/tuneline/tuneline/iostreams"
 )
 
 func TestMain(m *testing.M) {

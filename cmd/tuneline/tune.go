@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/tuneline/tuneline/iostreams"
-	"github.com/tuneline/tuneline/progress"
+	"github.com/tuneline/tuneline/internal/iostreams"
+	"github.com/tuneline/tuneline/internal/progress"
 	"github.com/tuneline/tuneline/tune"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tuneline/tuneline/internal/iostreams"
 	oaistandin "github.com/tuneline/tuneline/internal/standin/openai"
-	"github.com/tuneline/tuneline/iostreams"
 )
 
 // openaiExport writes n examples (chats, or DPO pairs) and exports them in

@@ -9,8 +9,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/tuneline/tuneline/format"
-	"github.com/tuneline/tuneline/iostreams"
-	"github.com/tuneline/tuneline/progress"
+	"github.com/tuneline/tuneline/internal/iostreams"
+	"github.com/tuneline/tuneline/internal/progress"
 )
 
 // ValidateOptions are validate's inputs.

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tuneline/tuneline/localollama"
+	"github.com/tuneline/tuneline/internal/localollama"
 )
 
 // DuckDBVersion is the @duckdb/node-api release the tests use.

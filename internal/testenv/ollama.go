@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tuneline/tuneline/localollama"
+	"github.com/tuneline/tuneline/internal/localollama"
 )
 
 // TinyModel is the name the shared test server gives the tiny model.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/tuneline/tuneline/internal/localollama"
 	"github.com/tuneline/tuneline/internal/testenv"
 	"github.com/tuneline/tuneline/llm"
-	"github.com/tuneline/tuneline/localollama"
 )
 
 func TestMain(m *testing.M) {
