@@ -29,7 +29,12 @@ type ChatOptions struct {
 	Rebuild     bool
 }
 
-func newChatCmd(ios *iostreams.IOStreams) *cli.Command {
+// newChatCmd wires chat's flags to its options; runF (nil: runChat)
+// runs them, so a test can check the options without running.
+func newChatCmd(ios *iostreams.IOStreams, runF func(context.Context, *ChatOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runChat
+	}
 	o := &ChatOptions{IO: ios, Server: llm.DefaultConfig()}
 	return &cli.Command{
 		Name:      "chat",
@@ -77,7 +82,7 @@ EXAMPLES:
 				return usageErr("chat: give the MODEL")
 			}
 			o.Model = c.Args().First()
-			return runChat(c.Context, o)
+			return runF(c.Context, o)
 		},
 	}
 }

@@ -37,7 +37,12 @@ type ExportOptions struct {
 	ReviewFile string
 }
 
-func newExportCmd(ios *iostreams.IOStreams) *cli.Command {
+// newExportCmd wires export's flags to its options; runF (nil: runExport)
+// runs them, so a test can check the options without running.
+func newExportCmd(ios *iostreams.IOStreams, runF func(context.Context, *ExportOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runExport
+	}
 	o := &ExportOptions{IO: ios, Config: format.DefaultConfig()}
 	return &cli.Command{
 		Name:      "export",
@@ -81,7 +86,7 @@ EXAMPLES:
 				return usageErr("export: give %s\nusage: tuneline export --format FORMAT [--out DIR] FILE...  (see tuneline export --help)", strings.Join(missing, " and "))
 			}
 			o.Config.Apply(&o.Options)
-			return runExport(c.Context, o)
+			return runF(c.Context, o)
 		},
 	}
 }

@@ -30,7 +30,12 @@ type IngestOptions struct {
 	Shard    string
 }
 
-func newIngestCmd(ios *iostreams.IOStreams) *cli.Command {
+// newIngestCmd wires ingest's flags to its options; runF (nil: runIngest)
+// runs them, so a test can check the options without running.
+func newIngestCmd(ios *iostreams.IOStreams, runF func(context.Context, *IngestOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runIngest
+	}
 	o := &IngestOptions{IO: ios, Config: ingest.DefaultConfig()}
 	return &cli.Command{
 		Name:      "ingest",
@@ -80,7 +85,7 @@ EXAMPLES:
 			if o.Emit != "chunks" && o.Emit != "text" {
 				return usageErr("ingest: --emit %q: want chunks or text", o.Emit)
 			}
-			return runIngest(c.Context, o)
+			return runF(c.Context, o)
 		},
 	}
 }

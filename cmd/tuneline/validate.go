@@ -23,7 +23,12 @@ type ValidateOptions struct {
 	Warnings  bool
 }
 
-func newValidateCmd(ios *iostreams.IOStreams) *cli.Command {
+// newValidateCmd wires validate's flags to its options; runF (nil: runValidate)
+// runs them, so a test can check the options without running.
+func newValidateCmd(ios *iostreams.IOStreams, runF func(context.Context, *ValidateOptions) error) *cli.Command {
+	if runF == nil {
+		runF = runValidate
+	}
 	o := &ValidateOptions{IO: ios}
 	return &cli.Command{
 		Name:      "validate",
@@ -58,7 +63,7 @@ Exit code 1 when any example has an error (warnings do not count).`,
 			if len(o.Files) == 0 {
 				return usageErr("validate: no files given (see tuneline validate --help)")
 			}
-			return runValidate(c.Context, o)
+			return runF(c.Context, o)
 		},
 	}
 }
