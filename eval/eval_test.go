@@ -50,8 +50,10 @@ func TestEvalRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(progress) != "[1 2 3 4 5 6 7 8]" {
-		t.Errorf("progress %v", progress)
+	// 0 of 8 first (the progress line's share and ETA from the start),
+	// then each judged answer once.
+	if fmt.Sprint(progress) != "[0 1 2 3 4 5 6 7 8]" {
+		t.Errorf("progress %v, want [0 1 2 3 4 5 6 7 8]", progress)
 	}
 	opt.Progress = nil
 	if len(rep.Answers) != 8 || len(rep.Summaries) != 2 {
