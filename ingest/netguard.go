@@ -19,20 +19,12 @@ var ErrPrivateNetwork = errors.New("refused to connect to a private address")
 // cgnat is the shared address space of RFC 6598 (carrier NAT, tailnets).
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
-// metadata are cloud metadata addresses outside the link-local ranges
-// (AWS's IPv6 endpoint).
-var metadata = []netip.Addr{netip.MustParseAddr("fd00:ec2::254")}
-
 // addrClass tells what kind of network an address is on: "" for the
 // public internet, else "loopback", "private" or "link-local" (cloud
-// metadata services live in link-local space).
+// metadata services live in link-local space, or in IPv6 unique-local
+// space, which is "private": refused unless the user's own URL is there).
 func addrClass(a netip.Addr) string {
 	a = a.Unmap()
-	for _, m := range metadata {
-		if a == m {
-			return "link-local"
-		}
-	}
 	switch {
 	case a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast():
 		return "link-local"

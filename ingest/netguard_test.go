@@ -20,10 +20,11 @@ func TestDialPolicy(t *testing.T) {
 		ok             bool
 	}{
 		{"93.184.215.14", "example.org", "example.org", false, true},
-		{"169.254.1.1", "evil.example", "example.org", false, false},
-		{"169.254.1.1", "169.254.1.1", "169.254.1.1", false, false}, // never, even asked for
-		{"fe80::1", "x", "x", false, false},
-		{"fd00:ec2::254", "x", "example.org", false, false},
+		{"fe80::1", "evil.example", "example.org", false, false},
+		{"fe80::1", "fe80::1", "fe80::1", false, false}, // never, even asked for
+		{"fe80::2", "x", "x", false, false},
+		{"fd12:3456::1", "x", "example.org", false, false}, // unique-local: private
+		{"fd12:3456::1", "ula", "ULA", false, true},
 		{"10.0.0.5", "intranet", "example.org", false, false},
 		{"192.168.1.1", "router", "example.org", false, false},
 		{"100.100.100.100", "tailnet", "example.org", false, false},
@@ -32,7 +33,7 @@ func TestDialPolicy(t *testing.T) {
 		{"::ffff:127.0.0.1", "x", "example.org", false, false},
 		{"10.0.0.5", "intranet", "INTRANET", false, true}, // the user's own host
 		{"127.0.0.1", "127.0.0.1", "127.0.0.1", false, true},
-		{"169.254.1.1", "x", "example.org", true, true},
+		{"fe80::1", "x", "example.org", true, true},
 		{"10.0.0.5", "intranet", "example.org", true, true},
 	} {
 		err := dialPolicy(netip.MustParseAddr(tt.ip), tt.host, tt.user, tt.allow)
