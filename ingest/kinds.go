@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/tuneline/tuneline/ingest/transcript"
 )
@@ -64,7 +63,9 @@ type sniff struct {
 	trim                   []byte // the head, its BOM and leading space trimmed
 	lower                  []byte // trim in lower case
 
-	zipOnce, capOnce sync.Once
+	// zip and caption are zipKind's and transcript.Detect's answers, made
+	// when a kind first asks (a sniff is used by one goroutine).
+	zipDone, capDone bool
 	zip, caption     string
 }
 
@@ -77,13 +78,17 @@ func newSniff(name string, b []byte, contentType string) *sniff {
 
 // zipKind is the kind a ZIP container's entries tell, or "".
 func (s *sniff) zipKind() string {
-	s.zipOnce.Do(func() { s.zip = zipKind(s.b) })
+	if !s.zipDone {
+		s.zip, s.zipDone = zipKind(s.b), true
+	}
 	return s.zip
 }
 
 // captions is the caption format transcript.Detect tells, or "".
 func (s *sniff) captions() string {
-	s.capOnce.Do(func() { s.caption = transcript.Detect(s.b) })
+	if !s.capDone {
+		s.caption, s.capDone = transcript.Detect(s.b), true
+	}
 	return s.caption
 }
 
