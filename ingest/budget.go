@@ -104,8 +104,13 @@ func (p *Pool) first() *Budget {
 	return f
 }
 
-// release gives back all b holds.
-func (p *Pool) release(b *Budget) {
+// refund gives back n of what b holds.
+func (p *Pool) refund(b *Budget, n int64) { p.giveBack(b, n, false) }
+
+// release gives back all b holds; b leaves the pool.
+func (p *Pool) release(b *Budget) { p.giveBack(b, 0, true) }
+
+func (p *Pool) giveBack(b *Budget, n int64, all bool) {
 	if p == nil {
 		return
 	}
@@ -114,13 +119,18 @@ func (p *Pool) release(b *Budget) {
 	if b.released {
 		return
 	}
-	b.released = true
-	p.used -= b.held
-	b.held = 0
-	for i, d := range p.docs {
-		if d == b {
-			p.docs = append(p.docs[:i], p.docs[i+1:]...)
-			break
+	if all || n > b.held {
+		n = b.held
+	}
+	p.used -= n
+	b.held -= n
+	if all {
+		b.released = true
+		for i, d := range p.docs {
+			if d == b {
+				p.docs = append(p.docs[:i], p.docs[i+1:]...)
+				break
+			}
 		}
 	}
 	close(p.changed)
@@ -139,8 +149,10 @@ const (
 	htmlCost      = 48
 	containerCost = 12
 	textCost      = 4
-	// A chat log's examples: a 43 MB log of 178,000 short conversations
-	// held 363 MB of heap as a JSON array, 260 MB as JSON Lines.
+	// A chat log's record while it is decoded: a 43 MB log of 178,000
+	// short conversations held 363 MB of heap as a JSON array, 260 MB as
+	// JSON Lines, when its examples were all held decoded. They are held
+	// encoded now, charged as they are (about 1.3 bytes a byte).
 	chatCost = 8
 )
 
@@ -234,6 +246,16 @@ func (b *Budget) Charge(n int64) error {
 		return b.Err()
 	}
 	return nil
+}
+
+// Refund gives back n bytes charged for memory that is free again (a
+// record decoded and encoded again), to the budget and to the pool.
+func (b *Budget) Refund(n int64) {
+	if b == nil || n <= 0 {
+		return
+	}
+	b.left.Add(n)
+	b.pool.refund(b, n)
 }
 
 // Hold takes n bytes the document holds outside its budget (the file

@@ -73,7 +73,9 @@ type Summary struct {
 type Output interface {
 	Chunk(Chunk) error
 	Text(d *Document, text string) error
-	Example(datasets.Example) error
+	// ChatExamples gets a chat log's examples as JSON Lines, one
+	// datasets.Example a line.
+	ChatExamples(source string, jsonl []byte) error
 }
 
 type result struct {
@@ -81,7 +83,9 @@ type result struct {
 	doc    *Document
 	chunks []Chunk
 	text   string
-	exs    []datasets.Example
+	// exs are a chat log's examples, held encoded (JSON Lines) until the
+	// log's turn to be written: as structs they took 6x the log's size.
+	exs lineBlocks
 	// bud holds the memory of what the result holds until it is written.
 	bud *Budget
 }
@@ -152,8 +156,8 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 					return err
 				}
 			}
-			for _, ex := range r.exs {
-				if err := out.Example(ex); err != nil {
+			for _, b := range r.exs.blocks {
+				if err := out.ChatExamples(r.res.Source, b); err != nil {
 					return err
 				}
 			}
@@ -293,14 +297,20 @@ func chatExamples(src string, data []byte, r result, goodOnly bool, bud *Budget)
 			r.res.Warnings = append(r.res.Warnings, err.Error())
 			break
 		}
-		// Its examples are held until the log's turn to be written: they
-		// are charged to its budget as they are decoded (a 43 MB log took
-		// 1.18 GB with no budget).
-		if err := bud.Charge(chatCost * int64(len(raw.Data))); err != nil {
-			r.exs, r.res.Error = nil, fmt.Sprintf("%s: %v", raw.Pos, err)
+		// A record's decoding is transient (chatCost a byte, charged
+		// while it is decoded and given back after); what is held until
+		// the log's turn to be written is its encoded examples, charged as
+		// their buffer grows.
+		decoding := chatCost * int64(len(raw.Data))
+		if decoding < 1<<20 {
+			decoding = 0 // a small record's: only the budget's state is checked
+		}
+		if err := bud.Charge(decoding); err != nil {
+			r.res.Error = fmt.Sprintf("%s: %v", raw.Pos, err)
 			return r
 		}
 		rec := raw.Decode()
+		bud.Refund(decoding)
 		if rec.Err != nil {
 			r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%s: %s", rec.Pos, rec.Err))
 			continue
@@ -321,16 +331,45 @@ func chatExamples(src string, data []byte, r result, goodOnly bool, bud *Budget)
 			ex.Meta.Extra["log_id"] = ex.ID
 		}
 		ex.ID = datasets.ContentID(ex.KeyMessages())
-		r.exs = append(r.exs, ex)
+		line, err := json.Marshal(ex)
+		if err != nil {
+			r.res.Error = fmt.Sprintf("%s: %v", raw.Pos, err)
+			return r
+		}
+		if err := bud.Charge(r.exs.add(line)); err != nil {
+			r.exs, r.res.Error = lineBlocks{}, fmt.Sprintf("%s: %v", raw.Pos, err)
+			return r
+		}
+		r.res.Examples++
 	}
-	r.res.Examples = len(r.exs)
 	if skipped > 0 {
 		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("%d turns not rated good left out (--good-only)", skipped))
 	}
-	if len(r.exs) == 0 && skipped == 0 {
+	if r.res.Examples == 0 && skipped == 0 {
 		r.res.Error = "chat log with no usable example"
 	}
 	return r
+}
+
+// lineBlocks hold lines in blocks of about a megabyte, each of whole
+// lines: they grow without the copies (and the twice-the-size moment) of
+// one growing buffer.
+type lineBlocks struct {
+	blocks [][]byte
+}
+
+const lineBlockSize = 1 << 20
+
+// add appends line and a newline, and returns the bytes it allocated.
+func (l *lineBlocks) add(line []byte) (allocated int64) {
+	n := len(l.blocks)
+	if n == 0 || cap(l.blocks[n-1])-len(l.blocks[n-1]) < len(line)+1 {
+		l.blocks = append(l.blocks, make([]byte, 0, max(lineBlockSize, len(line)+1)))
+		n++
+		allocated = int64(cap(l.blocks[n-1]))
+	}
+	l.blocks[n-1] = append(append(l.blocks[n-1], line...), '\n')
+	return allocated
 }
 
 // JSONOutput writes chunks (or texts) as JSON Lines to one writer and
@@ -352,11 +391,13 @@ func (o *JSONOutput) Text(d *Document, text string) error {
 	return err
 }
 
-func (o *JSONOutput) Example(ex datasets.Example) error {
+// ChatExamples writes a chat log's examples, or says where they should go.
+func (o *JSONOutput) ChatExamples(source string, jsonl []byte) error {
 	if o.Examples == nil {
-		return fmt.Errorf("%s is a chat log: its conversations become examples; pass --examples FILE to keep them", Quote(ex.Meta.Source))
+		return fmt.Errorf("%s is a chat log: its conversations become examples; pass --examples FILE to keep them", Quote(source))
 	}
-	return writeJSONLine(o.Examples, ex)
+	_, err := o.Examples.Write(jsonl)
+	return err
 }
 
 func writeJSONLine(w io.Writer, v any) error {

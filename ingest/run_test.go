@@ -26,7 +26,19 @@ type memOut struct {
 
 func (m *memOut) Chunk(c Chunk) error              { m.chunks = append(m.chunks, c); return nil }
 func (m *memOut) Text(d *Document, t string) error { m.texts = append(m.texts, t); return nil }
-func (m *memOut) Example(e datasets.Example) error { m.exs = append(m.exs, e); return nil }
+func (m *memOut) ChatExamples(src string, jsonl []byte) error {
+	for _, line := range bytes.SplitAfter(jsonl, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var ex datasets.Example
+		if err := json.Unmarshal(line, &ex); err != nil {
+			return fmt.Errorf("%s: %w", src, err)
+		}
+		m.exs = append(m.exs, ex)
+	}
+	return nil
+}
 func run(t *testing.T, opt Options, src ...string) (Summary, *memOut) {
 	t.Helper()
 	out := &memOut{}

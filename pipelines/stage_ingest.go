@@ -36,7 +36,19 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	}
 	dir := r.cfg.Layout().IngestDir()
 	os.MkdirAll(dir, 0o755)
-	var chunks, exs bytes.Buffer
+	// The stage's two outputs are written as the sources come (a
+	// workspace's chunks are never all held), and appear when it ends.
+	chunks, err := newLineFile(r.chunks())
+	if err != nil {
+		return "", err
+	}
+	defer chunks.Abort()
+	exs, err := newLineFile(r.chatlogs())
+	if err != nil {
+		return "", err
+	}
+	defer exs.Abort()
+	defer r.cfg.Ingest.SoftMemoryLimit()()
 	reused, redone := 0, 0
 	var failed []string
 	for _, f := range files {
@@ -51,8 +63,12 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 			cb, ok1 := readCache(cf, stamp)
 			eb, ok2 := readCache(ef, stamp)
 			if ok1 && ok2 {
-				chunks.Write(cb)
-				exs.Write(r.withPersona(eb))
+				if err := chunks.write(cb); err != nil {
+					return "", err
+				}
+				if err := exs.write(r.withPersona(eb)); err != nil {
+					return "", err
+				}
 				reused++
 				continue
 			}
@@ -78,8 +94,12 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 		} else {
 			delete(r.man.Sources, f)
 		}
-		chunks.Write(cbuf.Bytes())
-		exs.Write(r.withPersona(ebuf.Bytes()))
+		if err := chunks.write(cbuf.Bytes()); err != nil {
+			return "", err
+		}
+		if err := exs.write(r.withPersona(ebuf.Bytes())); err != nil {
+			return "", err
+		}
 		redone++
 	}
 	for _, e := range failed {
@@ -90,22 +110,41 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	}
 	sort.Strings(failed)
 	r.failed = failed // the run goes on with the rest and ends with exit 1
-	if err := datasets.WriteFileAtomic(r.chunks(), chunks.Bytes()); err != nil {
-		return "", err
-	}
-	if err := datasets.WriteFileAtomic(r.chatlogs(), exs.Bytes()); err != nil {
-		return "", err
-	}
-	nChunks := bytes.Count(chunks.Bytes(), []byte("\n"))
-	nEx := bytes.Count(exs.Bytes(), []byte("\n"))
+	nChunks, nEx := chunks.lines, exs.lines
 	if nChunks == 0 && nEx == 0 {
 		return "", fmt.Errorf("no text came out of the sources")
+	}
+	if err := chunks.Commit(); err != nil {
+		return "", err
+	}
+	if err := exs.Commit(); err != nil {
+		return "", err
 	}
 	skipped := ""
 	if len(r.skipped) > 0 {
 		skipped = fmt.Sprintf(", %d skipped (not regular files)", len(r.skipped))
 	}
 	return fmt.Sprintf("%d sources (%d re-ingested, %d unchanged, %d failed%s), %d chunks, %d chat-log examples", len(files), redone, reused, len(failed), skipped, nChunks, nEx), nil
+}
+
+// lineFile is an output written atomically that counts its lines.
+type lineFile struct {
+	*datasets.AtomicFile
+	lines int
+}
+
+func newLineFile(path string) (*lineFile, error) {
+	f, err := datasets.CreateAtomic(path)
+	if err != nil {
+		return nil, err
+	}
+	return &lineFile{AtomicFile: f}, nil
+}
+
+func (l *lineFile) write(b []byte) error {
+	l.lines += bytes.Count(b, []byte("\n"))
+	_, err := l.Write(b)
+	return err
 }
 
 // A source's cache files are written without a sync each (two synced

@@ -133,6 +133,7 @@ func runIngest(ctx context.Context, o *IngestOptions) error {
 			return usageErr("ingest: %v", err)
 		}
 	}
+	defer o.Config.SoftMemoryLimit()()
 	sum, err := ingest.Run(ctx, o.Sources, opt, out)
 	bar.Done()
 	if err != nil {

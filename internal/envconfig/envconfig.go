@@ -38,7 +38,7 @@ var Vars = []Var{
 	{"STORAGE_EMULATOR_HOST", "a Cloud Storage emulator to publish to, and to read gs:// sources from, instead of Google's service"},
 	{"AWS_ENDPOINT_URL", "an S3-compatible store or emulator for s3:// sources and outputs (addressed path-style); the AWS SDK reads the other AWS_* settings itself"},
 	{"AWS_ENDPOINT_URL_S3", "as AWS_ENDPOINT_URL, for S3 only"},
-	{"GOMEMLIMIT", "the Go runtime's memory limit; when unset, export keeps its own (128 MiB plus the dedup index)"},
+	{"GOMEMLIMIT", "the Go runtime's memory limit; when unset, export keeps its own (128 MiB plus the dedup index) and ingest three quarters of --memory-mb"},
 	{"XDG_CACHE_HOME", "the user cache folder (default ~/.cache)"},
 	{"NO_COLOR", "set: no colour on a terminal"},
 	{"TERM", "dumb: no colour"},
