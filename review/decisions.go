@@ -85,6 +85,11 @@ type Set struct {
 // others.
 func Load(path string) (*Set, error) {
 	s := &Set{path: path, last: map[string]Decision{}}
+	// A too-long line is read to its end and skipped: a device would be
+	// read for ever (--review /dev/zero), a named pipe block the open.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (a device, pipe or folder): give the decisions file tuneline review wrote", path)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tuneline/tuneline/datasets"
 )
@@ -188,5 +190,27 @@ func TestDecisionsPreferencePair(t *testing.T) {
 	ex = q
 	if got := s.Apply(&ex); got != StateRejected {
 		t.Errorf("rejected pair: %s", got)
+	}
+}
+
+// A decisions file that is a device or a pipe is refused at once: a line
+// longer than the limit is read to its end to skip it, so --review
+// /dev/zero read for ever (found by bench/hostile.sh; issue 29, case 4).
+func TestDecisionsNotRegularRefused(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "decisions.jsonl")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", fifo} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(path); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: %v, want it refused", path, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: still reading after 5 s", path)
+		}
 	}
 }
