@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,17 @@ func TestFolderEntriesSkippedAndNamesKept(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no chunk of the Latin-1 file in %s", buf.String())
+	}
+	// A chat log's examples keep the name's bytes too (meta.extra, base64).
+	logName := filepath.Join(dir, "journ\xe9e.jsonl")
+	os.WriteFile(logName, []byte(`{"messages":[{"role":"user","content":"Hi?"},{"role":"assistant","content":"Hello."}]}`+"\n"), 0o644)
+	sum, out = runWithin(t, 20*time.Second, Options{}, logName)
+	if len(out.exs) != 1 || len(sum.Errors) != 0 {
+		t.Fatalf("%d examples, errors %v", len(out.exs), sum.Errors)
+	}
+	raw, err := base64.StdEncoding.DecodeString(out.exs[0].Meta.Extra["source_raw"])
+	if err != nil || string(raw) != logName {
+		t.Errorf("example's source_raw %q (%v), want %q", raw, err, logName)
 	}
 }
 

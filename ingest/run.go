@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -325,10 +326,12 @@ func chatExamples(src string, data []byte, r result, goodOnly bool, bud *Budget)
 		// A log's own ids ("2", "3") repeat across logs and memory folders:
 		// the example's id comes from its content, the log's is kept.
 		if ex.ID != "" {
-			if ex.Meta.Extra == nil {
-				ex.Meta.Extra = map[string]string{}
-			}
-			ex.Meta.Extra["log_id"] = ex.ID
+			setExtra(&ex.Meta, "log_id", ex.ID)
+		}
+		// JSON holds only UTF-8: a name that is not keeps its bytes, as a
+		// chunk's source_raw does (base64).
+		if raw := rawName(src); raw != nil {
+			setExtra(&ex.Meta, "source_raw", base64.StdEncoding.EncodeToString(raw))
 		}
 		ex.ID = datasets.ContentID(ex.KeyMessages())
 		line, err := json.Marshal(ex)
@@ -349,6 +352,13 @@ func chatExamples(src string, data []byte, r result, goodOnly bool, bud *Budget)
 		r.res.Error = "chat log with no usable example"
 	}
 	return r
+}
+
+func setExtra(m *datasets.Meta, k, v string) {
+	if m.Extra == nil {
+		m.Extra = map[string]string{}
+	}
+	m.Extra[k] = v
 }
 
 // lineBlocks hold lines in blocks of about a megabyte, each of whole
