@@ -85,9 +85,12 @@ func (p *Pool) take(ctx context.Context, b *Budget, n int64) error {
 		}
 		ch := p.changed
 		p.mu.Unlock()
+		b.clock.wait()
 		select {
 		case <-ch:
+			b.clock.run()
 		case <-ctx.Done():
+			b.clock.run()
 			return ctx.Err()
 		}
 	}
@@ -168,7 +171,8 @@ type Budget struct {
 	memory string
 	pool   *Pool
 	lim    Limits
-	seq    int // the document's place in the run
+	seq    int       // the document's place in the run
+	clock  *docClock // nil: no time limit
 	// held is what the document took from the pool; guarded by pool.mu.
 	held             int64
 	inPool, released bool
@@ -201,7 +205,8 @@ func Admit(ctx context.Context, seq int, n int64, lim Limits) *Budget {
 }
 
 // Start starts the document's time: TimePerMB for each MB of its size, at
-// least minDocTime.
+// least minDocTime. The time stops while the document waits for room in
+// the pool (other documents' memory is not its slowness).
 func (b *Budget) Start(ctx context.Context, size int64) context.CancelFunc {
 	lim := b.lim
 	if lim.TimePerMB <= 0 {
@@ -216,9 +221,51 @@ func (b *Budget) Start(ctx context.Context, size int64) context.CancelFunc {
 	}
 	b.what = fmt.Sprintf("time budget of %s for %.1f MB (%s per MB, at least %s; raise it with --doc-time-per-mb or ingest: doc_time_per_mb)",
 		shown, float64(size)/(1<<20), lim.TimePerMB, minDocTime)
-	c, cancel := context.WithTimeoutCause(ctx, d, errTimeBudget)
+	c, cancel := context.WithCancelCause(ctx)
 	b.ctx = c
-	return cancel
+	b.clock = &docClock{left: d, since: time.Now()}
+	b.clock.timer = time.AfterFunc(d, func() { cancel(errTimeBudget) })
+	return func() {
+		b.clock.timer.Stop()
+		cancel(context.Canceled)
+	}
+}
+
+// docClock is a document's time left, stopped while it waits for memory.
+type docClock struct {
+	mu      sync.Mutex
+	waiting int // the document's goroutines waiting for the pool
+	paused  bool
+	left    time.Duration
+	since   time.Time // when the clock last started
+	timer   *time.Timer
+}
+
+// wait stops the clock (the first of the document's waiters does).
+func (c *docClock) wait() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.waiting++; c.waiting == 1 && c.timer.Stop() { // false: the time is up
+		c.left -= time.Since(c.since)
+		c.paused = true
+	}
+}
+
+// run starts it again (the last waiter does).
+func (c *docClock) run() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.waiting--; c.waiting == 0 && c.paused {
+		c.paused = false
+		c.since = time.Now()
+		c.timer.Reset(max(c.left, 0))
+	}
 }
 
 // Release gives back to the pool all the document took.

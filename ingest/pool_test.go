@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -207,4 +208,36 @@ func TestPoolRefund(t *testing.T) {
 	if p.used != 0 {
 		t.Errorf("%d bytes still used after every release", p.used)
 	}
+}
+
+// A document's time stops while it waits for room in the pool: other
+// documents' memory is not its slowness (a good file waiting behind big
+// ones ran out of time without reading a byte). Its time still runs out
+// when it works past it.
+func TestPoolWaitNotCountedAsTime(t *testing.T) {
+	defer func(old time.Duration) { minDocTime = old }(minDocTime)
+	minDocTime = 200 * time.Millisecond
+	ctx := context.Background()
+	p := NewPool(10)
+	lim := Limits{Pool: p, TimePerMB: time.Millisecond}
+	b0 := Admit(ctx, 0, 8<<20, lim) // the first document holds the pool
+	b1 := Admit(ctx, 1, 0, lim)
+	cancel := b1.Start(ctx, 1<<20)
+	defer cancel()
+	go func() {
+		time.Sleep(600 * time.Millisecond)
+		b0.Release()
+	}()
+	if err := b1.Charge(5 << 20); err != nil {
+		t.Fatalf("after waiting 600 ms for memory: %v, want its 200 ms still there", err)
+	}
+	select {
+	case <-b1.Done():
+		if err := b1.Err(); !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), "time budget") {
+			t.Errorf("time up with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the document's time never ran out once it worked again")
+	}
+	b1.Release()
 }
