@@ -1,8 +1,10 @@
 package tokens
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -290,5 +292,33 @@ func TestRoleTokens(t *testing.T) {
 		if got, want := tc.Role(r), LibraryCount(r); got != want {
 			t.Errorf("Role(%q) = %d, tokenizer says %d", r, got, want)
 		}
+	}
+}
+
+// A piece longer than longPiece is counted window by window, within one
+// token a window of the exact count, without the memory and time of
+// encoding it whole: one word of 8 MB took 8 s and 350 MB, a 24 MB run of
+// euro signs 20 s and 1.6 GB (found by bench/hostile.sh; issue 29, cases 3
+// and 15). Here 8 MB of one letter, 24 MB of euro signs, and 1 MB of random
+// letters (counted exactly too, for the bound).
+func TestLongPieceBounded(t *testing.T) {
+	c := NewCounter()
+	for _, s := range []string{strings.Repeat("a", 8<<20), strings.Repeat("€", 8<<20)} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		n := c.Count(s)
+		runtime.ReadMemStats(&after)
+		if a := after.TotalAlloc - before.TotalAlloc; a > 64<<20 || n == 0 {
+			t.Errorf("%d tokens, %d MiB allocated counting %d MB of %q", n, a>>20, len(s)>>20, s[:3])
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 1<<20)
+	for i := range b {
+		b[i] = byte('a' + r.IntN(26))
+	}
+	got, exact := c.Count(string(b)), LibraryCount(string(b))
+	if d := got - exact; d < -len(b)/longPiece || d > len(b)/longPiece {
+		t.Errorf("1 MB of random letters: %d tokens, exactly %d", got, exact)
 	}
 }
