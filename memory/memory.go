@@ -5,6 +5,7 @@
 package memory
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -88,10 +89,36 @@ func (h *dbHandle) with(write bool, fn func(*bolt.Tx) error) (err error) {
 		return fmt.Errorf("memory %s: %w", h.path, err)
 	}
 	defer db.Close()
+	run := db.View
 	if write {
-		return db.Update(fn)
+		run = db.Update
 	}
-	return db.View(fn)
+	if err := run(fn); err != nil {
+		if errors.Is(err, ErrDamaged) {
+			return h.damaged(err)
+		}
+		return fmt.Errorf("memory %s: %w", h.path, err)
+	}
+	return nil
+}
+
+// decode reads a stored record. A record that is not the JSON tuneline
+// wrote (bbolt keeps no checksum of values, so the page checks pass) is
+// damage: the error names the bucket and the key, and with() adds the
+// file and how to recover.
+func decode(v []byte, into any, bucket []byte, key string) error {
+	if err := json.Unmarshal(v, into); err != nil {
+		return fmt.Errorf("%w: the record %s in %q is not valid JSON: %v", ErrDamaged, key, bucket, err)
+	}
+	return nil
+}
+
+// episodeKey names an episode's key in errors.
+func episodeKey(k []byte) string {
+	if len(k) == 8 {
+		return fmt.Sprintf("of interaction %d", binary.BigEndian.Uint64(k))
+	}
+	return fmt.Sprintf("%q", k)
 }
 
 // damaged says the file cannot be read and how to recover.
@@ -116,6 +143,9 @@ func Open(dir string) (*Store, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketFacts, bucketEpisodes} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				if errors.Is(err, bolterrors.ErrIncompatibleValue) {
+					return fmt.Errorf("%w: %q is a value, not a bucket", ErrDamaged, b)
+				}
 				return err
 			}
 		}
@@ -172,9 +202,9 @@ func (s *Store) LoadFacts(path string) (int, error) {
 func (s *Store) Facts() ([]Fact, error) {
 	var out []Fact
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFacts).ForEach(func(_, v []byte) error {
+		return tx.Bucket(bucketFacts).ForEach(func(k, v []byte) error {
 			var f Fact
-			if err := json.Unmarshal(v, &f); err != nil {
+			if err := decode(v, &f, bucketFacts, fmt.Sprintf("%q", bytes.ReplaceAll(k, []byte{0}, []byte(": ")))); err != nil {
 				return err
 			}
 			out = append(out, f)
@@ -215,7 +245,7 @@ func (s *Store) Rate(id uint64, rating string) error {
 			return fmt.Errorf("no interaction %d", id)
 		}
 		var e Episode
-		if err := json.Unmarshal(v, &e); err != nil {
+		if err := decode(v, &e, bucketEpisodes, episodeKey(k)); err != nil {
 			return err
 		}
 		e.Rating = rating
@@ -228,9 +258,9 @@ func (s *Store) Rate(id uint64, rating string) error {
 func (s *Store) Episodes() ([]Episode, error) {
 	var out []Episode
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEpisodes).ForEach(func(_, v []byte) error {
+		return tx.Bucket(bucketEpisodes).ForEach(func(k, v []byte) error {
 			var e Episode
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decode(v, &e, bucketEpisodes, episodeKey(k)); err != nil {
 				return err
 			}
 			out = append(out, e)
