@@ -149,6 +149,9 @@ ENVIRONMENT:
 			return usageErr("%v (see tuneline --help)", err)
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // Run maps errors to exit codes
+		// A repeatable flag is repeated, never split on commas: a file
+		// name (--chunks, --batch-in) or a PARAMETER value may hold one.
+		DisableSliceFlagSeparator: true,
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return cli.ShowAppHelp(c)

@@ -23,7 +23,14 @@ func parseOnly[O any](t *testing.T, newCmd func(*iostreams.IOStreams, func(conte
 	ios, _, _, _ := iostreams.Test()
 	var got *O
 	cmd := newCmd(ios, func(_ context.Context, o *O) error { got = o; return nil })
-	app := &cli.App{Name: "tuneline", Commands: []*cli.Command{cmd}, ExitErrHandler: func(*cli.Context, error) {}}
+	// The real app, its command swapped for one that only captures: the
+	// app's own settings (slice flags never split) apply.
+	app := newApp(ios)
+	for i, c := range app.Commands {
+		if c.Name == cmd.Name {
+			app.Commands[i] = cmd
+		}
+	}
 	if err := app.Run(append([]string{"tuneline", cmd.Name}, args...)); err != nil {
 		t.Fatalf("%s %s: %v", cmd.Name, strings.Join(args, " "), err)
 	}

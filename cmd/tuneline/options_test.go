@@ -33,6 +33,16 @@ func TestOptionsWithoutRunning(t *testing.T) {
 			t.Errorf("options %+v", o)
 		}
 	})
+	t.Run("repeated flags are not split on commas", func(t *testing.T) {
+		o := parseOnly(t, newCurateCmd, "--chunks", "part,1.jsonl", "--chunks", "b.jsonl", "ex.jsonl")
+		if !slices.Equal(o.ChunkFiles.Value(), []string{"part,1.jsonl", "b.jsonl"}) {
+			t.Errorf("--chunks %q, want the two files as given", o.ChunkFiles.Value())
+		}
+		m := parseOnly(t, newModelfileCmd, "--param", "stop=a,b", "--from", "llama3")
+		if !slices.Equal(m.Params.Value(), []string{"stop=a,b"}) {
+			t.Errorf("--param %q, want one", m.Params.Value())
+		}
+	})
 	t.Run("chat", func(t *testing.T) {
 		o := parseOnly(t, newChatCmd, "--ask", "why?", "--recall", "3", "physics-prof")
 		if o.Model != "physics-prof" || o.Ask != "why?" || o.Recall != 3 {
