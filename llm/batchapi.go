@@ -167,6 +167,16 @@ func (a *BatchAPI) Get(ctx context.Context, id string) (BatchJob, error) {
 	return j, nil
 }
 
+// Cancel asks the service to cancel a batch: it goes on to "cancelling",
+// then "cancelled" with the output and error files of what it completed.
+func (a *BatchAPI) Cancel(ctx context.Context, id string) (BatchJob, error) {
+	var j BatchJob
+	if err := a.api.Do(ctx, http.MethodPost, "/batches/"+url.PathEscape(id)+"/cancel", nil, &j); err != nil {
+		return j, fmt.Errorf("batch API: cancel batch %s: %w", id, err)
+	}
+	return j, nil
+}
+
 // Wait looks at the batch every Poll until it ends, telling progress of
 // each change of status or counts.
 func (a *BatchAPI) Wait(ctx context.Context, j BatchJob, progress func(BatchJob)) (BatchJob, error) {

@@ -23,6 +23,9 @@ type batchFlags struct {
 	In     cli.StringSlice
 	Out    string
 	Submit bool
+	// Cancel cancels the batch Submit submitted before for the same
+	// requests, reads what it completed and stops.
+	Cancel bool
 	Poll   time.Duration
 	b      *llm.Batch
 	api    *llm.BatchAPI
@@ -31,6 +34,8 @@ type batchFlags struct {
 	// cancelled, failed): told after the output of what completed is
 	// written.
 	ended error
+	// cancelled says the batch was cancelled as asked (--batch-cancel).
+	cancelled string
 }
 
 func (f *batchFlags) flags() []cli.Flag {
@@ -38,6 +43,7 @@ func (f *batchFlags) flags() []cli.Flag {
 		&cli.StringFlag{Name: "batch-out", Usage: "write the requests to `FILE` in the OpenAI Batch API input format (for the Batch API or vLLM's run_batch) instead of asking a server", Destination: &f.Out},
 		&cli.StringSliceFlag{Name: "batch-in", Usage: "read a batch engine's output or error `FILE` (repeat for several); replies are validated as live ones", Destination: &f.In},
 		&cli.BoolFlag{Name: "batch", Usage: "submit the requests through the service's Batch API (api openai: upload to /v1/files, create a /v1/batches batch), follow it, read its output and error files and go on in rounds until every reply is in; interrupted, the same command follows the same batch", Destination: &f.Submit},
+		&cli.BoolFlag{Name: "batch-cancel", Usage: "with --batch: cancel the batch the same command submitted before (an interrupted run leaves it running at the service), read the replies it completed (their examples are written and cached) and stop; --batch again submits what is left", Destination: &f.Cancel},
 		&cli.DurationFlag{Name: "batch-poll", Value: 30 * time.Second, Usage: "with --batch: how often to look at a submitted batch", Destination: &f.Poll},
 	}
 }
@@ -71,6 +77,9 @@ func (f *batchFlags) open(ctx context.Context, cacheDir string) (*llm.Batch, err
 // when --batch-in or --batch-out is given, else a pool of the servers; pools
 // feed the progress line, and closeFn ends either.
 func (f *batchFlags) backend(ctx context.Context, cacheDir string, server llm.Config) (b llm.Backend, parallel int, pools []*llm.Pool, closeFn func(), err error) {
+	if f.Cancel && !f.Submit {
+		return nil, 0, nil, nil, usageErr("--batch-cancel goes with --batch: the same command as the run that submitted the batch, plus --batch-cancel")
+	}
 	if f.Submit {
 		if err := f.openAPI(server); err != nil {
 			return nil, 0, nil, nil, err
@@ -174,12 +183,27 @@ func (f *batchFlags) rounds(ctx context.Context, ios *iostreams.IOStreams, pass 
 			return nil
 		}
 		key := b.WrittenKey()
-		if id := f.api.Submitted(key); id != "" {
+		var job llm.BatchJob
+		if f.Cancel {
+			id := f.api.Submitted(key)
+			if id == "" {
+				return usageErr("--batch-cancel: no batch of this command's %d requests is kept as submitted (none was, or its results were read); without --batch-cancel it submits them", st.Written)
+			}
+			say("batch round %d: cancelling batch %s", round, id)
+			if job, err = f.api.Cancel(ctx, id); err != nil {
+				// one that ended meanwhile cannot be cancelled: its results are read
+				if j, gerr := f.api.Get(ctx, id); gerr == nil && j.Ended() {
+					job, err = j, nil
+				}
+			}
+		} else if id := f.api.Submitted(key); id != "" {
 			say("batch round %d: %d requests, submitted before as batch %s: following it", round, st.Written, id)
 		} else {
 			say("batch round %d: uploading %d requests to %s", round, st.Written, f.api.BaseURL)
 		}
-		job, err := f.api.Submit(ctx, reqs, key)
+		if !f.Cancel {
+			job, err = f.api.Submit(ctx, reqs, key)
+		}
 		if err == nil {
 			job, err = f.api.Wait(ctx, job, func(j llm.BatchJob) {
 				c := j.RequestCounts
@@ -190,7 +214,7 @@ func (f *batchFlags) rounds(ctx context.Context, ios *iostreams.IOStreams, pass 
 			if job.ID == "" {
 				return withCode(ExitInterrupted, errors.New("interrupted before the batch was created; run the same command again to submit it"))
 			}
-			return withCode(ExitInterrupted, fmt.Errorf("interrupted: batch %s goes on at the service; run the same command again to follow it and read its results", job.ID))
+			return withCode(ExitInterrupted, fmt.Errorf("interrupted: batch %s goes on at the service; run the same command again to follow it and read its results, or with --batch-cancel to cancel it", job.ID))
 		}
 		if err != nil {
 			return err
@@ -207,6 +231,12 @@ func (f *batchFlags) rounds(ctx context.Context, ios *iostreams.IOStreams, pass 
 		files = append(files, got...)
 		if err := f.api.Forget(key); err != nil {
 			return err
+		}
+		if f.Cancel {
+			c := job.RequestCounts
+			f.cancelled = fmt.Sprintf("batch %s is %s (--batch-cancel) with %d of %d requests answered (kept); run the same command without --batch-cancel to submit the rest",
+				job.ID, job.Status, c.Completed, st.Written)
+			return nil
 		}
 		if job.Status != "completed" {
 			c := job.RequestCounts
@@ -253,7 +283,9 @@ func (f *batchFlags) finish(w io.Writer, quiet bool, deferred int, what, model s
 		return st, nil
 	}
 	if f.Submit {
-		if f.ended == nil {
+		if f.cancelled != "" {
+			fmt.Fprintf(w, "batch: %d %ss without a reply: %s\n", deferred, what, f.cancelled)
+		} else if f.ended == nil {
 			fmt.Fprintf(w, "batch: %d %ss still without a reply after %d rounds; run the same command again to ask them again\n", deferred, what, maxBatchRounds)
 		}
 		return st, nil

@@ -263,3 +263,52 @@ func TestCurateBatchAPI(t *testing.T) {
 		t.Errorf("%d curated examples, want the 2 (--min-score 0 keeps all)", n)
 	}
 }
+
+// --batch-cancel cancels the batch an interrupted run left at the service
+// (no second upload), reads what it completed and stops with exit 0
+// saying what is left; without it, the same command then submits the rest.
+// With nothing kept as submitted it is a usage error, and it needs --batch.
+func TestSynthBatchAPICancel(t *testing.T) {
+	f := newBatchAPIFixture(t)
+	cancel := func(name string, extra ...string) (int, string) {
+		args := append([]string{"synth", "--api", "openai", "--base-url", f.s.URL, "--batch", "--batch-cancel", "--batch-poll", "5ms", "--model", testenv.TinyModel,
+			"--persona", "../../synth/testdata/persona.yaml", "--pairs", "1", "--max-question-chars", "30", "--max-answer-chars", "60",
+			"--cache", filepath.Join(f.dir, name+"-cache"), "--out", filepath.Join(f.dir, name+".jsonl")}, extra...)
+		code, _, errOut := run(t, append(args, f.chunks)...)
+		return code, errOut
+	}
+	if code, errOut := cancel("none"); code != ExitUsage || !strings.Contains(errOut, "no batch of this command's 2 requests") {
+		t.Fatalf("nothing submitted: exit %d\n%s", code, errOut)
+	}
+	f.s.Fault("GET", "/batches/", http.StatusBadRequest, 1, "")
+	if code, errOut := f.synth(t, "c"); code == ExitOK {
+		t.Fatalf("first run: exit %d\n%s", code, errOut)
+	}
+	code, errOut := cancel("c")
+	if code != ExitOK || !strings.Contains(errOut, "cancelling batch batch-") || !strings.Contains(errOut, "is cancelled (--batch-cancel) with 0 of 2 requests answered") {
+		t.Fatalf("cancel: exit %d\n%s", code, errOut)
+	}
+	cancels := 0
+	for _, r := range f.s.Requests() {
+		if strings.HasPrefix(r, "POST /v1/batches/") && strings.Contains(r, "/cancel ") {
+			cancels++
+		}
+	}
+	if cancels != 1 || f.count("POST /v1/files") != 1 {
+		t.Errorf("%d cancel requests, %d uploads\n%s", cancels, f.count("POST /v1/files"), strings.Join(f.s.Requests(), "\n"))
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dir, "c-cache", "batch", "submitted", "*.json")); len(left) != 0 {
+		t.Errorf("the cancelled batch is still kept: %v", left)
+	}
+	code, errOut = f.synth(t, "c")
+	if code != ExitOK || !strings.Contains(errOut, "uploading 2 requests") {
+		t.Fatalf("after the cancel: exit %d\n%s", code, errOut)
+	}
+	if ids := exampleIDs(t, filepath.Join(f.dir, "c.jsonl")); len(ids) != 2 {
+		t.Errorf("%d examples after the cancel and a new run", len(ids))
+	}
+	code, _, errOut = run(t, "synth", "--api", "openai", "--base-url", f.s.URL, "--batch-cancel", "--model", testenv.TinyModel, "--persona", "../../synth/testdata/persona.yaml", f.chunks)
+	if code != ExitUsage || !strings.Contains(errOut, "goes with --batch") {
+		t.Errorf("--batch-cancel alone: exit %d\n%s", code, errOut)
+	}
+}
