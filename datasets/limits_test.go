@@ -136,3 +136,32 @@ func TestScoresBounded(t *testing.T) {
 		t.Errorf("%v, want the score named", rerr)
 	}
 }
+
+// A JSON Lines line over the limit is an error the caller may go on from:
+// the lines after it are read (issue 29, case 3; validate reported nothing
+// of the files beside one, found by bench/hostile.sh). Both ways a line is
+// found too long: whole within a buffer (9 MB) and across buffers (20 MB).
+func TestRecordTooLongGoesOn(t *testing.T) {
+	good := `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}` + "\n"
+	for _, n := range []int64{9e6, 20e6} {
+		var lines []int
+		var tooLong []int
+		for raw, err := range RawRecords(context.Background(), record(good, n, "\n"+good), "in") {
+			var tl *TooLongError
+			if errors.As(err, &tl) {
+				tooLong = append(tooLong, tl.Pos.Line)
+				if rec := tl.Refused().Decode(); rec.Err == nil || rec.Err.Category != ErrTooLong || rec.Pos.Line != 2 {
+					t.Errorf("refused record %+v", rec)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, raw.Pos.Line)
+		}
+		if len(tooLong) != 1 || tooLong[0] != 2 || len(lines) != 2 || lines[1] != 3 {
+			t.Errorf("%d bytes: too long at %v, read %v; want 2, and 1 and 3", n, tooLong, lines)
+		}
+	}
+}

@@ -17,6 +17,8 @@ import (
 type Raw struct {
 	Pos  Pos
 	Data []byte
+	// refused is set for a record that could not be read (TooLongError.Refused).
+	refused *TooLongError
 }
 
 // Record is one record read and converted to the canonical schema. Err is set
@@ -58,6 +60,9 @@ func CountLines(path string) (int, error) {
 // The example's strings may point into r.Data, which must not change
 // afterwards.
 func (r Raw) Decode() Record {
+	if r.refused != nil {
+		return Record{Pos: r.Pos, Err: rowErr(ErrTooLong, "%v", ErrRecordTooLong)}
+	}
 	ex, format, err := parseAny(r.Data, true)
 	rec := Record{Pos: r.Pos, Example: ex, Format: format, Err: err, BadUTF8: !utf8.Valid(r.Data)}
 	if err == nil {
@@ -125,7 +130,7 @@ func RawFile(ctx context.Context, path string) iter.Seq2[Raw, error] {
 			name = "<stdin>"
 		}
 		for raw, err := range RawRecords(ctx, f, name) {
-			if !yield(raw, err) || err != nil {
+			if !yield(raw, err) || err != nil && !errors.Is(err, ErrRecordTooLong) {
 				return
 			}
 		}
@@ -144,6 +149,21 @@ const MaxRecord = 8 << 20
 
 // ErrRecordTooLong is wrapped by the error of a record over MaxRecord.
 var ErrRecordTooLong = fmt.Errorf("record longer than %d MiB", MaxRecord>>20)
+
+// TooLongError is the error of a record over MaxRecord, at Pos. In JSON
+// Lines the records after it are read when the caller goes on (the
+// sequences of RawRecords and RawFile go on after it; in a JSON array or a
+// pretty-printed file they end there).
+type TooLongError struct{ Pos Pos }
+
+func (e *TooLongError) Error() string { return e.Pos.String() + ": " + ErrRecordTooLong.Error() }
+func (e *TooLongError) Unwrap() error { return ErrRecordTooLong }
+
+func tooLong(name string, line int) error { return &TooLongError{Pos{File: name, Line: line}} }
+
+// Refused is the raw record of a record that could not be read: Decode
+// gives a record with the error, category record_too_long, and no example.
+func (e *TooLongError) Refused() Raw { return Raw{Pos: e.Pos, refused: e} }
 
 // ReadLine reads one line of br without its line end, up to max bytes: a
 // longer line is an ErrRecordTooLong error, found before it is held, and
@@ -235,9 +255,8 @@ func readLines(ctx context.Context, br io.Reader, name string, yield func(Raw, e
 		if len(t) == 0 {
 			return true
 		}
-		if len(t) > MaxRecord {
-			yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line, ErrRecordTooLong))
-			return false
+		if len(t) > MaxRecord { // the next line is read if the caller goes on
+			return yield(Raw{}, tooLong(name, line))
 		}
 		return yield(Raw{Pos: Pos{File: name, Line: line}, Data: t[:len(t):len(t)]}, nil)
 	}
@@ -270,8 +289,31 @@ func readLines(ctx context.Context, br io.Reader, name string, yield func(Raw, e
 			return
 		}
 		if len(carry) > MaxRecord {
-			yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line+1, ErrRecordTooLong))
-			return
+			line++
+			if !yield(Raw{}, tooLong(name, line)) {
+				return
+			}
+			// The caller goes on: the rest of the line is passed over.
+			if carry, err = skipLine(br); err != nil {
+				if !errors.Is(err, io.EOF) {
+					yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line, err))
+				}
+				return
+			}
+		}
+	}
+}
+
+// skipLine reads r past the next newline and returns what it read after it.
+func skipLine(r io.Reader) ([]byte, error) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return bytes.Clone(buf[i+1 : n]), nil
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 }
@@ -324,7 +366,7 @@ func readJSON(ctx context.Context, br *bufio.Reader, name string, array bool, yi
 		if err := dec.Decode(&raw); err != nil {
 			line := lt.lineAt(dec.InputOffset())
 			if errors.Is(err, ErrRecordTooLong) {
-				yield(Raw{}, fmt.Errorf("%s:%d: %w", name, lt.lineAt(lt.valueAfter(lt.mark)), err))
+				yield(Raw{}, tooLong(name, lt.lineAt(lt.valueAfter(lt.mark))))
 				return
 			}
 			yield(Raw{}, fmt.Errorf("%s:%d: JSON cannot be read past this point: %w", name, line, err))

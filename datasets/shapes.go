@@ -33,6 +33,7 @@ const (
 	ErrPreferencePair  = "unsupported_preference_pair"
 	ErrPreferenceLabel = "unsupported_preference_label"
 	ErrImages          = "unsupported_media"
+	ErrTooLong         = "record_too_long" // over MaxRecord: not read
 )
 
 // MaxScore bounds a score in an example's meta: judges write 1-5, 0-10,

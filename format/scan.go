@@ -2,6 +2,7 @@ package format
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -64,6 +65,13 @@ func Scan(ctx context.Context, files []string, opt ScanOptions, fn func(*Checked
 		var b []datasets.Raw
 		for _, f := range files {
 			for raw, err := range datasets.RawFile(ctx, f) {
+				// A record over the limit is refused as the others that
+				// cannot be read are, and the rest is read: validate
+				// reported nothing of the good files beside it.
+				var tl *datasets.TooLongError
+				if errors.As(err, &tl) {
+					raw, err = tl.Refused(), nil
+				}
 				if err != nil {
 					yield(nil, err)
 					return

@@ -2,7 +2,12 @@ package format
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/tuneline/tuneline/datasets"
 
 	"github.com/tuneline/tuneline/internal/testenv"
 )
@@ -34,5 +39,24 @@ func TestToyCookbookNumbers(t *testing.T) {
 	}
 	if s.MessagesPerExample.Min != 2 || s.MessagesPerExample.Max != 9 {
 		t.Errorf("messages per example %+v", s.MessagesPerExample)
+	}
+}
+
+// A record over the limit is one invalid record, and the rest of its file
+// and the files beside it are validated: validate stopped at it and
+// reported nothing (issue 29, case 3, found by bench/hostile.sh).
+func TestValidateGoesOnPastTooLong(t *testing.T) {
+	dir := t.TempDir()
+	good := `{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}` + "\n"
+	bad := filepath.Join(dir, "bad.jsonl")
+	other := filepath.Join(dir, "good.jsonl")
+	os.WriteFile(bad, []byte(good+`{"messages":[{"role":"user","content":"`+strings.Repeat("a", 9<<20)+`"}]}`+"\n"+good), 0o644)
+	os.WriteFile(other, []byte(good), 0o644)
+	s, err := Validate(context.Background(), []string{bad, other}, ScanOptions{MaxTokens: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Examples != 4 || s.Valid != 3 || s.Errors[datasets.ErrTooLong] != 1 {
+		t.Errorf("%d examples, %d valid, errors %v; want 4, 3 and one record_too_long", s.Examples, s.Valid, s.Errors)
 	}
 }
