@@ -356,7 +356,20 @@ func FuzzExtractHTML(f *testing.F) {
 	f.Add([]byte(`<script type="application/ld+json">{"articleBody":"<p>First.</p><p>Second.</p>"}</script>`))
 	f.Add([]byte("<!-- c --><p>x</p>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		title, segs, err := ExtractHTML(data, "")
+		// must not panic or hang: an input that takes over 10 s fails
+		var title string
+		var segs []Segment
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			title, segs, err = ExtractHTML(data, "")
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("still reading after 10 s")
+		}
 		if err != nil {
 			return
 		}
