@@ -69,11 +69,13 @@ func (p Problem) String() string { return fmt.Sprintf("line %d: %s", p.Line, p.R
 func Parse(b []byte, kind string) ([]Line, []Problem) {
 	switch kind {
 	case KindWebVTT:
-		if cues, err := ParseWebVTT(b); err == nil {
-			return fromCues(cues), nil
+		s := preprocess(b)
+		if cues, _, err := parseWebVTTText(s); err == nil {
+			probs := swapBackward(s, cues)
+			return fromCues(cues), probs
 		}
 		// A file with timings but no signature: read it leniently.
-		lines, probs := parseBlocks(preprocess(b), vttTiming)
+		lines, probs := parseBlocks(s, vttTiming)
 		return lines, append([]Problem{{1, "no WEBVTT signature; read leniently"}}, probs...)
 	case KindSRT:
 		return parseBlocks(preprocess(b), srtTiming)
@@ -114,7 +116,7 @@ func parseBlocks(s string, timing *regexp.Regexp) ([]Line, []Problem) {
 				start, end = secs(m[1], m[2], m[3], m[4]), secs(m[5], m[6], m[7], m[8])
 			}
 			if end < start {
-				probs = append(probs, Problem{i + 1, fmt.Sprintf("cue ends (%.3f s) before it starts (%.3f s); times swapped", end, start)})
+				probs = append(probs, backward(i+1, start, end))
 				start, end = end, start
 			}
 			cur = &Line{Start: start, End: end}
@@ -143,6 +145,34 @@ func parseBlocks(s string, timing *regexp.Regexp) ([]Line, []Problem) {
 		cues = append(cues, c)
 	}
 	return fromCues(cues), probs
+}
+
+// swapBackward swaps the times of cues that end before they start, as
+// parseBlocks does for SRT and SBV, and reports each with its timing line.
+// WebVTT's parsing algorithm keeps such a cue as written; a Line's End is
+// never before its Start. Cues come in the order of the text, so the
+// lines are counted once.
+func swapBackward(s string, cues []*Cue) []Problem {
+	var probs []Problem
+	line, pos := 1, 0
+	for _, c := range cues {
+		if c.End >= c.Start {
+			continue
+		}
+		if c.at < pos { // not expected: cues come in order
+			line, pos = 1, 0
+		}
+		line += strings.Count(s[pos:c.at], "\n")
+		pos = c.at
+		probs = append(probs, backward(line, c.Start, c.End))
+		c.Start, c.End = c.End, c.Start
+	}
+	return probs
+}
+
+// backward is the problem of a cue whose times were swapped.
+func backward(line int, start, end float64) Problem {
+	return Problem{line, fmt.Sprintf("cue ends (%.3f s) before it starts (%.3f s); times swapped", end, start)}
 }
 
 // clock tells whether minutes and seconds are below 60.

@@ -184,3 +184,24 @@ func TestSpeakerLabels(t *testing.T) {
 		}
 	}
 }
+
+// A WebVTT cue that ends before it starts is kept by the specification's
+// parser; Parse swaps its times and says so with the timing line's number,
+// as it does for SRT (found by FuzzParseTranscripts: a Line ended before
+// it started, 600..0).
+func TestWebVTTBackwardCue(t *testing.T) {
+	in := "WEBVTT\r\n\r\n00:01.000 --> 00:02.000\r\nfirst\r\n\r\nid\r\n10:00.000 --> 00:00.000\r\nbackward\r\n\r\n00:03.000 --> 00:04.000\r\nlast\r\n"
+	lines, probs := Parse([]byte(in), KindWebVTT)
+	want := []Line{{Start: 1, End: 2, Text: "first"}, {Start: 0, End: 600, Text: "backward"}, {Start: 3, End: 4, Text: "last"}}
+	if len(lines) != len(want) {
+		t.Fatalf("lines %+v", lines)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d: %+v, want %+v", i, lines[i], want[i])
+		}
+	}
+	if len(probs) != 1 || probs[0].Line != 7 || !strings.Contains(probs[0].Reason, "times swapped") {
+		t.Errorf("problems %+v: want the backward cue at line 7", probs)
+	}
+}

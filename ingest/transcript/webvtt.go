@@ -23,6 +23,8 @@ type Cue struct {
 	Size          float64
 	Align         string
 	Region        *Region
+
+	at int // offset of the timing line in the preprocessed text
 }
 
 // Region is a WebVTT region.
@@ -96,8 +98,10 @@ func ParseWebVTT(b []byte) ([]*Cue, error) {
 	return cues, err
 }
 
-func parseWebVTT(b []byte) ([]*Cue, []*Region, error) {
-	s := preprocess(b)
+func parseWebVTT(b []byte) ([]*Cue, []*Region, error) { return parseWebVTTText(preprocess(b)) }
+
+// parseWebVTTText parses preprocessed text.
+func parseWebVTTText(s string) ([]*Cue, []*Region, error) {
 	if len(s) < 6 || s[:6] != "WEBVTT" {
 		return nil, nil, &ErrNotWebVTT{"it does not start with WEBVTT"}
 	}
@@ -145,6 +149,7 @@ func (p *vttParser) block(inHeader bool) (*Cue, *Region) {
 	var region *Region
 	stylesheet := false
 	for {
+		at := p.pos
 		line := p.line()
 		lineCount++
 		seenEOF := p.eof()
@@ -157,6 +162,7 @@ func (p *vttParser) block(inHeader bool) (*Cue, *Region) {
 				prevPos = p.pos
 				cue = newCue()
 				cue.ID = buf.String()
+				cue.at = at
 				if !p.timingsAndSettings(line, cue) {
 					cue = nil
 				} else {
