@@ -74,7 +74,7 @@ run() {
     verdict=FAIL
   fi
   local cmd
-  cmd=$(printf '%s ' "$@" | sed "s#$T#tuneline#g; s#$W/##g; s#$W#.#g; s# \$##")
+  cmd=$(printf '%s ' "$@" | sed "s#$T#tuneline#g; s#$W/##g; s#$W#.#g; s# \$##" | sed ':a;N;$!ba;s/\n/\\n/g')
   [ ${#cmd} -gt 150 ] && cmd="${cmd:0:147}..."
   printf '%s %s rc=%s %ss %sMB fatal=%s kept=%s want=%s %s | %s\n' "$id" "$verdict" "$RC" "$wall" "$mb" "$fatal" "$kept" "$want" "$cmd" \
     "$(head -c 300 "$ERR" | tr '\n' ' ')" >&2
@@ -243,7 +243,7 @@ WANT='[ $RC = 1 ] && has "too large" $ERR'
 run 4e "--batch /dev/zero" -- "$T" create --batch /dev/zero
 WANT='[ $RC -ge 1 ] && has "too large" $ERR'
 run 4f "synth --persona /dev/zero" -- "$T" synth --model m --persona /dev/zero "$IN/good.jsonl"
-WANT='[ $RC -ge 1 ] && has "too large" $ERR'
+WANT='[ $RC -ge 1 ] && has "not a regular file" $ERR'
 run 4g "export --review /dev/zero" -- "$T" export -f openai --out exp4 --review /dev/zero "$IN/good.jsonl"
 if [ -d "$W/run/ws4" ]; then
   cp -r "$W/run/ws4" "$W/run/ws4y" && ln -sf /dev/zero "$W/run/ws4y/tuneline.yaml"
@@ -322,7 +322,7 @@ mkdir -p "$W/run/target9"
 ln -sfn target9 "$W/run/link9"
 GOOD='[ -L link9 ] && ls target9 | grep -q .'
 WANT='[ $RC = 0 ]'
-run 9a "--out a symbolic link to a folder" -- "$T" export -f openai --out link9 "$IN/good12.jsonl"
+run 9a "--out a symbolic link to a folder" -- "$T" export -f openai --near-dup 0 --split 1 --out link9 "$IN/good12.jsonl"
 mkdir -p "$W/run/out9" && cp "$IN/good12.jsonl" "$W/run/out9/in.jsonl"
 GOOD='cmp -s out9/in.jsonl $IN/good12.jsonl'
 WANT='[ $RC -ge 1 ]'
@@ -354,7 +354,7 @@ GOOD='[ -f ws12/persona.yaml ]'
 WANT='[ "$(grep -c "^system:" ws12/persona.yaml)" = 1 ] && "$T" modelfile --from m --persona ws12/persona.yaml 2>/dev/null | grep -q "Ada \"the\""'
 run 12a "init --persona-name with a quote, a newline and a YAML key" -- "$T" init --persona-name $'Ada "the" \nsystem: injected' ws12
 GOOD='[ -s exp12/README.md ]'
-WANT='! grep -q "<script>" exp12/README.md'
+WANT='grep -qF "# \\# x \\<script\\>" exp12/README.md'
 run 12b "export --name with Markdown and HTML" -- "$T" export -f hf --out exp12 --name '# x <script>alert(1)</script> [a](javascript:alert(1))' "$IN/good.jsonl"
 
 # ---------------------------------------------------------------- 13 HTML and text
