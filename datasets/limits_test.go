@@ -165,3 +165,24 @@ func TestRecordTooLongGoesOn(t *testing.T) {
 		}
 	}
 }
+
+// Passing over a line past the limit ends where the input has no line end
+// (/dev/zero: validate /dev/zero read for ever once the lines after a long
+// one were read; found by bench/hostile.sh).
+func TestRecordTooLongNoLineEnd(t *testing.T) {
+	defer func(old int64) { maxSkip = old }(maxSkip)
+	maxSkip = 64 << 20
+	var errs []error
+	for _, err := range RawRecords(context.Background(), &fill{'a', 1 << 40}, "in") {
+		if err == nil {
+			t.Fatal("a record read from an input of one endless line")
+		}
+		errs = append(errs, err)
+		if len(errs) > 2 {
+			break
+		}
+	}
+	if len(errs) != 2 || !errors.Is(errs[0], ErrRecordTooLong) || !strings.Contains(errs[1].Error(), "no line end within 64 MiB") {
+		t.Errorf("errors %v; want the record too long, then no line end", errs)
+	}
+}

@@ -293,8 +293,9 @@ func readLines(ctx context.Context, br io.Reader, name string, yield func(Raw, e
 			if !yield(Raw{}, tooLong(name, line)) {
 				return
 			}
-			// The caller goes on: the rest of the line is passed over.
-			if carry, err = skipLine(br); err != nil {
+			// The caller goes on: the rest of the line is passed over, up
+			// to maxSkip (a device or stream may have no line end).
+			if carry, err = skipLine(br, maxSkip); err != nil {
 				if !errors.Is(err, io.EOF) {
 					yield(Raw{}, fmt.Errorf("%s:%d: %w", name, line, err))
 				}
@@ -304,13 +305,21 @@ func readLines(ctx context.Context, br io.Reader, name string, yield func(Raw, e
 	}
 }
 
-// skipLine reads r past the next newline and returns what it read after it.
-func skipLine(r io.Reader) ([]byte, error) {
+// maxSkip is how far past a record over the limit a line end is looked
+// for before the rest of the input is given up (/dev/zero has none).
+var maxSkip int64 = 1 << 30
+
+// skipLine reads r past the next newline and returns what it read after
+// it; after max bytes without one it gives up.
+func skipLine(r io.Reader, max int64) ([]byte, error) {
 	buf := make([]byte, 64<<10)
-	for {
+	for read := int64(0); ; {
 		n, err := r.Read(buf)
 		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
 			return bytes.Clone(buf[i+1 : n]), nil
+		}
+		if read += int64(n); read > max {
+			return nil, fmt.Errorf("no line end within %d MiB after a record over the limit: the rest is not read", max>>20)
 		}
 		if err != nil {
 			return nil, err
