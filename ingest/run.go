@@ -79,6 +79,12 @@ type Output interface {
 	ChatExamples(source string, jsonl []byte) error
 }
 
+// SourceEnder is an Output told when all of a source's output is written
+// (run's ingest stage keeps each source's output in a file of its own).
+type SourceEnder interface {
+	SourceDone(SourceResult) error
+}
+
 type result struct {
 	res    SourceResult
 	doc    *Document
@@ -110,6 +116,9 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 	if workers <= 0 {
 		workers = DefaultConfig().Workers
 	}
+	// no more workers (and token counters, a cache each) than files: run's
+	// ingest stage calls Run for one source at a time
+	workers = max(1, min(workers, len(files)))
 	if opt.MaxBytes <= 0 {
 		opt.MaxBytes = 200 << 20
 	}
@@ -159,6 +168,11 @@ func Run(ctx context.Context, sources []string, opt Options, out Output) (Summar
 			}
 			for _, b := range r.exs.blocks {
 				if err := out.ChatExamples(r.res.Source, b); err != nil {
+					return err
+				}
+			}
+			if d, ok := out.(SourceEnder); ok {
+				if err := d.SourceDone(r.res); err != nil {
 					return err
 				}
 			}
