@@ -39,6 +39,8 @@ type Options struct {
 	Progress func(done, total int)
 	// Shard, when set, keeps one part of the sources (see Shard).
 	Shard Shard
+
+	inflating *inflateHold // set by ingestOne for load
 }
 
 // SourceResult is what happened to one source.
@@ -201,12 +203,14 @@ func ingestOne(ctx context.Context, seq int, src string, opt Options, tc *tokens
 			bud.Release()
 		}
 	}()
-	data, contentType, err := load(ctx, src, opt)
+	lopt := opt
+	lopt.inflating = &inflateHold{hold: bud.Hold}
+	data, contentType, err := load(ctx, src, lopt)
 	if err != nil {
 		r.res.Error = err.Error()
 		return r
 	}
-	if err := bud.Hold(int64(len(data)) - size); err != nil {
+	if err := bud.Hold(int64(len(data)) - size - lopt.inflating.n); err != nil {
 		r.res.Error = err.Error()
 		return r
 	}
