@@ -18,7 +18,7 @@
 # Safety nets, so that a regression cannot take the machine with it: every
 # command runs under nice, `timeout -s KILL 120`, `ulimit -v` 6 GiB (past
 # it Go dies with "out of memory": a FAIL) and `ulimit -f` 4 GiB. Network
-# cases use 127.0.0.1 and 127.0.0.2 only. Case 5b (chat logs) is not here.
+# cases use 127.0.0.1 and 127.0.0.2 only.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LIMIT_S=30
@@ -272,8 +272,27 @@ WANT='[ $RC -ge 1 ]'
 run 4n "eval --questions /dev/zero" -- "$T" eval --model m --questions /dev/zero
 rm -f "$IN/persona100.yaml"
 
-# ---------------------------------------------------------------- 5 gzip inflation (5b, chat logs: not here)
-if want_id '5.*'; then
+# ---------------------------------------------------------------- 5 gzip inflation, chat logs
+if want_id '5b.*'; then
+  # four 45 MB chat logs of 178,000 short conversations each (JSON Lines)
+  for i in 1 2 3 4; do
+    awk -v s="$i" 'BEGIN { srand(s); n = split("the of and to in is that for it as with was on be by this are from at an have or which one you had not but what all were", w, " ")
+      for (c = 0; c < 178000; c++) { u = ""; a = ""
+        for (k = 5 + int(rand() * 10); k > 0; k--) u = u w[1 + int(rand() * n)] " "
+        for (k = 10 + int(rand() * 20); k > 0; k--) a = a w[1 + int(rand() * n)] " "
+        printf "{\"messages\":[{\"role\":\"system\",\"content\":\"You are helpful.\"},{\"role\":\"user\",\"content\":\"%s\"},{\"role\":\"assistant\",\"content\":\"%s\"}]}\n", u, a } }' >"$IN/log$i.jsonl"
+  done
+  GOOD='has zqxgood o.jsonl'
+  WANT='[ "$(wc -l <ex.jsonl)" -eq 712000 ]'
+  run 5b "4 chat logs of 45 MB (178,000 conversations each), 4 workers, defaults, beside a good file" -- \
+    "$T" ingest --workers 4 --out o.jsonl --examples ex.jsonl "$IN"/log*.jsonl "$IN/good.txt"
+  GOOD='has zqxgood o.jsonl'
+  WANT='[ "$(wc -l <ex.jsonl)" -eq 1424000 ]'
+  run 5b2 "the 4 chat logs given twice (8 logs), 4 workers, defaults" -- \
+    "$T" ingest --workers 4 --out o.jsonl --examples ex.jsonl "$IN"/log*.jsonl "$IN"/log*.jsonl "$IN/good.txt"
+  rm -f "$IN"/log*.jsonl "$W/run/ex.jsonl" "$W/run/o.jsonl"
+fi
+if want_id '5[ac]'; then
   for i in 1 2 3 4; do yes "All work and no play makes a dull note, line $i." | head -c 200000000 | gzip -1 >"$IN/big$i.txt.gz"; done
   GOOD='has zqxgood o.jsonl'
   WANT='[ "$(grep -c "memory budget" $ERR)" -ge 4 ]'

@@ -27,7 +27,7 @@ func TestIngestCacheCheckedNotTrusted(t *testing.T) {
 	if err != nil || len(want) == 0 {
 		t.Fatalf("chunks: %v (%d bytes)", err, len(want))
 	}
-	caches, _ := filepath.Glob(filepath.Join(cfg.Layout().IngestDir(), "*.chunks.jsonl"))
+	caches, _ := filepath.Glob(filepath.Join(cfg.Layout().IngestDir(), "*.cache.jsonl"))
 	if len(caches) == 0 {
 		t.Fatal("no cache file")
 	}

@@ -26,7 +26,7 @@ func (l Layout) in(parts ...string) string {
 }
 
 // Chunks is ingest's chunks file, ChatLogs the chat logs' examples;
-// IngestDir keeps one chunk file per source.
+// IngestDir keeps one cache file per source (its chunks and examples).
 func (l Layout) Chunks() string    { return l.in("chunks.jsonl") }
 func (l Layout) ChatLogs() string  { return l.in("chatlog-examples.jsonl") }
 func (l Layout) IngestDir() string { return l.in("ingest") }

@@ -24,7 +24,7 @@ var ingestStage = stage{
 }
 
 // ingest re-extracts only the sources whose content changed; each keeps
-// its own chunk file under build/ingest/.
+// its own cache file under build/ingest/.
 func (r *runner) ingest(ctx context.Context) (string, error) {
 	files, err := r.sourceFiles()
 	if err != nil {
@@ -50,7 +50,7 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	defer r.cfg.Ingest.SoftMemoryLimit()()
 	// Which sources are read again: their content or the section
 	// changed, or a cache file is not whole.
-	type cached struct{ chunks, examples, stamp string }
+	type cached struct{ path, stamp string }
 	caches := make([]cached, len(files))
 	var toRun []string
 	byName := map[string]int{}
@@ -60,9 +60,9 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		c := cached{filepath.Join(dir, key+".chunks.jsonl"), filepath.Join(dir, key+".examples.jsonl"), h + "/" + hashJSON(r.cfg.Ingest)}
+		c := cached{filepath.Join(dir, key+".cache.jsonl"), h + "/" + hashJSON(r.cfg.Ingest)}
 		caches[i] = c
-		if r.man.Sources[f] == c.stamp && h != "url" && cacheWhole(c.chunks, c.stamp) && cacheWhole(c.examples, c.stamp) {
+		if r.man.Sources[f] == c.stamp && h != "url" && cacheWhole(c.path, c.stamp) {
 			continue
 		}
 		byName[f] = i
@@ -74,10 +74,9 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 	emitCached := func(upTo int) error {
 		for ; next < upTo; next++ {
 			c := caches[next]
-			cb, ok1 := readCache(c.chunks, c.stamp)
-			eb, ok2 := readCache(c.examples, c.stamp)
-			if !ok1 || !ok2 {
-				return fmt.Errorf("ingest: the cache of %s was changed while the stage ran (%s)", ingest.Quote(files[next]), c.chunks)
+			cb, eb, ok := readCache(c.path, c.stamp)
+			if !ok {
+				return fmt.Errorf("ingest: the cache of %s was changed while the stage ran (%s)", ingest.Quote(files[next]), c.path)
 			}
 			if err := chunks.write(cb); err != nil {
 				return err
@@ -106,10 +105,7 @@ func (r *runner) ingest(ctx context.Context) (string, error) {
 				return err
 			}
 			c := caches[i]
-			if err := writeCache(c.chunks, c.stamp, out.chunks.Bytes()); err != nil {
-				return err
-			}
-			if err := writeCache(c.examples, c.stamp, out.examples.Bytes()); err != nil {
+			if err := writeCache(c.path, c.stamp, out.chunks.Bytes(), out.examples.Bytes()); err != nil {
 				return err
 			}
 			if res.Error == "" {
@@ -203,29 +199,46 @@ func (l *lineFile) write(b []byte) error {
 // zeroed) is redone, not reused. The stage's outputs are synced as before.
 const cacheEnd = "#tuneline-cache "
 
-// writeCache puts data and its end line at path, in place and unsynced:
-// the end line is written last, so a file a crash cut short is redone. (A
-// temporary file and a rename for each made 100,000 sources take 60 s,
-// most of it creating names in the cache folder.)
-func writeCache(path, stamp string, data []byte) error {
-	if err := os.WriteFile(path, append(data[:len(data):len(data)], cacheEnd+stamp+"\n"...), datasets.FileMode()); err != nil {
+// cacheExamples separates a cache file's chunk lines from its example
+// lines (no JSON line starts with it).
+const cacheExamples = "#tuneline-examples\n"
+
+// writeCache puts a source's chunks and examples and the end line in one
+// file at path, in place and unsynced: the end line is written last, so a
+// file a crash cut short is redone. (A temporary file and a rename for
+// each of two files a source made 100,000 sources take 60 s, most of it
+// creating names in the cache folder.)
+func writeCache(path, stamp string, chunks, examples []byte) error {
+	b := make([]byte, 0, len(chunks)+len(cacheExamples)+len(examples)+len(cacheEnd)+len(stamp)+1)
+	b = append(append(append(append(append(b, chunks...), cacheExamples...), examples...), cacheEnd+stamp...), '\n')
+	if err := os.WriteFile(path, b, datasets.FileMode()); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
 
-// readCache is a cache file's data when it ends with stamp's end line.
-func readCache(path, stamp string) ([]byte, bool) {
+// readCache is a cache file's chunks and examples when it ends with
+// stamp's end line.
+func readCache(path, stamp string) (chunks, examples []byte, ok bool) {
 	b, err := os.ReadFile(path)
 	end := cacheEnd + stamp + "\n"
 	if err != nil || !bytes.HasSuffix(b, []byte(end)) {
-		return nil, false
+		return nil, nil, false
 	}
 	b = b[:len(b)-len(end)]
-	if len(b) > 0 && b[len(b)-1] != '\n' {
-		return nil, false
+	var sep int
+	if bytes.HasPrefix(b, []byte(cacheExamples)) {
+		sep = 0
+	} else if sep = bytes.Index(b, []byte("\n"+cacheExamples)); sep < 0 {
+		return nil, nil, false
+	} else {
+		sep++
 	}
-	return b, true
+	chunks, examples = b[:sep], b[sep+len(cacheExamples):]
+	if len(examples) > 0 && examples[len(examples)-1] != '\n' {
+		return nil, nil, false
+	}
+	return chunks, examples, true
 }
 
 // cacheWhole tells whether the cache file at path ends as readCache
